@@ -1,0 +1,135 @@
+import { checkSendable } from '../values/sendable.js'
+import * as errors from './errors.js'
+import { ClusterpoolError, TaskError } from './errors.js'
+
+/** An error as it crosses the wire: enough to rebuild it with its class, stack and cause. */
+export interface SerializedError {
+  name: string
+  message: string
+  stack?: string
+  /** The error's `code` property, when it had one (ours, or Node's like `ENOENT`). */
+  code?: string
+  cause?: SerializedError
+  /** Other own enumerable properties that can be sent. */
+  props?: Record<string, unknown>
+}
+
+const BUILTINS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+}
+
+type ClusterpoolErrorClass = abstract new (...args: never[]) => ClusterpoolError
+
+const OURS = new Map<string, ClusterpoolErrorClass>()
+for (const value of Object.values(errors)) {
+  if (typeof value === 'function' && value.prototype instanceof ClusterpoolError) {
+    OURS.set(value.name, value as ClusterpoolErrorClass)
+  }
+}
+
+const MAX_CAUSE_DEPTH = 8
+const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'code', 'cause'])
+
+/** Turns anything thrown into a `SerializedError`. Never throws. */
+export function serializeError(thrown: unknown, depth = 0): SerializedError {
+  if (!(thrown instanceof Error)) {
+    return {
+      name: 'Error',
+      message: `a non-Error value was thrown: ${safeString(thrown)}`,
+    }
+  }
+  const out: SerializedError = {
+    name: safeString(thrown.name),
+    message: safeString(thrown.message),
+  }
+  if (typeof thrown.stack === 'string') out.stack = thrown.stack
+  const code = (thrown as { code?: unknown }).code
+  if (typeof code === 'string') out.code = code
+  if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH)
+    out.cause = serializeError(thrown.cause, depth + 1)
+  const props: Record<string, unknown> = {}
+  let any = false
+  for (const key of Object.keys(thrown)) {
+    if (SKIPPED_PROPS.has(key)) continue
+    const value = (thrown as unknown as Record<string, unknown>)[key]
+    try {
+      checkSendable(value, key)
+    } catch {
+      continue
+    }
+    props[key] = value
+    any = true
+  }
+  if (any) out.props = props
+  return out
+}
+
+/**
+ * Rebuilds an error: a built-in class comes back as that class, one of clusterpool's own as its
+ * class, and anything else as a `TaskError` carrying the original name.
+ */
+export function deserializeError(s: SerializedError): Error {
+  const options = s.cause === undefined ? undefined : { cause: deserializeError(s.cause) }
+  let err: Error
+  const builtin = BUILTINS[s.name]
+  const ours = OURS.get(s.name)
+  if (builtin) {
+    err = new builtin(s.message, options)
+  } else if (ours && s.code) {
+    err = Reflect.construct(ClusterpoolError, [s.code, s.message, options], ours) as Error
+  } else {
+    err = new TaskError(s.name, s.message, options)
+  }
+  if (s.stack !== undefined) {
+    Object.defineProperty(err, 'stack', { value: s.stack, writable: true, configurable: true })
+  }
+  // Ours carry their code already; a task's own code (Node's `ENOENT`, say) is kept as it was.
+  if (s.code !== undefined && (!(err instanceof ClusterpoolError) || err instanceof TaskError)) {
+    Object.defineProperty(err, 'code', {
+      value: s.code,
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    })
+  }
+  if (s.props) {
+    for (const [k, v] of Object.entries(s.props)) {
+      if (k === '__proto__' || k === 'constructor') continue
+      Object.defineProperty(err, k, {
+        value: v,
+        writable: true,
+        configurable: true,
+        enumerable: true,
+      })
+    }
+  }
+  return err
+}
+
+/** Checks the shape of an untrusted serialized error. */
+export function isSerializedError(v: unknown, depth = 0): v is SerializedError {
+  if (typeof v !== 'object' || v === null || depth > MAX_CAUSE_DEPTH + 1) return false
+  const o = v as Record<string, unknown>
+  return (
+    typeof o.name === 'string' &&
+    typeof o.message === 'string' &&
+    (o.stack === undefined || typeof o.stack === 'string') &&
+    (o.code === undefined || typeof o.code === 'string') &&
+    (o.cause === undefined || isSerializedError(o.cause, depth + 1)) &&
+    (o.props === undefined || (typeof o.props === 'object' && o.props !== null))
+  )
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v)
+  } catch {
+    return Object.prototype.toString.call(v)
+  }
+}
