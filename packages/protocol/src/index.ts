@@ -28,6 +28,7 @@ export { createDecoder, createEncoder, encodeValue } from './values/codec.js'
 export { checkSendable } from './values/sendable.js'
 export { fnKey, fnLabel, moduleFnRef, sourceFnRef } from './task/fn-ref.js'
 export { validateTaskOptions } from './task/options.js'
+export * from './messages/index.js'
 
 export type { ClusterpoolErrorOptions } from './errors/errors.js'
 export type { SerializedError } from './errors/serialize.js'

@@ -29,7 +29,7 @@ type ClusterpoolErrorClass = abstract new (...args: never[]) => ClusterpoolError
 const OURS = new Map<string, ClusterpoolErrorClass>()
 for (const value of Object.values(errors)) {
   if (typeof value === 'function' && value.prototype instanceof ClusterpoolError) {
-    OURS.set(value.name, value as ClusterpoolErrorClass)
+    OURS.set(value.name, value)
   }
 }
 

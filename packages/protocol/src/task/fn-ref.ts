@@ -89,6 +89,7 @@ export function sourceFnRef(fn: (...args: never[]) => unknown): SourceFnRef {
 function compilesAsExpression(source: string): boolean {
   try {
     // Parses only; the body is never run here.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     new Function(`return (${source}\n)`)
     return true
   } catch {

@@ -1,5 +1,8 @@
 import { InvalidOptionError } from '../errors/errors.js'
 
+const show = (v: unknown): string =>
+  typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)
+
 /**
  * Per-call options, attached to a task with `task(fn, options)` or `task(...).with(options)`.
  * Every field is optional; an executor that cannot honour one says so when it is submitted.
@@ -37,7 +40,7 @@ export function validateTaskOptions(
       case 'timeoutMs':
         if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
           throw new InvalidOptionError(
-            `${where}.timeoutMs must be a positive number of milliseconds, got ${String(v)}`,
+            `${where}.timeoutMs must be a positive number of milliseconds, got ${show(v)}`,
           )
         }
         out.timeoutMs = v
@@ -45,16 +48,14 @@ export function validateTaskOptions(
       case 'retries':
         if (!Number.isInteger(v) || (v as number) < 0) {
           throw new InvalidOptionError(
-            `${where}.retries must be a non-negative integer, got ${String(v)}`,
+            `${where}.retries must be a non-negative integer, got ${show(v)}`,
           )
         }
         out.retries = v as number
         break
       case 'priority':
         if (typeof v !== 'number' || !Number.isFinite(v)) {
-          throw new InvalidOptionError(
-            `${where}.priority must be a finite number, got ${String(v)}`,
-          )
+          throw new InvalidOptionError(`${where}.priority must be a finite number, got ${show(v)}`)
         }
         out.priority = v
         break
@@ -66,7 +67,7 @@ export function validateTaskOptions(
         for (const [name, amount] of Object.entries(v)) {
           if (typeof amount !== 'number' || !(amount > 0) || !Number.isFinite(amount)) {
             throw new InvalidOptionError(
-              `${where}.resources.${name} must be a positive number, got ${String(amount)}`,
+              `${where}.resources.${name} must be a positive number, got ${show(amount)}`,
             )
           }
           r[name] = amount

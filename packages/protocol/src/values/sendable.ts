@@ -10,6 +10,17 @@ export interface SendableReport {
 
 const MAX_DEPTH = 1000
 
+/** Prototypes of the protocol's own classes that have a msgpack extension (see `allowSendableClass`). */
+const sendablePrototypes = new Set<unknown>()
+
+/**
+ * Lets instances of one of the protocol's own classes (such as `DepRef`) pass `checkSendable`.
+ * Only for classes whose msgpack extension is registered; not part of the public API.
+ */
+export function allowSendableClass(cls: abstract new (...args: never[]) => object): void {
+  sendablePrototypes.add(cls.prototype)
+}
+
 /**
  * Walks `value` and throws `UnsendableValueError` naming the first value that cannot cross a
  * process boundary: a function, a symbol, a class instance, a WeakMap, a Promise, a socket…
@@ -43,7 +54,7 @@ function walk(
       break
   }
   if (value === null) return
-  const obj = value as object
+  const obj = value
   if (depth > MAX_DEPTH)
     throw new UnsendableValueError(path, `value nested deeper than ${MAX_DEPTH} levels`)
   if (seen.has(obj)) throw new UnsendableValueError(path, 'circular reference')
@@ -73,6 +84,7 @@ function walk(
     if (obj instanceof Error) return
     const proto: unknown = Object.getPrototypeOf(obj)
     if (proto !== Object.prototype && proto !== null) {
+      if (sendablePrototypes.has(proto)) return
       throw new UnsendableValueError(path, describeInstance(obj))
     }
     for (const key of Object.keys(obj)) {

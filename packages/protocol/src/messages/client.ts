@@ -1,0 +1,169 @@
+/**
+ * Messages between a client and the coordinator.
+ *
+ * Ids are the client's own task ids: small integers it picks, unique on its connection. The
+ * coordinator names the task `${clientId}:${id}` towards workers. A connection goes:
+ *
+ *   client                         coordinator
+ *     hello ───────────────────────▶            (nothing else until the answer)
+ *           ◀─────────────────────── welcome | refuse (then close)
+ *     submit, cancel, release, gather, scatter, ping ─▶
+ *           ◀─ running, results, errors, cancelled, cluster, pong
+ *
+ * Closing the connection releases every task the client had.
+ */
+import type { SerializedError } from '../errors/serialize.js'
+import type { TaskOptions } from '../task/options.js'
+import type { Refuse, Versions, WireFnRef } from './common.js'
+
+// ─── client → coordinator ────────────────────────────────────────────────────────────────
+
+/** First message of a client connection. */
+export interface ClientHello {
+  readonly kind: 'hello'
+  readonly version: number
+  readonly role: 'client'
+  /** A name for logs and the dashboard. */
+  readonly name?: string
+}
+
+/** Submits tasks; answered by `running`, then `results` or `errors`, per task. */
+export interface Submit {
+  readonly kind: 'submit'
+  readonly tasks: readonly SubmitTask[]
+}
+
+export interface SubmitTask {
+  /** The client's id for the task (non-negative integer, unique on the connection). */
+  readonly id: number
+  readonly fn: WireFnRef
+  /** The arguments as one msgpack array (`encodeValue`), with `DepRef`s where futures were. */
+  readonly args: Uint8Array
+  /** Ids of the tasks or scattered values this one needs, each a `DepRef` somewhere in `args`. */
+  readonly deps?: readonly number[]
+  readonly opts?: TaskOptions
+  /**
+   * Keep the result on the cluster (`results` then reports the task done without its value)
+   * until the client `gather`s it or `release`s it. Default false: push the value.
+   */
+  readonly keep?: boolean
+  /**
+   * A `map` chunk: `args` is `[items]`, the function runs once per item, and the result is
+   * `{ v: results, e?: error of the item after the last result }`. Default false.
+   */
+  readonly chunk?: boolean
+}
+
+/** Cancels tasks that have not started; `cancelled` lists those that were. */
+export interface Cancel {
+  readonly kind: 'cancel'
+  readonly ids: readonly number[]
+}
+
+/** The client dropped these futures: the coordinator may forget them and their results. */
+export interface Release {
+  readonly kind: 'release'
+  readonly ids: readonly number[]
+}
+
+/** Asks for the values of finished tasks kept on the cluster; answered by `results`/`errors`. */
+export interface Gather {
+  readonly kind: 'gather'
+  readonly ids: readonly number[]
+}
+
+/** Puts values on the cluster under client ids, for tasks to depend on. */
+export interface Scatter {
+  readonly kind: 'scatter'
+  readonly items: readonly ScatterItem[]
+}
+
+export interface ScatterItem {
+  readonly id: number
+  /** One value encoded with `encodeValue`. */
+  readonly value: Uint8Array
+}
+
+/** Asks for a `pong` with the same `seq` (round-trip measurement). */
+export interface Ping {
+  readonly kind: 'ping'
+  readonly seq: number
+}
+
+export type ClientToCoordinator = ClientHello | Submit | Cancel | Release | Gather | Scatter | Ping
+
+// ─── coordinator → client ────────────────────────────────────────────────────────────────
+
+/** Accepts a client's `hello`. */
+export interface ClientWelcome {
+  readonly kind: 'welcome'
+  readonly version: number
+  /** The coordinator's name for this client, the prefix of its task keys. */
+  readonly clientId: string
+  /** The largest frame the coordinator accepts, in bytes; senders split batches below it. */
+  readonly maxPayload: number
+  readonly coordinator: CoordinatorInfo
+}
+
+export interface CoordinatorInfo {
+  readonly name: string
+  readonly versions: Versions
+  /** Workers connected now. */
+  readonly workers: number
+  /** Processes (task slots) over all connected workers. */
+  readonly procs: number
+}
+
+/** Tasks handed to a worker (the future is now `running()`). */
+export interface Running {
+  readonly kind: 'running'
+  readonly ids: readonly number[]
+}
+
+/** Tasks that finished, with their values. */
+export interface Results {
+  readonly kind: 'results'
+  readonly items: readonly ResultItem[]
+}
+
+export interface ResultItem {
+  readonly id: number
+  /** The encoded result; left out for a `keep` task until it is gathered. */
+  readonly value?: Uint8Array
+}
+
+/** Tasks that failed (their function threw, they timed out, a dependency failed…). */
+export interface Errors {
+  readonly kind: 'errors'
+  readonly items: readonly ErrorItem[]
+}
+
+export interface ErrorItem {
+  readonly id: number
+  readonly error: SerializedError
+}
+
+/**
+ * Tasks cancelled by a `cancel`. Ids of that `cancel` missing here had already started: their
+ * `results` or `errors` still come.
+ */
+export interface Cancelled {
+  readonly kind: 'cancelled'
+  readonly ids: readonly number[]
+}
+
+/** The cluster changed size (a worker joined or left). */
+export interface ClusterSize {
+  readonly kind: 'cluster'
+  readonly workers: number
+  readonly procs: number
+}
+
+/** Answers a `ping`. */
+export interface Pong {
+  readonly kind: 'pong'
+  readonly seq: number
+}
+
+export type CoordinatorToClient =
+  ClientWelcome | Refuse | Running | Results | Errors | Cancelled | ClusterSize | Pong

@@ -1,0 +1,202 @@
+/**
+ * Messages between a worker daemon and the coordinator.
+ *
+ * Tasks are named by string keys the coordinator makes (`${clientId}:${id}`). A connection goes:
+ *
+ *   worker                         coordinator
+ *     hello ───────────────────────▶            (nothing else until the answer)
+ *           ◀─────────────────────── welcome | refuse (then close)
+ *     heartbeat (every heartbeatIntervalMs), results, errors ─▶
+ *           ◀─ assign, cancel, release
+ *           ◀─ steal ──── stealReply ─▶          (a transaction: nothing runs twice)
+ *           ◀─ fetch ──── data ───────▶
+ *     leaving ─▶ (graceful stop: finishes what runs, returns what waits)
+ *           ◀─ shutdown (then close)
+ */
+import type { SerializedError } from '../errors/serialize.js'
+import type { TaskOptions } from '../task/options.js'
+import type { Refuse, Versions, WireFnRef } from './common.js'
+
+// ─── worker → coordinator ────────────────────────────────────────────────────────────────
+
+/** First message of a worker connection: what the worker is and what it offers. */
+export interface WorkerHello {
+  readonly kind: 'hello'
+  readonly version: number
+  readonly role: 'worker'
+  /** A non-empty name for logs, the dashboard and `TaskOptions.workers`. */
+  readonly name: string
+  /** The host name, also matched by `TaskOptions.workers`. */
+  readonly host: string
+  readonly pid: number
+  /** How many tasks the worker runs at once (its processes). */
+  readonly procs: number
+  /** Abstract resources the worker offers, such as `{ GPU: 2 }` (each ≥ 0). */
+  readonly resources: Readonly<Record<string, number>>
+  /** Memory the worker may use, in bytes. */
+  readonly memoryBytes: number
+  readonly versions: Versions
+}
+
+/** Sent every `heartbeatIntervalMs`; a worker that stays silent is removed. */
+export interface Heartbeat {
+  readonly kind: 'heartbeat'
+  /** Tasks executing now. */
+  readonly running: number
+  /** Tasks assigned and waiting for a process. */
+  readonly queued: number
+  /** CPU used since the last heartbeat, in cores summed over the worker's processes (2 = two busy cores). */
+  readonly cpu: number
+  /** Resident memory of the daemon and its processes, in bytes. */
+  readonly memoryRss: number
+  /** Bytes of results the worker keeps (`keep` tasks and dependency values). */
+  readonly heldBytes: number
+}
+
+/** Tasks that finished. */
+export interface WorkerResults {
+  readonly kind: 'results'
+  readonly items: readonly WorkerResultItem[]
+}
+
+export interface WorkerResultItem {
+  readonly key: string
+  /** The encoded result; left out when the task was assigned with `keep`. */
+  readonly value?: Uint8Array
+  /** Byte length of the encoded result (whether or not `value` is here). */
+  readonly size: number
+  /** How long the function ran, in milliseconds. */
+  readonly durationMs: number
+}
+
+/** Tasks that failed. */
+export interface WorkerErrors {
+  readonly kind: 'errors'
+  readonly items: readonly WorkerErrorItem[]
+}
+
+export interface WorkerErrorItem {
+  readonly key: string
+  readonly error: SerializedError
+  /** How long the task ran before it failed, in milliseconds (0 if it never started). */
+  readonly durationMs: number
+}
+
+/** Answers a `steal`: every key of it is in exactly one of the two lists. */
+export interface StealReply {
+  readonly kind: 'stealReply'
+  /** Not started: the worker dropped them and will not run them. */
+  readonly given: readonly string[]
+  /** Started or finished: they stay, and their `results`/`errors` come (or came). */
+  readonly kept: readonly string[]
+}
+
+/** Answers a `fetch`. */
+export interface Data {
+  readonly kind: 'data'
+  readonly items: readonly DataItem[]
+  /** Keys of the `fetch` the worker does not hold. */
+  readonly missing?: readonly string[]
+}
+
+export interface DataItem {
+  readonly key: string
+  readonly value: Uint8Array
+}
+
+/**
+ * The worker is stopping gracefully: assign it nothing more. It finishes what runs (reporting
+ * as usual), then closes.
+ */
+export interface Leaving {
+  readonly kind: 'leaving'
+  /** Assigned tasks it will not run; the coordinator places them elsewhere. */
+  readonly returned: readonly string[]
+}
+
+export type WorkerToCoordinator =
+  WorkerHello | Heartbeat | WorkerResults | WorkerErrors | StealReply | Data | Leaving
+
+// ─── coordinator → worker ────────────────────────────────────────────────────────────────
+
+/** Accepts a worker's `hello`. */
+export interface WorkerWelcome {
+  readonly kind: 'welcome'
+  readonly version: number
+  /** The coordinator's id for this worker. */
+  readonly workerId: string
+  /** How often to send `heartbeat`, in milliseconds. */
+  readonly heartbeatIntervalMs: number
+  /** The largest frame the coordinator accepts, in bytes; senders split batches below it. */
+  readonly maxPayload: number
+}
+
+/** Tasks to run, in addition to what the worker already has. */
+export interface Assign {
+  readonly kind: 'assign'
+  readonly tasks: readonly AssignTask[]
+}
+
+export interface AssignTask {
+  readonly key: string
+  readonly fn: WireFnRef
+  /** The client's encoded arguments, unchanged: `DepRef`s mark where dependencies go. */
+  readonly args: Uint8Array
+  /** How to resolve each `DepRef` in `args`. */
+  readonly deps?: readonly AssignDep[]
+  readonly opts?: TaskOptions
+  /** 1 on the first run, then 2, 3… when it runs again (retry, or its worker died). */
+  readonly attempt: number
+  /** Keep the result on the worker (until `release`) and report only its size. Default false. */
+  readonly keep?: boolean
+  /**
+   * A `map` chunk: `args` is `[items]`, the function runs once per item, and the result is
+   * `{ v: results, e?: error of the item after the last result }`. Default false.
+   */
+  readonly chunk?: boolean
+}
+
+export interface AssignDep {
+  /** The id inside the `DepRef` this resolves. */
+  readonly id: number
+  /** The dependency's task key. */
+  readonly key: string
+  /**
+   * Its encoded value. Left out when the worker holds `key` already (it computed it with
+   * `keep`); a worker may keep a value received here under `key` until `release`.
+   */
+  readonly value?: Uint8Array
+}
+
+/** Drops tasks: queued ones are forgotten, running ones killed; nothing is reported for them. */
+export interface CancelKeys {
+  readonly kind: 'cancel'
+  readonly keys: readonly string[]
+}
+
+/** Asks the worker to give back tasks it has not started; answered by one `stealReply`. */
+export interface Steal {
+  readonly kind: 'steal'
+  readonly keys: readonly string[]
+}
+
+/** Asks for kept values; answered by one `data`. */
+export interface Fetch {
+  readonly kind: 'fetch'
+  readonly keys: readonly string[]
+}
+
+/** The worker may forget these kept values. */
+export interface ReleaseKeys {
+  readonly kind: 'release'
+  readonly keys: readonly string[]
+}
+
+/** Stop now: the worker kills its processes and exits (the coordinator then closes). */
+export interface Shutdown {
+  readonly kind: 'shutdown'
+  readonly reason: string
+}
+
+export type CoordinatorToWorker =
+  WorkerWelcome | Refuse | Assign | CancelKeys | Steal | Fetch | ReleaseKeys | Shutdown
