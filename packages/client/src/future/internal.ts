@@ -1,0 +1,69 @@
+/**
+ * Executor-facing hooks into {@link Future}, kept off its public surface (they reach its private
+ * fields through the class's static block). Exported through the package's `./internal` subpath.
+ *
+ * They work on futures made by this copy of the module; `isFuture` also recognises futures from a
+ * duplicate copy (by a `Symbol.for` brand), on which the other hooks throw a TypeError.
+ */
+import { FUTURE_BRAND, Future, hooks, setFutureErrorLogger } from './future.js'
+import type { FutureErrorLogger, Peek, SettledState } from './future.js'
+
+export { setFutureErrorLogger }
+export type { FutureErrorLogger, Peek, SettledState }
+
+/**
+ * Registers how to abort the task behind `future` (e.g. abort its AbortSignal, tell the worker).
+ * Executors call it after dispatch. `future.cancel()` on a *running* future calls the handler once;
+ * cancelling a pending future does not (its executor sees `setRunningOrNotifyCancel()` return false,
+ * or a done callback with `cancelled()`). Ignored once the future is done; dropped when it gets done.
+ */
+export function setAbortHandler(future: Future<unknown>, handler: () => void): void {
+  hooks.setAbortHandler(future, handler)
+}
+
+/**
+ * Removes the first registration of `callback` (compared by identity) from a future that is not yet
+ * done. Returns whether one was removed. Done futures have already dropped their callbacks.
+ */
+export function removeDoneCallback<T>(
+  future: Future<T>,
+  callback: (future: Future<T>) => void,
+): boolean {
+  return hooks.removeDoneCallback(future, callback)
+}
+
+/** Whether `callback` (compared by identity) is registered on a future that is not yet done. */
+export function hasDoneCallback<T>(
+  future: Future<T>,
+  callback: (future: Future<T>) => void,
+): boolean {
+  return hooks.hasDoneCallback(future, callback)
+}
+
+/** How many done callbacks the future holds (0 once done). For leak checks and diagnostics. */
+export function doneCallbackCount(future: Future<unknown>): number {
+  return hooks.doneCallbackCount(future)
+}
+
+/** Whether `value` is a clusterpool Future, from this copy of the package or another one. */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return (
+    value instanceof Future ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as { [FUTURE_BRAND]?: unknown })[FUTURE_BRAND] === true)
+  )
+}
+
+/** The future's state, telling a success from a failure: for `map`, `wait(FIRST_EXCEPTION)`. */
+export function settledState(future: Future<unknown>): SettledState {
+  return hooks.settledState(future)
+}
+
+/**
+ * Reads the future's state and, once it is finished, its value or error, synchronously. Cancelled,
+ * pending and running futures give only the state.
+ */
+export function peek<T>(future: Future<T>): Peek<T> {
+  return hooks.peek(future)
+}
