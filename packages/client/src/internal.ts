@@ -1,1 +1,13 @@
-export {}
+// Executor-facing hooks, for clusterpool's own packages and tests; not part of the public API.
+export {
+  doneCallbackCount,
+  hasDoneCallback,
+  isFuture,
+  peek,
+  removeDoneCallback,
+  setAbortHandler,
+  setFutureErrorLogger,
+  settledState,
+} from './future/internal.js'
+export { MapIterator } from './executor/map-iterator.js'
+export { replaceFutures } from './cluster/dependencies.js'

@@ -1,0 +1,119 @@
+import { DependencyError, depRef, type DepRef } from '@clusterpool/protocol'
+
+import type { Future } from '../future/future.js'
+import { isFuture, peek } from '../future/internal.js'
+
+/** How a future found in a task's arguments travels. */
+export type FutureArgument =
+  /** Finished with a value: the value goes in its place. */
+  | { kind: 'value'; value: unknown }
+  /** Still pending on this executor: a placeholder the coordinator resolves. */
+  | { kind: 'dep'; id: number }
+  /** Failed or cancelled: the task fails at once with this error. */
+  | { kind: 'failed'; error: DependencyError }
+  /** Another executor's, still pending: wait for it here, then submit. */
+  | { kind: 'foreign' }
+
+/**
+ * Replaces every future inside `args` (top level, arrays, plain objects, Maps, Sets) following
+ * `classify`, copying only the paths that hold futures. Returns the new arguments and the ids of
+ * the placeholders it put in, or a failure, or `foreign` if some future must be waited for here.
+ */
+export function replaceFutures(
+  args: unknown[],
+  classify: (future: Future<unknown>) => FutureArgument,
+): { args: unknown[]; deps: number[] } | { failed: DependencyError } | { foreign: true } {
+  const deps = new Set<number>()
+  let failed: DependencyError | undefined
+  let foreign = false
+  const walk = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value
+    if (isFuture(value)) {
+      const c = classify(value)
+      switch (c.kind) {
+        case 'value':
+          return c.value
+        case 'dep':
+          deps.add(c.id)
+          return depRef(c.id) satisfies DepRef
+        case 'failed':
+          failed ??= c.error
+          return undefined
+        case 'foreign':
+          foreign = true
+          return undefined
+      }
+    }
+    if (Array.isArray(value)) return mapIfChanged(value, walk)
+    if (value instanceof Map) {
+      let changed = false
+      const entries = [...value].map(([k, v]) => {
+        const nk = walk(k)
+        const nv = walk(v)
+        changed ||= nk !== k || nv !== v
+        return [nk, nv] as const
+      })
+      return changed ? new Map(entries) : value
+    }
+    if (value instanceof Set) {
+      const items = [...value]
+      const mapped = mapIfChanged(items, walk)
+      return mapped === items ? value : new Set(mapped)
+    }
+    const proto: unknown = Object.getPrototypeOf(value)
+    if (proto === Object.prototype || proto === null) {
+      let out: Record<string, unknown> | undefined
+      for (const [k, v] of Object.entries(value)) {
+        const nv = walk(v)
+        if (nv !== v) out ??= { ...(value as Record<string, unknown>) }
+        if (out) out[k] = nv
+      }
+      return out ?? value
+    }
+    return value
+  }
+  const replaced = mapIfChanged(args, walk)
+  if (failed) return { failed }
+  if (foreign) return { foreign: true }
+  return { args: replaced, deps: [...deps] }
+}
+
+/** Whether `args` holds a future anywhere. */
+export function hasFutures(args: unknown[]): boolean {
+  let found = false
+  replaceFutures(args, () => {
+    found = true
+    return { kind: 'foreign' }
+  })
+  return found
+}
+
+function mapIfChanged(items: unknown[], fn: (v: unknown) => unknown): unknown[] {
+  let out: unknown[] | undefined
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i]
+    const nv = fn(v)
+    if (nv !== v) out ??= items.slice()
+    if (out) out[i] = nv
+  }
+  return out ?? items
+}
+
+/** Classifies a finished or foreign future the same way for every executor. */
+export function classifyDone(future: Future<unknown>): FutureArgument | undefined {
+  const p = peek(future)
+  switch (p.state) {
+    case 'fulfilled':
+      return { kind: 'value', value: p.value }
+    case 'rejected':
+      return {
+        kind: 'failed',
+        error: new DependencyError(future.key, `failed: ${p.error.message}`, { cause: p.error }),
+      }
+    case 'cancelled':
+      return { kind: 'failed', error: new DependencyError(future.key, 'was cancelled') }
+    case 'pending':
+    case 'running':
+      return undefined
+  }
+}

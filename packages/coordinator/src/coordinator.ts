@@ -1,0 +1,256 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+import {
+  ClusterExecutor,
+  type Executor,
+  type Future,
+  type MapOptions,
+  type ShutdownOptions,
+  type SubmitArgs,
+  type TaskLike,
+} from '@clusterpool/client'
+import {
+  PROTOCOL_VERSION,
+  type ClientHello,
+  type ClientToCoordinator,
+  type ClientWelcome,
+  type CoordinatorToClient,
+  type CoordinatorToWorker,
+  type WorkerHello,
+} from '@clusterpool/protocol'
+import { CLUSTERPOOL_VERSION, Connection } from '@clusterpool/worker-node'
+import { destination, pino, type Logger } from 'pino'
+import type { WebSocket } from 'ws'
+
+import { CoordinatorCore } from './core/coordinator-core.js'
+import { LoopbackEnd } from './core/loopback.js'
+import type { ClusterStatus } from './core/status.js'
+import { CoordinatorMetrics } from './http/metrics.js'
+import { handleHttp, type PageHandler } from './http/routes.js'
+import type { SchedulerOptions } from './scheduler/options.js'
+import { CoordinatorServer } from './server/coordinator-server.js'
+import { isLoopback, resolveCoordinatorOptions, type CoordinatorOptions } from './server/options.js'
+
+export interface CoordinatorStartOptions extends CoordinatorOptions {
+  /** Scheduler tuning (saturation, stealing, estimates). Default: the scheduler's defaults. */
+  scheduler?: SchedulerOptions
+  /** A pino logger to use instead of the coordinator's own. */
+  logger?: Logger
+}
+
+/**
+ * The coordinator: accepts clients and worker daemons over WebSocket, schedules tasks across the
+ * workers, and serves status endpoints. It is an `Executor` itself: a program that embeds it can
+ * `submit` directly.
+ *
+ * ```ts
+ * await using coordinator = await Coordinator.start({ port: 8786, token })
+ * // workers: npx clusterpool-worker ws://HOST:8786 --token …
+ * const f = coordinator.submit((x: number) => x * 2, 21)
+ * ```
+ */
+export class Coordinator implements Executor {
+  readonly log: Logger
+  readonly core: CoordinatorCore
+  readonly metrics: CoordinatorMetrics
+  readonly #server: CoordinatorServer
+  readonly #token: string | undefined
+  readonly #pages: PageHandler[] = []
+  #url = ''
+  #httpUrl = ''
+  #embedded: ClusterExecutor | undefined
+  #closed: Promise<void> | undefined
+
+  private constructor(options: CoordinatorStartOptions) {
+    const resolved = resolveCoordinatorOptions(options)
+    this.#token = resolved.token
+    this.log =
+      options.logger ??
+      pino({ name: 'clusterpool-coordinator', level: resolved.logLevel }, destination(2))
+    this.metrics = new CoordinatorMetrics(() => ({
+      tasks: Object.fromEntries(
+        Object.entries(this.core.scheduler.taskCounts()).filter(
+          ([k]) => k !== 'forgotten' && k !== 'total',
+        ),
+      ),
+      workers: this.core.workerCount,
+      procs: this.core.procs,
+      clients: this.core.clientCount,
+    }))
+    this.core = new CoordinatorCore(resolved, this.log, this.metrics, options.scheduler)
+    this.#server = new CoordinatorServer(
+      resolved,
+      {
+        acceptClient: (ws, hello, remote) => this.#acceptClient(ws, hello, remote),
+        acceptWorker: (ws, hello, remote) => this.#acceptWorker(ws, hello, remote),
+        handleHttp: (req, res, url) => this.#handleHttp(req, res, url),
+        onProtocolError: (reason) => this.metrics.protocolErrors.inc({ reason }),
+      },
+      this.log,
+    )
+    if (!isLoopback(resolved.host) && resolved.token === undefined) {
+      this.log.warn(
+        `INSECURE: listening on ${resolved.host} without a token. Anyone who can reach this port can run code on every worker.`,
+      )
+    }
+  }
+
+  /** Starts a coordinator and waits until it listens. */
+  static async start(options: CoordinatorStartOptions = {}): Promise<Coordinator> {
+    const c = new Coordinator(options)
+    const resolved = resolveCoordinatorOptions(options)
+    const port = await c.#server.listen()
+    const host =
+      resolved.host.includes(':') && !resolved.host.startsWith('[')
+        ? `[${resolved.host}]`
+        : resolved.host
+    const shownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
+    c.#url = `${resolved.tls ? 'wss' : 'ws'}://${shownHost}:${port}`
+    c.#httpUrl = `${resolved.tls ? 'https' : 'http'}://${shownHost}:${port}`
+    c.core.start()
+    c.log.info(
+      { url: c.#url, protocol: PROTOCOL_VERSION, version: CLUSTERPOOL_VERSION },
+      'coordinator listening',
+    )
+    return c
+  }
+
+  /** Where workers and clients connect: `ws://host:port` (or `wss://`). */
+  get url(): string {
+    return this.#url
+  }
+
+  /** The HTTP(S) base of the status endpoints and dashboard. */
+  get httpUrl(): string {
+    return this.#httpUrl
+  }
+
+  /** The token clients and workers present, if one is set. */
+  get token(): string | undefined {
+    return this.#token
+  }
+
+  /** The cluster as `GET /api/status` shows it. */
+  status(): ClusterStatus {
+    return this.core.status(this.#url)
+  }
+
+  /** Serves extra pages (the dashboard) behind the same authentication. */
+  addPage(handler: PageHandler): void {
+    this.#pages.push(handler)
+  }
+
+  /** A new in-process client of this coordinator, with the full Executor API. */
+  executor(): ClusterExecutor {
+    const [clientEnd, coordinatorEnd] = LoopbackEnd.pair<CoordinatorToClient, ClientToCoordinator>()
+    let welcome: ClientWelcome | undefined
+    clientEnd.setHandlers({
+      onMessages: (messages) => {
+        const first = messages[0]
+        if (first?.kind === 'welcome') welcome = first
+      },
+      onClose: () => {},
+    })
+    const hello: ClientHello = {
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      role: 'client',
+      name: 'embedded',
+    }
+    const session = this.core.addClient(coordinatorEnd, hello, 'in-process')
+    coordinatorEnd.setHandlers({
+      onMessages: (messages) => this.core.onClientMessages(session, messages),
+      onClose: () => this.core.onClientClosed(session),
+    })
+    coordinatorEnd.flush()
+    if (!welcome) throw new Error('the embedded client was not welcomed')
+    return ClusterExecutor.overLink(clientEnd, welcome)
+  }
+
+  #default(): ClusterExecutor {
+    this.#embedded ??= this.executor()
+    return this.#embedded
+  }
+
+  submit<A extends unknown[], R>(fn: TaskLike<A, R>, ...args: SubmitArgs<A>): Future<Awaited<R>> {
+    return this.#default().submit(fn, ...args)
+  }
+
+  map<T, R>(
+    fn: TaskLike<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options?: MapOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#default().map(fn, items, options)
+  }
+
+  /** Shuts down the embedded executor (see `ShutdownOptions`), then closes the coordinator. */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    await this.#embedded?.shutdown(options)
+    await this.close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown()
+  }
+
+  /** Closes every connection and stops listening. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.core.stop()
+      await this.#server.close()
+      this.log.info('coordinator closed')
+    })()
+    return this.#closed
+  }
+
+  #acceptClient(ws: WebSocket, hello: ClientHello, remote: string): void {
+    const conn = new Connection<'client->coordinator', CoordinatorToClient>(
+      ws,
+      'client->coordinator',
+      {
+        onMessages: () => {},
+        onClose: () => {},
+      },
+    )
+    const session = this.core.addClient(conn, hello, remote)
+    conn.setHandlers({
+      onMessages: (messages) => this.core.onClientMessages(session, messages),
+      onClose: () => this.core.onClientClosed(session),
+      onProtocolError: (error) => {
+        this.metrics.protocolErrors.inc({ reason: 'protocol' })
+        this.log.warn(
+          { client: session.id, remote },
+          `closed a client connection: ${error.message}`,
+        )
+      },
+    })
+  }
+
+  #acceptWorker(ws: WebSocket, hello: WorkerHello, remote: string): void {
+    const conn = new Connection<'worker->coordinator', CoordinatorToWorker>(
+      ws,
+      'worker->coordinator',
+      {
+        onMessages: () => {},
+        onClose: () => {},
+      },
+    )
+    const session = this.core.addWorker(conn, hello, remote)
+    conn.setHandlers({
+      onMessages: (messages) => this.core.onWorkerMessages(session, messages),
+      onClose: () => this.core.onWorkerClosed(session),
+      onProtocolError: (error) => {
+        this.metrics.protocolErrors.inc({ reason: 'protocol' })
+        this.log.warn(
+          { worker: session.id, remote },
+          `closed a worker connection: ${error.message}`,
+        )
+      },
+    })
+  }
+
+  #handleHttp(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    handleHttp(req, res, url, () => this.status(), this.metrics, this.#pages)
+  }
+}

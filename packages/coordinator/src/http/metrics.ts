@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * The coordinator's Prometheus metrics. Each coordinator has its own registry, so several
+ * coordinators in one process (tests, LocalCluster) do not collide.
+ */
+export class CoordinatorMetrics {
+  readonly registry = new Registry()
+  readonly tasksSubmitted = new Counter({
+    name: 'clusterpool_tasks_submitted_total',
+    help: 'Tasks submitted by clients',
+    registers: [this.registry],
+  })
+  readonly tasksFinished = new Counter({
+    name: 'clusterpool_tasks_finished_total',
+    help: 'Tasks that ended, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly taskDuration = new Histogram({
+    name: 'clusterpool_task_duration_seconds',
+    help: 'Run time of finished tasks as workers measured it',
+    buckets: [0.0001, 0.001, 0.01, 0.1, 1, 10, 100],
+    registers: [this.registry],
+  })
+  readonly tasksByState: Gauge<'state'>
+  readonly workers: Gauge
+  readonly procs: Gauge
+  readonly clients: Gauge
+  readonly framesIn = new Counter({
+    name: 'clusterpool_frames_received_total',
+    help: 'WebSocket frames received',
+    registers: [this.registry],
+  })
+  readonly protocolErrors = new Counter({
+    name: 'clusterpool_protocol_errors_total',
+    help: 'Connections closed for breaking the protocol or failing authentication',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+
+  constructor(
+    sample: () => {
+      tasks: Record<string, number>
+      workers: number
+      procs: number
+      clients: number
+    },
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'clusterpool_coordinator_' })
+    this.tasksByState = new Gauge({
+      name: 'clusterpool_tasks',
+      help: 'Tasks the coordinator knows, by state',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [state, n] of Object.entries(sample().tasks)) this.set({ state }, n)
+      },
+    })
+    this.workers = new Gauge({
+      name: 'clusterpool_workers',
+      help: 'Connected worker daemons',
+      registers: [this.registry],
+      collect() {
+        this.set(sample().workers)
+      },
+    })
+    this.procs = new Gauge({
+      name: 'clusterpool_procs',
+      help: 'Task processes over all workers',
+      registers: [this.registry],
+      collect() {
+        this.set(sample().procs)
+      },
+    })
+    this.clients = new Gauge({
+      name: 'clusterpool_clients',
+      help: 'Connected clients',
+      registers: [this.registry],
+      collect() {
+        this.set(sample().clients)
+      },
+    })
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Duration estimates per function (`fnKey`), learned from the workers' reports.
+ *
+ * - Unknown function: `defaultDurationMs` (500 ms by default), until the first run reports.
+ * - First report replaces the guess; later ones move it by an exponential moving average,
+ *   `0.5·new + 0.5·old` (Dask's rule): recent behaviour counts, one outlier only halves its way in.
+ * - A run still going past the estimate raises it to its elapsed time (on `tick`): the true
+ *   duration is at least that, so queued siblings stop looking cheap.
+ * - A function is *tiny* once observed below `tinyTaskMs`; tiny tasks get deep worker queues.
+ */
+export class FnStats {
+  readonly fnKey: string
+  estimateMs: number
+  /** How many finished runs the estimate is based on. */
+  observed = 0
+
+  constructor(fnKey: string, estimateMs: number) {
+    this.fnKey = fnKey
+    this.estimateMs = estimateMs
+  }
+}
+
+export class Estimates {
+  readonly #byFn = new Map<string, FnStats>()
+  readonly #defaultMs: number
+  readonly #tinyMs: number
+
+  constructor(defaultMs: number, tinyMs: number) {
+    this.#defaultMs = defaultMs
+    this.#tinyMs = tinyMs
+  }
+
+  /** The stats of a function, created on first use. One object per function, shared by its tasks. */
+  of(fnKey: string): FnStats {
+    let s = this.#byFn.get(fnKey)
+    if (s === undefined) {
+      s = new FnStats(fnKey, this.#defaultMs)
+      this.#byFn.set(fnKey, s)
+    }
+    return s
+  }
+
+  observe(s: FnStats, durationMs: number): void {
+    const d = Number.isFinite(durationMs) && durationMs > 0 ? durationMs : 0
+    s.estimateMs = s.observed === 0 ? d : 0.5 * d + 0.5 * s.estimateMs
+    s.observed++
+  }
+
+  /** A run of this function has been going for `elapsedMs`: the estimate is at least that. */
+  raise(s: FnStats, elapsedMs: number): void {
+    if (elapsedMs > s.estimateMs) s.estimateMs = elapsedMs
+  }
+
+  isTiny(s: FnStats): boolean {
+    return s.observed > 0 && s.estimateMs < this.#tinyMs
+  }
+
+  values(): IterableIterator<FnStats> {
+    return this.#byFn.values()
+  }
+}

@@ -1,0 +1,33 @@
+export { Scheduler } from './scheduler.js'
+export { DecisionType } from './decisions.js'
+export { SCHEDULER_DEFAULTS, resolveSchedulerOptions } from './options.js'
+export { TASK_TRANSITIONS, TaskState, WorkerState } from './states.js'
+export { lowerBoundMs, simulate } from './simulate.js'
+
+export type { ErrorReport, FinishReport, TaskSpec, WorkerSpec } from './specs.js'
+export type {
+  AssignDecision,
+  CancelOnWorkerDecision,
+  Decision,
+  DepLocation,
+  ErredDecision,
+  FailedDecision,
+  FailReason,
+  ForgottenDecision,
+  MemoryDecision,
+  RecomputingDecision,
+  ReleaseDataDecision,
+  RetryDecision,
+  StealRequestDecision,
+} from './decisions.js'
+export type { ResolvedSchedulerOptions, SchedulerOptions } from './options.js'
+export type { TaskTransition } from './states.js'
+export type { EstimateView, TaskCounts, TaskView, WorkerView } from './views.js'
+export type {
+  SimInspector,
+  SimOptions,
+  SimResult,
+  SimTask,
+  SimWorker,
+  SimWorkerResult,
+} from './simulate.js'

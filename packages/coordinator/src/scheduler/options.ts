@@ -1,0 +1,104 @@
+import { InvalidOptionError } from '@clusterpool/protocol'
+
+/** Tuning of the scheduler. Every field is optional; the defaults suit most clusters. */
+export interface SchedulerOptions {
+  /**
+   * Duration assumed for a function that has never finished yet. Milliseconds; default 500
+   * (Dask's value). Deliberately pessimistic: the first wave of an unknown function is spread
+   * thinly (at most the saturation cap per worker), and the first result replaces the guess.
+   */
+  defaultDurationMs?: number
+  /** Bandwidth assumed between workers, for the cost of moving inputs. Bytes per second; default 100e6. */
+  bandwidthBytesPerSecond?: number
+  /**
+   * Root-task queuing: a worker holds at most `ceil(procs × saturationFactor) + prefetch` assigned
+   * tasks (running plus waiting on the worker); the rest wait on the coordinator in priority
+   * order, where any worker that frees a slot takes the next. Default 1.1 (Dask's value).
+   */
+  saturationFactor?: number
+  /** Extra tasks per worker beyond the saturation cap, so the next task is already there when one finishes (hides a round trip). Default 1. */
+  prefetch?: number
+  /**
+   * A function whose observed duration estimate is below this is "tiny": workers may then hold
+   * `tinyTaskDepth` tasks per process, so that no-op tasks are not limited by round trips.
+   * Milliseconds; default 1. Set 0 to turn deep queues off.
+   */
+  tinyTaskMs?: number
+  /** Tasks per process a worker may hold when the task is tiny (see `tinyTaskMs`). Default 64. */
+  tinyTaskDepth?: number
+  /** A task whose worker died this many times while it (possibly) ran fails with reason `killed-worker`. Default 3. */
+  allowedFailures?: number
+  /** Rebalance on `tick` by moving not-yet-started tasks from busy to idle workers. Default true. */
+  workStealing?: boolean
+  /**
+   * A steal must make the task finish at least this much sooner than on its current worker; it
+   * covers the steal's round trips and stops churn. Milliseconds; default 10 (Dask uses 10 ms).
+   */
+  stealLatencyMs?: number
+  /**
+   * A queued task that no connected worker could ever run (resources, `workers`) fails with
+   * reason `no-worker` after waiting this long; 0 fails it at once. Milliseconds; default
+   * Infinity (wait for a suitable worker to join, like Dask's default).
+   */
+  noWorkerTimeoutMs?: number
+}
+
+export type ResolvedSchedulerOptions = Readonly<Required<SchedulerOptions>>
+
+export const SCHEDULER_DEFAULTS: ResolvedSchedulerOptions = Object.freeze({
+  defaultDurationMs: 500,
+  bandwidthBytesPerSecond: 100e6,
+  saturationFactor: 1.1,
+  prefetch: 1,
+  tinyTaskMs: 1,
+  tinyTaskDepth: 64,
+  allowedFailures: 3,
+  workStealing: true,
+  stealLatencyMs: 10,
+  noWorkerTimeoutMs: Infinity,
+})
+
+const POSITIVE = ['defaultDurationMs', 'bandwidthBytesPerSecond', 'saturationFactor'] as const
+const NON_NEGATIVE = ['tinyTaskMs', 'stealLatencyMs', 'noWorkerTimeoutMs'] as const
+const INTEGERS = { prefetch: 0, tinyTaskDepth: 1, allowedFailures: 1 } as const
+
+/** Validates once, naming the option; applies the defaults. */
+export function resolveSchedulerOptions(options: SchedulerOptions = {}): ResolvedSchedulerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('scheduler options must be an object')
+  }
+  const known = new Set(Object.keys(SCHEDULER_DEFAULTS))
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new InvalidOptionError(`options.${key} is not a scheduler option`)
+  }
+  const o: Required<SchedulerOptions> = { ...SCHEDULER_DEFAULTS }
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (o as Record<string, unknown>)[key] = value
+  }
+  for (const key of POSITIVE) {
+    const v = o[key]
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) {
+      throw new InvalidOptionError(
+        `options.${key} must be a positive finite number, got ${String(v)}`,
+      )
+    }
+  }
+  for (const key of NON_NEGATIVE) {
+    const v = o[key]
+    if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+      throw new InvalidOptionError(`options.${key} must be a number >= 0, got ${String(v)}`)
+    }
+  }
+  for (const [key, min] of Object.entries(INTEGERS) as [keyof typeof INTEGERS, number][]) {
+    const v = o[key]
+    if (!Number.isInteger(v) || v < min) {
+      throw new InvalidOptionError(`options.${key} must be an integer >= ${min}, got ${String(v)}`)
+    }
+  }
+  if (typeof o.workStealing !== 'boolean') {
+    throw new InvalidOptionError(
+      `options.workStealing must be a boolean, got ${String(o.workStealing)}`,
+    )
+  }
+  return Object.freeze(o)
+}

@@ -1,0 +1,314 @@
+import { Core } from './core.js'
+import { type Decision, DecisionType } from './decisions.js'
+import { cancelTask, enterWaiting, errTask, failTask, finishTask } from './graph.js'
+import { joinWorker, leaveWorker } from './membership.js'
+import { resolveSchedulerOptions, type SchedulerOptions } from './options.js'
+import { checkNoWorker, flush } from './placement.js'
+import { isActive, TaskState, WorkerState } from './states.js'
+import { planSteals } from './stealing.js'
+import {
+  attach,
+  consumeZombie,
+  abortSteal,
+  detach,
+  refreshHungry,
+  refreshOccupancy,
+} from './slots.js'
+import {
+  createTask,
+  type ErrorReport,
+  type FinishReport,
+  type TaskSpec,
+  type WorkerSpec,
+} from './specs.js'
+import {
+  estimateViews,
+  taskCounts,
+  taskView,
+  workerView,
+  type EstimateView,
+  type TaskCounts,
+  type TaskView,
+  type WorkerView,
+} from './views.js'
+
+/**
+ * The coordinator's scheduler: pure and deterministic. Events go in (with the time, in ms,
+ * from any monotonic clock), decisions come out through `takeDecisions()`. No I/O, no timers:
+ * the coordinator calls `tick` every ~100 ms.
+ *
+ * "Started": the worker runs assigned tasks in the order received. The scheduler takes the
+ * first `procs` not-finished tasks of a worker as running even before `taskStarted` arrives
+ * (they are never stolen and count as suspicious if the worker dies); `taskStarted` makes it
+ * exact for the others. Stealing is transactional anyway: the victim confirms.
+ *
+ * Input errors throw: InvalidOptionError for a malformed spec or option, InvalidStateError for
+ * a duplicate key or worker id. Reports about unknown keys or workers are ignored (they race with
+ * removals); a result nobody wants any more is answered with `release-data`.
+ *
+ * ```ts
+ * const s = new Scheduler()
+ * s.addWorker({ id: 'w1', procs: 4 }, now())
+ * s.submit({ key: 'k1', fnKey, clientId }, now())
+ * for (const d of s.takeDecisions()) send(d) // { type: 'assign', key: 'k1', workerId: 'w1', attempt: 1, deps: [] }
+ * ```
+ *
+ * See `states.ts` (state machines), `placement.ts` (queue, caps, locality), `stealing.ts`,
+ * `graph.ts` (dependencies, lineage, lifetimes), `membership.ts` (workers joining and dying) and
+ * `estimates.ts`.
+ */
+export class Scheduler {
+  readonly #c: Core
+
+  constructor(options?: SchedulerOptions) {
+    this.#c = new Core(resolveSchedulerOptions(options))
+  }
+
+  addWorker(spec: WorkerSpec, nowMs: number): void {
+    const c = this.#start(nowMs)
+    joinWorker(c, spec)
+    flush(c)
+  }
+
+  /** The worker is gone (lost or left): its tasks are requeued, its data is lost. */
+  removeWorker(id: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(id)
+    if (w === undefined) return
+    leaveWorker(c, w)
+    flush(c)
+  }
+
+  /** The worker should get no new tasks for now (it keeps its tasks and data). */
+  pauseWorker(id: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(id)
+    if (w === undefined || w.state !== WorkerState.RUNNING) return
+    w.state = WorkerState.PAUSED
+    refreshHungry(c, w)
+  }
+
+  resumeWorker(id: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(id)
+    if (w === undefined || w.state !== WorkerState.PAUSED) return
+    w.state = WorkerState.RUNNING
+    refreshHungry(c, w)
+    flush(c)
+  }
+
+  submit(spec: TaskSpec, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const { task, unknown } = createTask(c, spec)
+    if (unknown !== null) {
+      const message = `task ${task.key} cannot run: its dependency ${unknown} is unknown (released or never submitted)`
+      failTask(c, task, 'dependency', message, { dependency: unknown })
+    } else {
+      enterWaiting(c, task, null)
+    }
+    flush(c)
+  }
+
+  /** The worker began running the task: from now on it is never stolen. */
+  taskStarted(key: string, workerId: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    const a = t?.run
+    if (a === undefined || a === null || a.worker.id !== workerId) return
+    a.startReported = true
+    a.noSteal = true
+    a.startedAt = nowMs
+  }
+
+  /** The worker reports a result; it stays on that worker. */
+  taskFinished(key: string, workerId: string, report: FinishReport, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(workerId)
+    if (w === undefined) return // gone: its data is unreachable
+    const nbytes = report.nbytes !== undefined && report.nbytes > 0 ? report.nbytes : 0
+    const t = c.tasks.get(key)
+    if (
+      consumeZombie(c, w, key) ||
+      t === undefined ||
+      t.state !== TaskState.PROCESSING ||
+      t.worker !== w
+    ) {
+      if (
+        t !== undefined &&
+        t.state === TaskState.MEMORY &&
+        t.whoHas !== null &&
+        !t.whoHas.includes(w)
+      ) {
+        t.whoHas.push(w) // a duplicate run: keep it as a replica
+        w.hasData.add(t)
+      } else {
+        c.emit({ type: DecisionType.RELEASE_DATA, key, workerIds: [w.id] }) // stale result: drop it
+      }
+      flush(c)
+      return
+    }
+    c.estimates.observe(t.fn, report.durationMs)
+    detach(c, t)
+    w.done++
+    finishTask(c, t, w, nbytes)
+    flush(c)
+  }
+
+  /** The task's function threw on the worker: retry if it has retries left, else it erred. */
+  taskErred(key: string, workerId: string, _report: ErrorReport, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(workerId)
+    if (w === undefined) return
+    const t = c.tasks.get(key)
+    if (
+      consumeZombie(c, w, key) ||
+      t === undefined ||
+      t.state !== TaskState.PROCESSING ||
+      t.worker !== w
+    ) {
+      flush(c)
+      return
+    }
+    detach(c, t)
+    w.failed++
+    if (t.retriesLeft > 0) {
+      t.retriesLeft--
+      t.attempt++
+      c.emit({ type: DecisionType.RETRY, key, attempt: t.attempt })
+      enterWaiting(c, t, 'requeue')
+    } else {
+      errTask(c, t, w)
+    }
+    flush(c)
+  }
+
+  /** The worker will not run the task (answer to cancel-on-worker, or its own decision): free the slot; requeue if still wanted there. */
+  taskDropped(key: string, workerId: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const w = c.workers.get(workerId)
+    if (w === undefined) return
+    const t = c.tasks.get(key)
+    if (
+      !consumeZombie(c, w, key) &&
+      t !== undefined &&
+      t.state === TaskState.PROCESSING &&
+      t.worker === w
+    ) {
+      detach(c, t)
+      enterWaiting(c, t, 'requeue')
+    }
+    flush(c)
+  }
+
+  /**
+   * Cancels a task that has not finished; its dependents fail (reason `dependency`). A task on a
+   * worker is told to drop there (`cancel-on-worker`). False when it had already finished,
+   * failed or was cancelled, or is unknown.
+   */
+  cancel(key: string, nowMs: number): boolean {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    if (t === undefined || !isActive(t.state)) return false
+    cancelTask(c, t)
+    flush(c)
+    return true
+  }
+
+  /** No future refers to the key any more. Its data is dropped and its record forgotten once no dependent needs them. */
+  release(key: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    if (t === undefined || !t.wanted) return
+    t.wanted = false
+    c.settle.push(t)
+    flush(c)
+  }
+
+  /**
+   * The victim's answer to a steal-request: `ok` means it gave the task up (it had not started),
+   * and the thief gets it; if the thief is gone meanwhile, the task goes back to the queue.
+   */
+  stealReply(key: string, victimId: string, ok: boolean, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const victim = c.workers.get(victimId)
+    if (victim === undefined) return
+    if (ok && consumeZombie(c, victim, key)) {
+      flush(c)
+      return
+    }
+    const t = c.tasks.get(key)
+    const a = t?.run
+    if (t === undefined || a === undefined || a === null || a.worker !== victim) return
+    const thief = a.steal
+    abortSteal(c, a)
+    if (!ok) {
+      a.noSteal = true
+      return
+    }
+    detach(c, t)
+    if (
+      thief !== null &&
+      c.workers.get(thief.id) === thief &&
+      thief.state === WorkerState.RUNNING &&
+      thief.resourcesFree(t.group.need)
+    ) {
+      attach(c, t, thief)
+    } else {
+      enterWaiting(c, t, 'requeue')
+    }
+    flush(c)
+  }
+
+  /** Periodic (~100 ms): raise estimates of overrunning tasks, refresh occupancy, time out no-worker tasks, steal. */
+  tick(nowMs: number): void {
+    const c = this.#start(nowMs)
+    for (const w of c.workers.values()) {
+      for (const a of w.assigned) {
+        if (a.startedAt >= 0) c.estimates.raise(a.task.fn, nowMs - a.startedAt)
+      }
+    }
+    for (const w of c.workers.values()) refreshOccupancy(c, w)
+    if (Number.isFinite(c.o.noWorkerTimeoutMs)) checkNoWorker(c)
+    flush(c)
+    if (c.o.workStealing) planSteals(c)
+  }
+
+  /** The decisions made since the last call, in order. */
+  takeDecisions(): Decision[] {
+    const d = this.#c.decisions
+    this.#c.decisions = []
+    return d
+  }
+
+  workers(): WorkerView[] {
+    return [...this.#c.workers.values()].map(workerView)
+  }
+
+  worker(id: string): WorkerView | undefined {
+    const w = this.#c.workers.get(id)
+    return w === undefined ? undefined : workerView(w)
+  }
+
+  taskCounts(): TaskCounts {
+    return taskCounts(this.#c)
+  }
+
+  estimates(): EstimateView[] {
+    return estimateViews(this.#c)
+  }
+
+  task(key: string): TaskView | undefined {
+    const t = this.#c.tasks.get(key)
+    return t === undefined ? undefined : taskView(t)
+  }
+
+  /** Ids of the workers holding the key's result (empty unless it is in memory). */
+  whoHas(key: string): string[] {
+    return (this.#c.tasks.get(key)?.whoHas ?? []).map((w) => w.id)
+  }
+
+  #start(nowMs: number): Core {
+    if (nowMs > this.#c.now) this.#c.now = nowMs
+    return this.#c
+  }
+}

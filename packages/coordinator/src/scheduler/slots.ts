@@ -1,0 +1,167 @@
+import type { Core } from './core.js'
+import { DecisionType, type DepLocation } from './decisions.js'
+import { WorkerState } from './states.js'
+import { Assignment, type TaskRecord } from './task.js'
+import type { WorkerRecord } from './worker.js'
+
+/**
+ * Worker slot bookkeeping: which tasks a worker holds, their resources and occupancy, the
+ * running window, steals in flight and zombies. No task state changes here (except through the
+ * callers); every function keeps `occupancyMs`, `used` and the hungry sets consistent.
+ */
+
+const NO_DEPS: readonly DepLocation[] = Object.freeze([])
+
+/** Puts `t` on `w` and sends it there. The caller has moved `t` to processing. */
+export function attach(c: Core, t: TaskRecord, w: WorkerRecord): void {
+  const transfer = transferMs(c, t, w)
+  const a = new Assignment(
+    t,
+    w,
+    transfer,
+    t.fn.estimateMs + transfer,
+    w.assigned.size < w.procs ? c.now : -1,
+  )
+  t.run = a
+  w.assigned.add(a)
+  w.reserve(t.group.need, 1)
+  w.occupancyMs += a.costMs
+  c.emit({
+    type: DecisionType.ASSIGN,
+    key: t.key,
+    workerId: w.id,
+    attempt: t.attempt,
+    deps: t.deps === null ? NO_DEPS : depLocations(t, w),
+  })
+  refreshHungry(c, w)
+}
+
+/** Takes `t` off its worker (aborting a steal in flight). */
+export function detach(c: Core, t: TaskRecord): void {
+  const a = t.run
+  if (a === null) return
+  if (a.steal !== null) abortSteal(c, a)
+  const w = a.worker
+  w.assigned.delete(a)
+  w.reserve(t.group.need, -1)
+  w.occupancyMs = Math.max(0, w.occupancyMs - a.costMs)
+  t.run = null
+  advanceWindow(c, w)
+  refreshHungry(c, w)
+}
+
+/**
+ * Tells the worker to drop `t` and takes it off the worker's books, but keeps its slot and
+ * resources as a zombie until the worker answers (taskDropped, or the task's own result):
+ * a task that already runs must not be double-booked.
+ */
+export function zombify(c: Core, t: TaskRecord): void {
+  const w = t.worker
+  if (w === null) return
+  c.emit({ type: DecisionType.CANCEL_ON_WORKER, key: t.key, workerId: w.id })
+  detach(c, t)
+  w.zombies.set(t.key, { need: t.group.need })
+  w.reserve(t.group.need, 1)
+  refreshHungry(c, w)
+}
+
+/** The worker answered for a task it was told to drop. False if there was no such zombie. */
+export function consumeZombie(c: Core, w: WorkerRecord, key: string): boolean {
+  if (w.zombies.size === 0) return false
+  const z = w.zombies.get(key)
+  if (z === undefined) return false
+  w.zombies.delete(key)
+  w.reserve(z.need, -1)
+  refreshHungry(c, w)
+  return true
+}
+
+/** Reserves the task on `thief` and asks its worker to give it up. */
+export function requestSteal(c: Core, a: Assignment, thief: WorkerRecord, costMs: number): void {
+  a.steal = thief
+  a.stealCostMs = costMs
+  thief.incoming.add(a)
+  thief.occupancyMs += costMs
+  thief.reserve(a.task.group.need, 1)
+  a.worker.occupancyMs = Math.max(0, a.worker.occupancyMs - a.costMs)
+  c.emit({
+    type: DecisionType.STEAL_REQUEST,
+    key: a.task.key,
+    victimId: a.worker.id,
+    thiefId: thief.id,
+  })
+  refreshHungry(c, thief)
+}
+
+/** Undoes `requestSteal`'s reservation: the task counts on its victim again. */
+export function abortSteal(c: Core, a: Assignment): void {
+  const thief = a.steal
+  if (thief === null) return
+  a.steal = null
+  thief.incoming.delete(a)
+  thief.occupancyMs = Math.max(0, thief.occupancyMs - a.stealCostMs)
+  thief.reserve(a.task.group.need, -1)
+  a.stealCostMs = 0
+  a.worker.occupancyMs += a.costMs
+  refreshHungry(c, thief)
+}
+
+/** The first `procs` assigned tasks are (taken as) running: stamp their start. */
+export function advanceWindow(c: Core, w: WorkerRecord): void {
+  let i = 0
+  for (const a of w.assigned) {
+    if (i++ >= w.procs) break
+    if (a.startedAt < 0) a.startedAt = c.now
+  }
+}
+
+export function refreshHungry(c: Core, w: WorkerRecord): void {
+  const running = w.state === WorkerState.RUNNING
+  const load = w.load
+  if (running && load < w.baseCap) c.hungry.add(w)
+  else c.hungry.delete(w)
+  if (running && load < w.tinyCap) c.hungryTiny.add(w)
+  else c.hungryTiny.delete(w)
+}
+
+/**
+ * Recomputes `w.occupancyMs` from its tasks with the current estimates: a started task counts
+ * its remaining time `max(estimate, 2 × elapsed) − elapsed` (past half its estimate it is assumed
+ * halfway done); a waiting one its estimate plus input transfer.
+ */
+export function refreshOccupancy(c: Core, w: WorkerRecord): void {
+  let occ = 0
+  for (const a of w.assigned) {
+    const est = a.task.fn.estimateMs
+    if (a.startedAt >= 0) {
+      const elapsed = Math.max(0, c.now - a.startedAt)
+      a.costMs = Math.max(est - elapsed, elapsed)
+    } else {
+      a.costMs = est + a.transferMs
+    }
+    if (a.steal === null) occ += a.costMs
+  }
+  for (const a of w.incoming) occ += a.stealCostMs
+  w.occupancyMs = occ
+}
+
+/** Time to move the inputs `w` lacks. Milliseconds. */
+export function transferMs(c: Core, t: TaskRecord, w: WorkerRecord): number {
+  if (t.deps === null) return 0
+  let bytes = 0
+  for (const d of t.deps) {
+    if (d.whoHas === null || !d.whoHas.includes(w)) bytes += d.nbytes
+  }
+  return bytes / c.bytesPerMs
+}
+
+function depLocations(t: TaskRecord, w: WorkerRecord): DepLocation[] {
+  const out: DepLocation[] = []
+  for (const d of t.deps as TaskRecord[]) {
+    const holders = d.whoHas
+    if (holders === null || holders.length === 0) continue // cannot happen: deps are in memory
+    const src = holders.includes(w) ? w : (holders[0] as WorkerRecord)
+    out.push({ key: d.key, workerId: src.id, nbytes: d.nbytes })
+  }
+  return out
+}

@@ -1,0 +1,119 @@
+import type { FnStats } from './estimates.js'
+import type { QueueGroup } from './group.js'
+import { TaskState } from './states.js'
+import type { WorkerRecord } from './worker.js'
+
+/**
+ * The scheduler's record of one task. Kept small and of one fixed shape (about 25 fields, numbers
+ * small integers): a queued task costs ~250 bytes here plus its key and one queue slot.
+ * Rarely used data (`killedOn`) is allocated only when needed.
+ */
+export class TaskRecord {
+  state: TaskState = TaskState.WAITING
+  readonly key: string
+  readonly fn: FnStats
+  readonly clientId: string
+  readonly priority: number
+  /** Submission order: FIFO among equal priorities. */
+  readonly seq: number
+  /** The queue group: tasks with the same resources and worker restrictions. */
+  readonly group: QueueGroup
+
+  /** The client (a future) still refers to the key. */
+  wanted = true
+  retriesLeft: number
+  /** 1 for the first run; each retry after an error adds one. */
+  attempt = 1
+
+  deps: TaskRecord[] | null = null
+  /** May hold forgotten tasks (compacted lazily); `liveDependents` counts the others. */
+  dependents: TaskRecord[] | null = null
+  /** Dependents not forgotten: while > 0, the record is kept as lineage. */
+  liveDependents = 0
+  /** Dependents still waiting, queued or processing: while > 0, the data is kept. */
+  pendingDependents = 0
+  /** Dependencies not in memory (meaningful while waiting). */
+  waitingOn = 0
+
+  /** Workers holding the result (memory state); usually one. */
+  whoHas: WorkerRecord[] | null = null
+  /** Size of the result in bytes (the hint until it finishes). */
+  nbytes: number
+
+  /** Where it is assigned (processing state only). */
+  run: Assignment | null = null
+
+  /** Times a worker died while it (possibly) ran this task. */
+  suspicious = 0
+  killedOn: string[] | null = null
+  /** Has an entry (live or stale) in its group's queue. */
+  inQueue = false
+
+  /** The worker it is assigned to (processing state), else null. */
+  get worker(): WorkerRecord | null {
+    return this.run === null ? null : this.run.worker
+  }
+
+  constructor(
+    key: string,
+    fn: FnStats,
+    clientId: string,
+    priority: number,
+    seq: number,
+    group: QueueGroup,
+    retries: number,
+    nbytes: number,
+  ) {
+    this.key = key
+    this.fn = fn
+    this.clientId = clientId
+    this.priority = priority
+    this.seq = seq
+    this.group = group
+    this.retriesLeft = retries
+    this.nbytes = nbytes
+  }
+}
+
+/**
+ * One placement of a task on a worker, alive while the task is processing there. Kept apart
+ * from the task record so that queued tasks do not carry these fields (and their numbers, often
+ * fractional, do not change the record's field layout in V8 after millions were created).
+ */
+export class Assignment {
+  readonly task: TaskRecord
+  readonly worker: WorkerRecord
+  /** Its share of `worker.occupancyMs`: remaining compute plus input transfer. Milliseconds. */
+  costMs: number
+  /** Input transfer time to `worker`, estimated at assignment. Milliseconds. */
+  transferMs: number
+  /** When it started (reported, or inferred from the running window); -1 when not started. */
+  startedAt: number
+  /** The worker reported the start. */
+  startReported = false
+  /** Never steal it: it started, or the victim refused once. */
+  noSteal = false
+  /** The thief while a steal request is in flight. */
+  steal: WorkerRecord | null = null
+  /** Its cost on the thief while the steal is in flight. Milliseconds. */
+  stealCostMs = 0
+
+  constructor(
+    task: TaskRecord,
+    worker: WorkerRecord,
+    transferMs: number,
+    costMs: number,
+    startedAt: number,
+  ) {
+    this.task = task
+    this.worker = worker
+    this.transferMs = transferMs
+    this.costMs = costMs
+    this.startedAt = startedAt
+  }
+}
+
+/** Queue order: higher priority first, then earlier submission. */
+export function taskBefore(a: TaskRecord, b: TaskRecord): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq)
+}

@@ -1,0 +1,98 @@
+import { InvalidOptionError } from '@clusterpool/protocol'
+
+/** How a coordinator listens, authenticates and treats its peers. */
+export interface CoordinatorOptions {
+  /** Interface to bind. Default `127.0.0.1`; anything else needs a `token` or `insecure`. */
+  host?: string
+  /** TCP port for WebSocket and HTTP. Default 8786; 0 picks a free one. */
+  port?: number
+  /** Shared secret that clients, workers and dashboard users present. Default: none (loopback only). */
+  token?: string
+  /** Allow a non-loopback `host` without a token (loudly warned). Default false. */
+  insecure?: boolean
+  /** PEM certificate and key: serve wss:// and https://. Default: plain ws:// and http://. */
+  tls?: { cert: string | Buffer; key: string | Buffer }
+  /** Largest frame a peer may send, in bytes. Default 64 MiB. */
+  maxPayload?: number
+  /** How often workers send heartbeats. Milliseconds; default 1000. */
+  heartbeatIntervalMs?: number
+  /** A worker silent this long is removed and its tasks rescheduled. Milliseconds; default 10000. */
+  workerTimeoutMs?: number
+  /** A task whose worker died this many times while it ran fails with KilledWorkerError. Default 3. */
+  allowedFailures?: number
+  /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */
+  tickIntervalMs?: number
+  /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+export type ResolvedCoordinatorOptions = Required<Omit<CoordinatorOptions, 'token' | 'tls'>> &
+  Pick<CoordinatorOptions, 'token' | 'tls'>
+
+export const COORDINATOR_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8786,
+  insecure: false,
+  maxPayload: 64 * 1024 * 1024,
+  heartbeatIntervalMs: 1000,
+  workerTimeoutMs: 10_000,
+  allowedFailures: 3,
+  tickIntervalMs: 100,
+  logLevel: 'info',
+} as const satisfies Partial<CoordinatorOptions>)
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+
+/** True for addresses only this host can reach. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.')
+}
+
+/** Validates once, naming the option; applies the defaults. */
+export function resolveCoordinatorOptions(
+  options: CoordinatorOptions = {},
+): ResolvedCoordinatorOptions {
+  const o = { ...COORDINATOR_DEFAULTS, ...stripUndefined(options) }
+  if (typeof o.host !== 'string' || o.host === '')
+    throw new InvalidOptionError('options.host must be a non-empty string')
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+    throw new InvalidOptionError(
+      `options.port must be an integer from 0 to 65535, got ${String(o.port)}`,
+    )
+  }
+  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length < 8)) {
+    throw new InvalidOptionError('options.token must be a string of at least 8 characters')
+  }
+  if (!isLoopback(o.host) && o.token === undefined && !o.insecure) {
+    throw new InvalidOptionError(
+      `options.host is ${o.host}, which other machines can reach, and no token is set: anyone who can ` +
+        'connect could run code on your workers. Set options.token (--token), or pass options.insecure (--insecure) ' +
+        'on a network you trust.',
+    )
+  }
+  for (const key of [
+    'maxPayload',
+    'heartbeatIntervalMs',
+    'workerTimeoutMs',
+    'tickIntervalMs',
+  ] as const) {
+    if (typeof o[key] !== 'number' || !(o[key] > 0)) {
+      throw new InvalidOptionError(
+        `options.${key} must be a positive number, got ${String(o[key])}`,
+      )
+    }
+  }
+  if (!Number.isInteger(o.allowedFailures) || o.allowedFailures < 1) {
+    throw new InvalidOptionError(
+      `options.allowedFailures must be a positive integer, got ${String(o.allowedFailures)}`,
+    )
+  }
+  if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
+    throw new InvalidOptionError('options.tls needs both cert and key')
+  }
+  return o
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
