@@ -45,8 +45,11 @@ export async function urlLoaderDemo(): Promise<void> {
     const futures = new Map<Future<number>, string>(
       urls.map((u) => [ex.submit(loadUrl, u, 5000), u]),
     )
-    for await (const f of asCompleted(futures.keys())) {
-      const url = futures.get(f as Future<number>)!
+    // asCompleted yields the futures themselves, as in Python. TypeScript types a for-await
+    // element by awaiting it, so it reads each as a number: cast it back to its Future.
+    for await (const done of asCompleted(futures.keys())) {
+      const f = done as unknown as Future<number>
+      const url = futures.get(f)!
       const error = await f.exception()
       if (error) console.log(`${url} generated an exception: ${error.message}`)
       else console.log(`${url} page is ${await f.result()} bytes`)
