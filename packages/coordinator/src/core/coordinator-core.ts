@@ -13,6 +13,7 @@ import {
   type ClientToCoordinator,
   type CoordinatorToClient,
   type CoordinatorToWorker,
+  type SerializedError,
   type SourceFnRef,
   type SubmitTask,
   type WireFnRef,
@@ -41,6 +42,25 @@ import { TaskEntry, detach } from './task-entry.js'
  * coordinator keeps it while the owning client or a dependent may need it, and hands it to the
  * workers that run dependents inside `assign`.
  */
+/** A task that ended on a worker: one bar of the dashboard's task stream. */
+export interface TaskEndEvent {
+  readonly fn: string
+  readonly workerId: string
+  /** Wall-clock start and end, milliseconds since the epoch (end − the worker's measured duration). */
+  readonly startMs: number
+  readonly endMs: number
+  readonly ok: boolean
+  /** For failures: the error's name, message and task-side stack. */
+  readonly error?: SerializedError
+}
+
+export interface FunctionProgress {
+  pending: number
+  running: number
+  done: number
+  erred: number
+}
+
 export class CoordinatorCore {
   readonly scheduler: Scheduler
   readonly startedAt = Date.now()
@@ -58,6 +78,10 @@ export class CoordinatorCore {
   #timer: NodeJS.Timeout | undefined
   /** Called after every change, for live views (the dashboard). */
   onChange: (() => void) | undefined
+  /** Called when a task ends on a worker, for the task stream. */
+  onTaskEnd: ((event: TaskEndEvent) => void) | undefined
+  /** Tasks per function label: pending, running, done, erred. */
+  readonly progress = new Map<string, FunctionProgress>()
 
   constructor(
     options: ResolvedCoordinatorOptions,
@@ -252,8 +276,29 @@ export class CoordinatorCore {
     }
     this.#tasks.set(key, entry)
     client.keys.add(key)
+    this.#progress(entry).pending++
     this.totals.submitted++
     this.#metrics?.tasksSubmitted.inc()
+  }
+
+  #progress(entry: TaskEntry): FunctionProgress {
+    const label = fnLabel(entry.fn)
+    let p = this.progress.get(label)
+    if (!p) {
+      p = { pending: 0, running: 0, done: 0, erred: 0 }
+      this.progress.set(label, p)
+    }
+    return p
+  }
+
+  /** Moves a task between progress columns (and out of them when it ends unseen). */
+  #moveProgress(entry: TaskEntry, to: 'done' | 'erred' | undefined): void {
+    if (entry.counted) return
+    entry.counted = true
+    const p = this.#progress(entry)
+    if (entry.announced) p.running--
+    else p.pending--
+    if (to) p[to]++
   }
 
   #resolveFn(fn: WireFnRef): TaskEntry['fn'] | undefined {
@@ -367,7 +412,10 @@ export class CoordinatorCore {
         case 'errors':
           for (const e of m.items) {
             const entry = this.#tasks.get(e.key)
-            if (entry) entry.error = e.error
+            if (entry) {
+              entry.error = e.error
+              this.#taskEnded(entry, worker, e.durationMs, e.error)
+            }
             this.scheduler.taskErred(e.key, worker.id, { durationMs: e.durationMs }, now)
           }
           break
@@ -392,6 +440,24 @@ export class CoordinatorCore {
       }
     }
     this.#apply()
+  }
+
+  #taskEnded(
+    entry: TaskEntry,
+    worker: WorkerSession,
+    durationMs: number,
+    error: SerializedError | undefined,
+  ): void {
+    if (!this.onTaskEnd) return
+    const endMs = Date.now()
+    this.onTaskEnd({
+      fn: fnLabel(entry.fn),
+      workerId: worker.id,
+      startMs: endMs - durationMs,
+      endMs,
+      ok: error === undefined,
+      ...(error ? { error } : {}),
+    })
   }
 
   onWorkerClosed(worker: WorkerSession): void {
@@ -457,6 +523,7 @@ export class CoordinatorCore {
       case 'forgotten': {
         const entry = this.#tasks.get(d.key)
         if (entry) {
+          this.#moveProgress(entry, undefined)
           this.#tasks.delete(d.key)
           entry.client.keys.delete(d.key)
         }
@@ -467,6 +534,7 @@ export class CoordinatorCore {
         this.totals.finished++
         this.throughput.add(1)
         this.#metrics?.tasksFinished.inc({ outcome: 'finished' })
+        if (entry) this.#moveProgress(entry, 'done')
         if (!entry || entry.settled) return
         entry.settled = true
         entry.client.link.pushItem(
@@ -481,6 +549,7 @@ export class CoordinatorCore {
         this.totals.erred++
         this.throughput.add(1)
         this.#metrics?.tasksFinished.inc({ outcome: 'erred' })
+        if (entry) this.#moveProgress(entry, 'erred')
         if (!entry || entry.settled) return
         entry.settled = true
         entry.client.link.pushItem('errors', 'items', {
@@ -494,6 +563,7 @@ export class CoordinatorCore {
         const entry = this.#tasks.get(d.key)
         this.totals.erred++
         this.#metrics?.tasksFinished.inc({ outcome: d.reason })
+        if (entry) this.#moveProgress(entry, 'erred')
         if (!entry || entry.settled) return
         entry.settled = true
         entry.client.link.pushItem('errors', 'items', {
@@ -562,6 +632,11 @@ export class CoordinatorCore {
     worker.link.pushItem('assign', 'tasks', task)
     if (!entry.announced && !entry.settled) {
       entry.announced = true
+      if (!entry.counted) {
+        const p = this.#progress(entry)
+        p.pending--
+        p.running++
+      }
       entry.client.link.pushItem('running', 'ids', entry.id)
     }
   }

@@ -25,6 +25,8 @@ export class TaskEntry {
   announced = false
   /** The client already has its outcome (or no longer wants it). */
   settled = false
+  /** Its outcome is counted in the per-function progress. */
+  counted = false
 
   constructor(
     key: string,

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// clusterpool-worker: joins a coordinator and runs its tasks on a local process pool.
+import { Command, Option } from 'commander'
+
+import { WorkerDaemon } from '../daemon/worker-daemon.js'
+import { parseBytes, parseResources } from '../daemon/options.js'
+import { CLUSTERPOOL_VERSION } from '../version.js'
+
+const program = new Command('clusterpool-worker')
+  .description('Join a clusterpool coordinator and run its tasks on a local process pool.')
+  .version(CLUSTERPOOL_VERSION)
+  .argument(
+    '[coordinator-url]',
+    'the coordinator, ws://host:8786 or wss://host:8786 (env CLUSTERPOOL_COORDINATOR)',
+  )
+  .addOption(
+    new Option('--procs <n>', 'task processes (default: CPU count)')
+      .env('CLUSTERPOOL_PROCS')
+      .argParser(positiveInt),
+  )
+  .addOption(
+    new Option('--name <name>', 'worker name (default: <hostname>-<pid>)').env(
+      'CLUSTERPOOL_WORKER_NAME',
+    ),
+  )
+  .addOption(
+    new Option('--resources <list>', 'resources offered, KEY=N,... (example: GPU=2,MEM=16e9)').env(
+      'CLUSTERPOOL_RESOURCES',
+    ),
+  )
+  .addOption(new Option('--token <token>', "the coordinator's token").env('CLUSTERPOOL_TOKEN'))
+  .addOption(
+    new Option('--ca <file>', 'PEM file of CA certificates to trust for wss://').env(
+      'CLUSTERPOOL_CA',
+    ),
+  )
+  .addOption(
+    new Option(
+      '--memory-limit <size>',
+      'memory for all task processes, e.g. 4GB (split as per-process heap limits)',
+    ).env('CLUSTERPOOL_MEMORY_LIMIT'),
+  )
+  .addOption(
+    new Option('--drain-timeout-ms <ms>', 'on SIGTERM, wait this long for running tasks')
+      .env('CLUSTERPOOL_DRAIN_TIMEOUT_MS')
+      .argParser(positiveInt),
+  )
+  .action(async (url: string | undefined, opts: Record<string, string | number | undefined>) => {
+    const coordinatorUrl = url ?? process.env.CLUSTERPOOL_COORDINATOR
+    if (!coordinatorUrl)
+      return program.error('error: missing coordinator URL (argument or CLUSTERPOOL_COORDINATOR)')
+    let daemon: WorkerDaemon
+    try {
+      const { readFileSync } = await import('node:fs')
+      daemon = new WorkerDaemon({
+        coordinatorUrl,
+        ...(opts.procs === undefined ? {} : { procs: opts.procs as number }),
+        ...(opts.name === undefined ? {} : { name: String(opts.name) }),
+        ...(opts.resources === undefined
+          ? {}
+          : { resources: parseResources(String(opts.resources)) }),
+        ...(opts.token === undefined ? {} : { token: String(opts.token) }),
+        ...(opts.ca === undefined ? {} : { ca: readFileSync(String(opts.ca)) }),
+        ...(opts.memoryLimit === undefined
+          ? {}
+          : { memoryLimitBytes: parseBytes(String(opts.memoryLimit)) }),
+        ...(opts.drainTimeoutMs === undefined
+          ? {}
+          : { drainTimeoutMs: opts.drainTimeoutMs as number }),
+      })
+    } catch (error) {
+      return program.error(`error: ${(error as Error).message}`)
+    }
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        daemon.log.info({ signal }, 'signal received')
+        void daemon.drain()
+      })
+    }
+    process.exitCode = await daemon.run()
+    // Exit even if a task left handles open in this process (it should not, but be sure).
+    setTimeout(() => process.exit(), 100).unref()
+  })
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got "${value}"`)
+  return n
+}
+
+await program.parseAsync()

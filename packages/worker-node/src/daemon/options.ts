@@ -1,0 +1,111 @@
+import { availableParallelism, hostname } from 'node:os'
+
+import { InvalidOptionError } from '@clusterpool/protocol'
+
+/** How a worker daemon joins a cluster. */
+export interface WorkerDaemonOptions {
+  /** The coordinator, `ws://host:8786` or `wss://…`. Required. */
+  coordinatorUrl: string
+  /** Task processes on this host. Default `os.availableParallelism()`. */
+  procs?: number
+  /** Name shown on the dashboard and used by `workers: [...]` restrictions. Default `<hostname>-<pid>`. */
+  name?: string
+  /** Abstract resources this worker offers, such as `{ GPU: 2 }`. Default: none. */
+  resources?: Record<string, number>
+  /** The coordinator's token. Default: none. */
+  token?: string
+  /** Extra CA certificates (PEM) to trust for `wss://`. Default: Node's. */
+  ca?: string | Buffer
+  /** Memory for all task processes together, in bytes; split evenly as each one's heap limit. Default: Node's. */
+  memoryLimitBytes?: number
+  /** First delay before reconnecting to a lost coordinator. Milliseconds; default 200. */
+  reconnectInitialDelayMs?: number
+  /** Longest delay between reconnection attempts. Milliseconds; default 5000. */
+  reconnectMaxDelayMs?: number
+  /** On SIGTERM/SIGINT, wait this long for running tasks before killing them. Milliseconds; default 30000. */
+  drainTimeoutMs?: number
+}
+
+export type ResolvedWorkerDaemonOptions = Required<
+  Omit<WorkerDaemonOptions, 'token' | 'ca' | 'memoryLimitBytes'>
+> &
+  Pick<WorkerDaemonOptions, 'token' | 'ca' | 'memoryLimitBytes'>
+
+export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWorkerDaemonOptions {
+  if (typeof o.coordinatorUrl !== 'string' || !/^wss?:\/\/.+/.test(o.coordinatorUrl)) {
+    throw new InvalidOptionError(
+      `coordinatorUrl must be a ws:// or wss:// URL, got ${String(o.coordinatorUrl)}`,
+    )
+  }
+  const procs = o.procs ?? availableParallelism()
+  if (!Number.isInteger(procs) || procs < 1)
+    throw new InvalidOptionError(`procs must be a positive integer, got ${String(procs)}`)
+  const resources = o.resources ?? {}
+  for (const [k, v] of Object.entries(resources)) {
+    if (typeof v !== 'number' || !(v > 0))
+      throw new InvalidOptionError(`resources.${k} must be a positive number, got ${String(v)}`)
+  }
+  if (o.memoryLimitBytes !== undefined && !(o.memoryLimitBytes > 0)) {
+    throw new InvalidOptionError(
+      `memoryLimitBytes must be a positive number of bytes, got ${String(o.memoryLimitBytes)}`,
+    )
+  }
+  const out: ResolvedWorkerDaemonOptions = {
+    coordinatorUrl: o.coordinatorUrl,
+    procs,
+    name: o.name ?? `${hostname()}-${process.pid}`,
+    resources,
+    reconnectInitialDelayMs: o.reconnectInitialDelayMs ?? 200,
+    reconnectMaxDelayMs: o.reconnectMaxDelayMs ?? 5000,
+    drainTimeoutMs: o.drainTimeoutMs ?? 30_000,
+  }
+  if (o.token !== undefined) out.token = o.token
+  if (o.ca !== undefined) out.ca = o.ca
+  if (o.memoryLimitBytes !== undefined) out.memoryLimitBytes = o.memoryLimitBytes
+  for (const key of ['reconnectInitialDelayMs', 'reconnectMaxDelayMs', 'drainTimeoutMs'] as const) {
+    if (!(out[key] > 0))
+      throw new InvalidOptionError(
+        `${key} must be a positive number of milliseconds, got ${String(out[key])}`,
+      )
+  }
+  return out
+}
+
+/** Parses `GPU=2,MEM=16e9` into `{ GPU: 2, MEM: 16e9 }`, naming the bad part. */
+export function parseResources(text: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  if (text.trim() === '') return out
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z_][\w.-]*)\s*=\s*([0-9.eE+]+)\s*$/.exec(part)
+    const value = m ? Number(m[2]) : NaN
+    if (!m || !(value > 0))
+      throw new InvalidOptionError(
+        `--resources: "${part}" is not KEY=N with N > 0 (example: GPU=2,MEM=16e9)`,
+      )
+    out[m[1]!] = value
+  }
+  return out
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+}
+
+/** Parses `4GB`, `512MiB` or `2e9` into bytes. */
+export function parseBytes(text: string): number {
+  const m = /^\s*([0-9.]+(?:e[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = UNITS[(m?.[2] ?? '').toLowerCase()]
+  const value = m && unit !== undefined ? Number(m[1]) * unit : NaN
+  if (!(value > 0))
+    throw new InvalidOptionError(`--memory-limit: "${text}" is not a size like 4GB, 512MiB or 2e9`)
+  return value
+}

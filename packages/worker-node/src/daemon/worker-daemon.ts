@@ -1,0 +1,438 @@
+import { hostname, totalmem } from 'node:os'
+
+import {
+  AuthError,
+  InvalidOptionError,
+  PROTOCOL_VERSION,
+  VersionMismatchError,
+  createDecoder,
+  createEncoder,
+  serializeError,
+  substituteDeps,
+  type AssignTask,
+  type CoordinatorToWorker,
+  type FnRef,
+  type SerializedError,
+  type SourceFnRef,
+  type WorkerHello,
+  type WorkerToCoordinator,
+  type WorkerWelcome,
+} from '@clusterpool/protocol'
+import { destination, pino, type Logger } from 'pino'
+
+import { TaskPool } from '../pool/runtime/task-pool.js'
+import type { Connection } from '../transport/connection.js'
+import { openSession } from '../transport/dial.js'
+import { CLUSTERPOOL_VERSION } from '../version.js'
+import {
+  resolveWorkerDaemonOptions,
+  type ResolvedWorkerDaemonOptions,
+  type WorkerDaemonOptions,
+} from './options.js'
+
+type CoordinatorConnection = Connection<'coordinator->worker', WorkerToCoordinator>
+
+/**
+ * A worker daemon's life:
+ *
+ * ```
+ *  connecting ──welcome──▶ running ──connection lost──▶ reconnecting ──(backoff)──▶ connecting
+ *      │                      │
+ *      │ refused (token,      └──drain() (SIGTERM/SIGINT)──▶ draining ──tasks done──▶ stopped
+ *      ▼  version)
+ *    failed (exit 1)
+ * ```
+ */
+export type WorkerDaemonState =
+  'connecting' | 'running' | 'reconnecting' | 'draining' | 'stopped' | 'failed'
+
+interface RunningTask {
+  readonly key: string
+  readonly keep: boolean
+  startedAt: number
+  started: boolean
+}
+
+/** Runs tasks from a coordinator on a local process pool. */
+export class WorkerDaemon {
+  readonly options: ResolvedWorkerDaemonOptions
+  readonly log: Logger
+  #state: WorkerDaemonState = 'connecting'
+  #pool: TaskPool
+  #connection: CoordinatorConnection | undefined
+  #workerId: string | undefined
+  #heartbeat: NodeJS.Timeout | undefined
+  #tasks = new Map<number, RunningTask>()
+  #ids = new Map<string, number>()
+  #nextId = 0
+  #sources = new Map<string, SourceFnRef>()
+  /** Values kept on this worker (`keep` results and received dependencies), by task key. */
+  #held = new Map<string, Uint8Array>()
+  #heldBytes = 0
+  #encoder = createEncoder()
+  #decoder = createDecoder()
+  #stopped: Promise<number>
+  #resolveStopped!: (code: number) => void
+  #cpu = process.cpuUsage()
+  #cpuAt = performance.now()
+
+  constructor(options: WorkerDaemonOptions, log?: Logger) {
+    this.options = resolveWorkerDaemonOptions(options)
+    this.log = log ?? pino({ name: 'clusterpool-worker' }, destination(2))
+    this.#pool = this.#makePool()
+    this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve))
+  }
+
+  get state(): WorkerDaemonState {
+    return this.#state
+  }
+
+  /** The coordinator's id for this worker while connected. */
+  get workerId(): string | undefined {
+    return this.#workerId
+  }
+
+  /**
+   * Connects and serves until stopped. Resolves with the exit code: 0 after a drain, 1 when the
+   * coordinator refused this worker (wrong token, other protocol version).
+   */
+  async run(): Promise<number> {
+    void this.#connectLoop()
+    return this.#stopped
+  }
+
+  /** Stops taking tasks, hands back those not started, finishes the running ones, then stops. */
+  async drain(): Promise<void> {
+    if (this.#state === 'draining' || this.#state === 'stopped' || this.#state === 'failed')
+      return this.#stopped.then(() => {})
+    const wasConnected = this.#state === 'running'
+    this.#state = 'draining'
+    this.log.info(
+      { running: this.#tasks.size },
+      'draining: finishing running tasks, handing back queued ones',
+    )
+    const returned: string[] = []
+    for (const [id, t] of this.#tasks) {
+      if (!t.started && this.#pool.cancel(id)) {
+        this.#forget(id)
+        returned.push(t.key)
+      }
+    }
+    if (wasConnected) {
+      this.#connection?.send({ kind: 'leaving', returned })
+      this.#connection?.flush()
+    }
+    const deadline = Date.now() + this.options.drainTimeoutMs
+    while (this.#tasks.size > 0 && Date.now() < deadline) await sleep(20)
+    await this.#pool.close({ force: this.#tasks.size > 0 })
+    this.#stop(0)
+  }
+
+  #stop(code: number): void {
+    if (this.#state !== 'failed') this.#state = code === 0 ? 'stopped' : 'failed'
+    clearInterval(this.#heartbeat)
+    this.#connection?.close(1000, 'worker stopping')
+    void this.#pool.close({ force: true }).finally(() => this.#resolveStopped(code))
+  }
+
+  async #connectLoop(): Promise<void> {
+    let delay = this.options.reconnectInitialDelayMs
+    while (this.#state === 'connecting' || this.#state === 'reconnecting') {
+      try {
+        await this.#connect()
+        return
+      } catch (error) {
+        if (
+          error instanceof AuthError ||
+          error instanceof VersionMismatchError ||
+          error instanceof InvalidOptionError
+        ) {
+          this.log.fatal(`the coordinator refused this worker: ${error.message}`)
+          this.#state = 'failed'
+          this.#stop(1)
+          return
+        }
+        this.log.warn({ retryInMs: delay }, (error as Error).message)
+        await sleep(delay)
+        delay = Math.min(delay * 2, this.options.reconnectMaxDelayMs)
+      }
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const hello: WorkerHello = {
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      role: 'worker',
+      name: this.options.name,
+      host: hostname(),
+      pid: process.pid,
+      procs: this.options.procs,
+      resources: this.options.resources,
+      memoryBytes: this.options.memoryLimitBytes ?? totalmem(),
+      versions: { node: process.versions.node, clusterpool: CLUSTERPOOL_VERSION },
+    }
+    const { connection, welcome } = await openSession<
+      'coordinator->worker',
+      WorkerToCoordinator,
+      WorkerWelcome
+    >(this.options.coordinatorUrl, 'coordinator->worker', hello, {
+      ...(this.options.token === undefined ? {} : { token: this.options.token }),
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    })
+    if (this.#state !== 'connecting' && this.#state !== 'reconnecting') {
+      connection.close(1000, 'worker stopping')
+      return
+    }
+    this.#connection = connection
+    this.#workerId = welcome.workerId
+    this.#sources.clear()
+    this.#state = 'running'
+    connection.setHandlers({
+      onMessages: (messages) => {
+        for (const m of messages) this.#handle(m)
+      },
+      onClose: (code, reason) => this.#onConnectionLost(code, reason),
+      onProtocolError: (error) =>
+        this.log.error({ err: error }, 'the coordinator sent a bad frame'),
+    })
+    this.#heartbeat = setInterval(() => this.#sendHeartbeat(), welcome.heartbeatIntervalMs)
+    this.#heartbeat.unref()
+    this.log.info(
+      {
+        workerId: welcome.workerId,
+        procs: this.options.procs,
+        coordinator: this.options.coordinatorUrl,
+      },
+      'registered with the coordinator',
+    )
+  }
+
+  #onConnectionLost(code: number, reason: string): void {
+    clearInterval(this.#heartbeat)
+    this.#connection = undefined
+    if (this.#state !== 'running') return
+    this.log.warn({ code, reason }, 'lost the coordinator; dropping its tasks and reconnecting')
+    // The coordinator reschedules everything this worker had; running them on is wasted work.
+    for (const id of [...this.#tasks.keys()]) {
+      if (!this.#pool.cancel(id)) this.#pool.abort(id)
+      this.#forget(id)
+    }
+    this.#held.clear()
+    this.#heldBytes = 0
+    this.#state = 'reconnecting'
+    void this.#connectLoop()
+  }
+
+  #handle(m: CoordinatorToWorker): void {
+    switch (m.kind) {
+      case 'assign':
+        for (const t of m.tasks) this.#assign(t)
+        return
+      case 'cancel':
+        for (const key of m.keys) {
+          const id = this.#ids.get(key)
+          if (id === undefined) continue
+          if (!this.#pool.cancel(id)) this.#pool.abort(id)
+          this.#forget(id)
+        }
+        return
+      case 'steal': {
+        const given: string[] = []
+        const kept: string[] = []
+        for (const key of m.keys) {
+          const id = this.#ids.get(key)
+          const t = id === undefined ? undefined : this.#tasks.get(id)
+          if (id !== undefined && t && !t.started && this.#pool.cancel(id)) {
+            this.#forget(id)
+            given.push(key)
+          } else {
+            kept.push(key)
+          }
+        }
+        this.#connection?.send({ kind: 'stealReply', given, kept })
+        return
+      }
+      case 'fetch': {
+        const items = []
+        const missing = []
+        for (const key of m.keys) {
+          const value = this.#held.get(key)
+          if (value) items.push({ key, value })
+          else missing.push(key)
+        }
+        this.#connection?.send({ kind: 'data', items, ...(missing.length ? { missing } : {}) })
+        return
+      }
+      case 'release':
+        for (const key of m.keys) this.#release(key)
+        return
+      case 'shutdown':
+        this.log.warn({ reason: m.reason }, 'the coordinator asked this worker to shut down')
+        this.#stop(0)
+        return
+      case 'welcome':
+      case 'refuse':
+        this.log.warn({ kind: m.kind }, 'unexpected message after the handshake; ignored')
+        return
+    }
+  }
+
+  #assign(t: AssignTask): void {
+    if (this.#state !== 'running') return
+    const id = ++this.#nextId
+    let fn: FnRef
+    let args = t.args
+    try {
+      fn = this.#resolveFn(t)
+      if (t.deps && t.deps.length > 0) args = this.#substitute(t)
+    } catch (error) {
+      this.#connection?.pushItem('errors', 'items', {
+        key: t.key,
+        error: serializeError(error),
+        durationMs: 0,
+      })
+      return
+    }
+    this.#tasks.set(id, { key: t.key, keep: t.keep === true, startedAt: 0, started: false })
+    this.#ids.set(t.key, id)
+    this.#pool.submit({
+      id,
+      fn,
+      args,
+      attempt: t.attempt,
+      ...(t.opts?.timeoutMs === undefined ? {} : { timeoutMs: t.opts.timeoutMs }),
+      ...(t.chunk ? { chunk: true } : {}),
+    })
+  }
+
+  #resolveFn(t: AssignTask): FnRef {
+    if (t.fn.kind === 'module') return t.fn
+    if (t.fn.source !== undefined) {
+      const ref: SourceFnRef = {
+        kind: 'source',
+        hash: t.fn.hash,
+        source: t.fn.source,
+        name: t.fn.name,
+      }
+      this.#sources.set(t.fn.hash, ref)
+      return ref
+    }
+    const known = this.#sources.get(t.fn.hash)
+    if (!known)
+      throw new InvalidOptionError(
+        `task ${t.key}: function ${t.fn.hash} was never sent to this worker`,
+      )
+    return known
+  }
+
+  /** Puts dependency values where the client left `DepRef`s. */
+  #substitute(t: AssignTask): Uint8Array {
+    const values = new Map<number, unknown>()
+    for (const d of t.deps ?? []) {
+      const bytes = d.value ?? this.#held.get(d.key)
+      if (bytes === undefined)
+        throw new InvalidOptionError(`task ${t.key}: dependency ${d.key} is not on this worker`)
+      values.set(d.id, this.#decoder.decode(bytes))
+    }
+    const decoded = this.#decoder.decode(t.args)
+    return this.#encoder.encode(substituteDeps(decoded, (depId) => values.get(depId)))
+  }
+
+  #makePool(): TaskPool {
+    const perProcessMb =
+      this.options.memoryLimitBytes === undefined
+        ? undefined
+        : Math.max(64, Math.floor(this.options.memoryLimitBytes / this.options.procs / 2 ** 20))
+    return new TaskPool(
+      {
+        kind: 'process',
+        maxWorkers: this.options.procs,
+        ...(perProcessMb === undefined ? {} : { memoryLimitMb: perProcessMb }),
+      },
+      {
+        onStart: (id) => {
+          const t = this.#tasks.get(id)
+          if (t) {
+            t.started = true
+            t.startedAt = performance.now()
+          }
+        },
+        onResult: (id, value) => this.#onResult(id, value),
+        onError: (id, error) => this.#onError(id, error),
+      },
+    )
+  }
+
+  #onResult(id: number, value: Uint8Array): void {
+    const t = this.#tasks.get(id)
+    if (!t) return
+    this.#forget(id)
+    const durationMs = t.started ? performance.now() - t.startedAt : 0
+    if (t.keep) {
+      this.#hold(t.key, value)
+      this.#connection?.pushItem('results', 'items', {
+        key: t.key,
+        size: value.byteLength,
+        durationMs,
+      })
+    } else {
+      this.#connection?.pushItem('results', 'items', {
+        key: t.key,
+        value,
+        size: value.byteLength,
+        durationMs,
+      })
+    }
+  }
+
+  #onError(id: number, error: SerializedError): void {
+    const t = this.#tasks.get(id)
+    if (!t) return
+    this.#forget(id)
+    const durationMs = t.started ? performance.now() - t.startedAt : 0
+    this.#connection?.pushItem('errors', 'items', { key: t.key, error, durationMs })
+  }
+
+  #forget(id: number): void {
+    const t = this.#tasks.get(id)
+    if (!t) return
+    this.#tasks.delete(id)
+    this.#ids.delete(t.key)
+  }
+
+  #hold(key: string, value: Uint8Array): void {
+    this.#release(key)
+    this.#held.set(key, value)
+    this.#heldBytes += value.byteLength
+  }
+
+  #release(key: string): void {
+    const old = this.#held.get(key)
+    if (old) {
+      this.#heldBytes -= old.byteLength
+      this.#held.delete(key)
+    }
+  }
+
+  #sendHeartbeat(): void {
+    const now = performance.now()
+    const usage = process.cpuUsage(this.#cpu)
+    const cpu = (usage.user + usage.system) / 1000 / Math.max(1, now - this.#cpuAt)
+    this.#cpu = process.cpuUsage()
+    this.#cpuAt = now
+    const stats = this.#pool.stats
+    this.#connection?.send({
+      kind: 'heartbeat',
+      running: stats.inFlight,
+      queued: stats.queued,
+      cpu,
+      memoryRss: process.memoryUsage.rss(),
+      heldBytes: this.#heldBytes,
+    })
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,322 @@
+import type { Encoder } from '@clusterpool/protocol'
+import {
+  AbortedError,
+  createDecoder,
+  createEncoder,
+  encodeValue,
+  serializeError,
+} from '@clusterpool/protocol'
+
+import type { RunMessage, ToChild, ToParent } from '../messages.js'
+import { ToChildKind, ToParentKind, describeFatalOrigin } from '../messages.js'
+import type { LoadedFunction } from './functions.js'
+import { FunctionCache, explainScopeError } from './functions.js'
+import { RunningTaskContext, installTaskGlobals, setCurrentTask } from './task-context.js'
+
+/** How the runner talks to the pool: a process pipe or a thread's port. */
+export interface RunnerChannel {
+  /** Sends a batch; it has left this process or thread when `send` returns. */
+  send(messages: ToParent[]): void
+}
+
+/**
+ * Results wait in the outbox so that a run of fast tasks costs one write. The outbox is flushed
+ * when the queue runs dry, before any await (a promise-returning task, a module import), and
+ * before starting a task whenever the results waiting are older than this, or the next task's
+ * function is not known to be fast: if that task crashes the process, the results before it
+ * are already with the parent, and the parent knows which task was running.
+ */
+const FLUSH_AFTER_MS = 1
+
+/**
+ * After running synchronous tasks for this long, the runner lets the event loop turn before the
+ * next one, so that `ABORT` and `RECLAIM` from the parent are read between slow tasks.
+ */
+const YIELD_AFTER_MS = 2
+
+interface Running {
+  readonly id: number
+  readonly context: RunningTaskContext
+}
+
+/**
+ * Runs the tasks a child receives, one at a time, in order.
+ *
+ * ```
+ *            receive(RUN)              queue empty
+ *   ┌──────┐ ──────────────► ┌─────────┐ ───────────► ┌──────┐
+ *   │ idle │                 │ running │               │ idle │   STOP while idle ──► exit(0)
+ *   └──────┘ ◄────────────── └─────────┘               └──────┘
+ *                              │ task returns a promise: flush, await (receive() may run)
+ * ```
+ */
+export class Runner {
+  readonly #channel: RunnerChannel
+  readonly #exit: (code: number) => void
+  readonly #fns = new FunctionCache()
+  readonly #decoder = createDecoder()
+  readonly #encoder: Encoder = createEncoder()
+  #queue: RunMessage[] = []
+  #queueHead = 0
+  #running: Running | null = null
+  #draining = false
+  #stopRequested = false
+  #outbox: ToParent[] = []
+  #outboxSince = 0
+  #lastYield = 0
+  /** Set once FATAL or EXITING went out: nothing more is sent. */
+  #finalReported = false
+
+  constructor(channel: RunnerChannel, exit: (code: number) => void) {
+    this.#channel = channel
+    this.#exit = exit
+  }
+
+  /** Installs `currentTask()` and the hooks that report crashes and exits to the parent. */
+  installGlobalHooks(): void {
+    installTaskGlobals()
+    process.on('uncaughtException', (error, origin) => this.reportFatal(error, origin))
+    process.on('exit', (code) => this.reportExiting(code))
+  }
+
+  receive(batch: readonly ToChild[]): void {
+    for (const m of batch) {
+      switch (m[0]) {
+        case ToChildKind.DEFINE:
+          this.#fns.define(m[1], m[2])
+          break
+        case ToChildKind.RUN:
+          this.#queue.push(m)
+          break
+        case ToChildKind.ABORT:
+          this.#abort(m[1])
+          break
+        case ToChildKind.FORGET:
+          this.#fns.forget(m[1])
+          break
+        case ToChildKind.STOP:
+          this.#stopRequested = true
+          break
+        case ToChildKind.RECLAIM:
+          this.#reclaim()
+          break
+      }
+    }
+    this.#flush()
+    if (!this.#draining) {
+      if (this.#queueHead < this.#queue.length) void this.#drain()
+      else if (this.#stopRequested) this.#exit(0)
+    }
+  }
+
+  /** An uncaught exception or unhandled rejection: tell the parent, then exit with code 1. */
+  reportFatal(error: unknown, origin = 'uncaughtException'): void {
+    if (!this.#finalReported) {
+      this.#finalReported = true
+      const runningId = this.#running?.id ?? null
+      const where = runningId === null ? 'between tasks' : `while task ${runningId} was running`
+      console.error(
+        `clusterpool: ${describeFatalOrigin(origin)} ${where}; the worker exits:`,
+        error,
+      )
+      this.#push([ToParentKind.FATAL, runningId, serializeError(error), origin])
+      this.#flushFinal()
+    }
+    this.#exit(1)
+  }
+
+  /** The process or thread is exiting (perhaps a task called `process.exit`). */
+  reportExiting(code: number): void {
+    if (this.#finalReported) return
+    this.#finalReported = true
+    this.#push([ToParentKind.EXITING, this.#running?.id ?? null, code])
+    this.#flushFinal()
+  }
+
+  #abort(id: number): void {
+    if (this.#running?.id === id) {
+      this.#running.context.abort()
+      return
+    }
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      if (this.#queue[i]?.[1] === id) {
+        this.#queue.splice(i, 1)
+        const error = new AbortedError(`task ${id} was aborted before it started`)
+        this.#push([ToParentKind.ERROR, id, serializeError(error), -1])
+        return
+      }
+    }
+  }
+
+  /** Gives back every task not started yet. */
+  #reclaim(): void {
+    const ids = this.#queue.slice(this.#queueHead).map((task) => task[1])
+    this.#queue = []
+    this.#queueHead = 0
+    this.#push([ToParentKind.RETURNED, ids])
+  }
+
+  #next(): RunMessage | undefined {
+    const task = this.#queue[this.#queueHead]
+    if (task === undefined) {
+      this.#queue = []
+      this.#queueHead = 0
+      return undefined
+    }
+    this.#queueHead++
+    return task
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true
+    this.#lastYield = performance.now()
+    try {
+      for (let task = this.#next(); task !== undefined; task = this.#next()) {
+        const pending = this.#runOne(task)
+        if (pending !== undefined) {
+          await pending
+          this.#lastYield = performance.now()
+        } else if (
+          this.#queueHead < this.#queue.length &&
+          performance.now() - this.#lastYield > YIELD_AFTER_MS
+        ) {
+          this.#flush()
+          await new Promise((resolve) => setImmediate(resolve))
+          this.#lastYield = performance.now()
+        }
+      }
+    } catch (error) {
+      this.reportFatal(error)
+    } finally {
+      this.#draining = false
+    }
+    this.#flush()
+    if (this.#stopRequested) this.#exit(0)
+  }
+
+  /** Runs one task. Synchronous unless the function must load or returns a promise. */
+  #runOne(task: RunMessage): Promise<void> | undefined {
+    const [, id, fnId, args, attempt] = task
+    const context = new RunningTaskContext(id, attempt)
+    this.#running = { id, context }
+    let got: LoadedFunction | Promise<LoadedFunction>
+    try {
+      got = this.#fns.get(fnId)
+    } catch (error) {
+      this.#finish(id, undefined, true, error, -1)
+      return undefined
+    }
+    if (got instanceof Promise) {
+      this.#flush()
+      return got.then(
+        (loaded) => this.#call(id, loaded, context, args),
+        (error: unknown) => this.#finish(id, undefined, true, error, -1),
+      )
+    }
+    return this.#call(id, got, context, args)
+  }
+
+  #call(
+    id: number,
+    loaded: LoadedFunction,
+    context: RunningTaskContext,
+    args: Uint8Array,
+  ): Promise<void> | undefined {
+    if (
+      this.#outbox.length > 0 &&
+      (loaded.lastDurationMs > FLUSH_AFTER_MS ||
+        performance.now() - this.#outboxSince > FLUSH_AFTER_MS)
+    ) {
+      this.#flush()
+    }
+    setCurrentTask(context)
+    const start = performance.now()
+    let value: unknown
+    try {
+      const decoded = this.#decoder.decode(args)
+      if (!Array.isArray(decoded)) throw new TypeError('the task arguments are not an array')
+      value = loaded.fn(...(decoded as unknown[]))
+    } catch (error) {
+      this.#done(id, loaded, start, undefined, true, error)
+      return undefined
+    }
+    if (!isThenable(value)) {
+      this.#done(id, loaded, start, value, false, undefined)
+      return undefined
+    }
+    this.#flush()
+    return Promise.resolve(value).then(
+      (v) => this.#done(id, loaded, start, v, false, undefined),
+      (error: unknown) => this.#done(id, loaded, start, undefined, true, error),
+    )
+  }
+
+  #done(
+    id: number,
+    loaded: LoadedFunction,
+    start: number,
+    value: unknown,
+    failed: boolean,
+    error: unknown,
+  ): void {
+    const durationMs = performance.now() - start
+    loaded.lastDurationMs = durationMs
+    setCurrentTask(undefined)
+    this.#finish(
+      id,
+      value,
+      failed,
+      failed ? explainScopeError(loaded, error) : undefined,
+      Math.round(durationMs * 1000),
+    )
+  }
+
+  #finish(id: number, value: unknown, failed: boolean, error: unknown, durationUs: number): void {
+    this.#running = null
+    if (!failed) {
+      try {
+        this.#push([
+          ToParentKind.RESULT,
+          id,
+          encodeValue(this.#encoder, value, 'the return value'),
+          durationUs,
+        ])
+        return
+      } catch (encodeError) {
+        error = encodeError
+      }
+    }
+    this.#push([ToParentKind.ERROR, id, serializeError(error), durationUs])
+  }
+
+  #push(message: ToParent): void {
+    if (this.#outbox.length === 0) this.#outboxSince = performance.now()
+    this.#outbox.push(message)
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0 || this.#finalReported) return
+    const batch = this.#outbox
+    this.#outbox = []
+    this.#channel.send(batch)
+  }
+
+  /** The last flush, from an exit or crash handler. */
+  #flushFinal(): void {
+    const batch = this.#outbox
+    this.#outbox = []
+    try {
+      if (batch.length > 0) this.#channel.send(batch)
+    } catch {
+      // The parent is gone; nobody is left to tell.
+    }
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  )
+}

@@ -1,0 +1,30 @@
+/**
+ * The program a pool's worker thread runs. Batches travel as msgpack bytes whose buffer is
+ * transferred, not copied, through the thread's port.
+ */
+import { parentPort } from 'node:worker_threads'
+
+import { createBatchEncoder, createChildBatchDecoder } from '../batch-codec.js'
+import { Runner } from './runner.js'
+
+const port = parentPort
+if (port === null) throw new Error('thread-entry must run in a worker thread')
+
+const encoder = createBatchEncoder()
+const decoder = createChildBatchDecoder()
+
+const runner = new Runner(
+  {
+    send(messages) {
+      // A copy of exactly these bytes, so that transferring it moves nothing else.
+      const bytes = new Uint8Array(encoder.encode(messages))
+      port.postMessage(bytes, [bytes.buffer])
+    },
+  },
+  (code) => process.exit(code),
+)
+runner.installGlobalHooks()
+
+port.on('message', (bytes: Uint8Array) => {
+  runner.receive(decoder.decode(bytes))
+})

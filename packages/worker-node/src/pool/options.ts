@@ -1,0 +1,132 @@
+import { availableParallelism } from 'node:os'
+
+import { InvalidOptionError } from '@clusterpool/protocol'
+
+/** How a `TaskPool` runs its tasks. Every field is validated once, in the constructor. */
+export interface TaskPoolOptions {
+  /** Child processes (isolated, killable) or worker threads (cheaper, share the process). */
+  kind: 'process' | 'thread'
+  /** The most processes or threads alive at once, started lazily. Default `os.availableParallelism()`. */
+  maxWorkers?: number
+  /** Replace a process or thread after it has run this many tasks. Default `Infinity`. */
+  maxTasksPerChild?: number
+  /** Milliseconds a task may run when its `PoolTask.timeoutMs` is absent. Default: none. */
+  taskTimeoutMs?: number
+  /** Extra Node flags for each child process, or for each thread where Node allows them. Default `[]`. */
+  execArgv?: string[]
+  /** Variables added to `process.env` for each child (a copy for threads). Default: none added. */
+  env?: Record<string, string>
+  /** Stop a process or thread that has had no task for this many milliseconds. Default: never. */
+  idleTimeoutMs?: number
+  /**
+   * Heap limit per child, in MiB: `--max-old-space-size` for processes, `resourceLimits.maxOldGenerationSizeMb`
+   * for threads. Default: Node's own limit.
+   */
+  memoryLimitMb?: number
+}
+
+/** The options after validation, defaults filled in. */
+export interface ResolvedPoolOptions {
+  readonly kind: 'process' | 'thread'
+  readonly maxWorkers: number
+  readonly maxTasksPerChild: number
+  readonly taskTimeoutMs: number | undefined
+  readonly execArgv: readonly string[]
+  readonly env: Readonly<Record<string, string>> | undefined
+  readonly idleTimeoutMs: number | undefined
+  readonly memoryLimitMb: number | undefined
+}
+
+export const POOL_DEFAULTS = Object.freeze({
+  maxTasksPerChild: Infinity,
+  execArgv: Object.freeze([] as string[]),
+})
+
+/** The largest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+const KNOWN = new Set([
+  'kind',
+  'maxWorkers',
+  'maxTasksPerChild',
+  'taskTimeoutMs',
+  'execArgv',
+  'env',
+  'idleTimeoutMs',
+  'memoryLimitMb',
+])
+
+/** Validates the options once, naming the option in every message. */
+export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('TaskPool options must be an object')
+  }
+  const o = options as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw new InvalidOptionError(`${key} is not a TaskPool option`)
+  }
+  if (o.kind !== 'process' && o.kind !== 'thread') {
+    throw new InvalidOptionError(`kind must be 'process' or 'thread', got ${show(o.kind)}`)
+  }
+  const maxWorkers = o.maxWorkers ?? availableParallelism()
+  if (!Number.isSafeInteger(maxWorkers) || (maxWorkers as number) < 1) {
+    throw new InvalidOptionError(`maxWorkers must be a positive integer, got ${show(maxWorkers)}`)
+  }
+  const maxTasksPerChild = o.maxTasksPerChild ?? POOL_DEFAULTS.maxTasksPerChild
+  if (
+    maxTasksPerChild !== Infinity &&
+    (!Number.isSafeInteger(maxTasksPerChild) || (maxTasksPerChild as number) < 1)
+  ) {
+    throw new InvalidOptionError(
+      `maxTasksPerChild must be a positive integer or Infinity, got ${show(maxTasksPerChild)}`,
+    )
+  }
+  const execArgv = o.execArgv ?? POOL_DEFAULTS.execArgv
+  if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) {
+    throw new InvalidOptionError('execArgv must be an array of strings')
+  }
+  const env = o.env
+  if (
+    env !== undefined &&
+    (typeof env !== 'object' ||
+      env === null ||
+      Object.values(env).some((v) => typeof v !== 'string'))
+  ) {
+    throw new InvalidOptionError('env must be an object whose values are strings')
+  }
+  return Object.freeze({
+    kind: o.kind,
+    maxWorkers: maxWorkers as number,
+    maxTasksPerChild: maxTasksPerChild as number,
+    taskTimeoutMs: optionalMs(o.taskTimeoutMs, 'taskTimeoutMs'),
+    execArgv: Object.freeze([...(execArgv as string[])]),
+    env: env === undefined ? undefined : Object.freeze({ ...(env as Record<string, string>) }),
+    idleTimeoutMs: optionalMs(o.idleTimeoutMs, 'idleTimeoutMs'),
+    memoryLimitMb: optionalPositive(o.memoryLimitMb, 'memoryLimitMb', 'MiB'),
+  })
+}
+
+/** Validates a task's own `timeoutMs`. */
+export function checkTimeoutMs(value: unknown, name: string): number | undefined {
+  return optionalMs(value, name)
+}
+
+function optionalMs(value: unknown, name: string): number | undefined {
+  const ms = optionalPositive(value, name, 'milliseconds')
+  if (ms !== undefined && ms > MAX_TIMER_MS) {
+    throw new InvalidOptionError(`${name} must be at most ${MAX_TIMER_MS} milliseconds, got ${ms}`)
+  }
+  return ms
+}
+
+function optionalPositive(value: unknown, name: string, unit: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+    throw new InvalidOptionError(`${name} must be a positive number of ${unit}, got ${show(value)}`)
+  }
+  return value
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+}

@@ -1,0 +1,230 @@
+import type { SerializedError } from '@clusterpool/protocol'
+
+import type { ToChild } from '../messages.js'
+import { ToChildKind } from '../messages.js'
+import type { ChildLoad } from './dispatch.js'
+import type { TaskEntry } from './task-entry.js'
+import type { WorkerHandle } from './worker-handle.js'
+
+/**
+ * One child process or thread, as the pool tracks it.
+ *
+ * ```
+ *  spawn ──► active ──ran maxTasksPerChild──► retiring ──nothing in flight──► stopping ──exit──► exited
+ *              │ └──idle too long, or closing, nothing in flight (STOP sent)──►┘
+ *              └──head task timed out, or force close (killed at once)──► killed ──exit──► exited
+ *  active, retiring, stopping, killed ──crash──► exited
+ * ```
+ *
+ * Only `active` children take tasks; `active` and `retiring` ones count against `maxWorkers`.
+ */
+export type ChildState = 'active' | 'retiring' | 'stopping' | 'killed' | 'exited'
+
+/** What a child said about its own end, just before it. */
+export type ChildReport =
+  | {
+      readonly kind: 'fatal'
+      readonly runningId: number | null
+      readonly error: SerializedError
+      readonly origin: string
+    }
+  | { readonly kind: 'exiting'; readonly runningId: number | null; readonly code: number }
+
+/** Function definitions a child keeps; past this the least recently used idle one is dropped. */
+const MAX_FUNCTIONS_PER_CHILD = 256
+
+export class ChildSlot {
+  readonly handle: WorkerHandle
+  state: ChildState = 'active'
+  /** Tasks handed over and not finished, in the order the child runs them. */
+  inFlight: TaskEntry[] = []
+  /** When the head task started (as far as the parent can tell), `performance.now()`. */
+  headStartedAt = 0
+  /** When the child last became idle, `performance.now()`. */
+  idleSince = performance.now()
+  dispatched = 0
+  completed = 0
+  report: ChildReport | undefined
+  /** A RECLAIM is on its way; no other is sent until RETURNED answers it. */
+  reclaiming = false
+  #unknownInFlight = 0
+  #estimatedMs = 0
+  #outbox: ToChild[] = []
+  /** Function ids defined in the child, least recently used first. */
+  readonly #fns = new Map<number, true>()
+  #lastFnId = -1
+  #timer: NodeJS.Timeout | undefined
+  #timerAt = Infinity
+  #deadline = Infinity
+  readonly #onHeadTimeout: (child: ChildSlot) => void
+
+  constructor(
+    start: (child: ChildSlot) => WorkerHandle,
+    onHeadTimeout: (child: ChildSlot) => void,
+  ) {
+    this.#onHeadTimeout = onHeadTimeout
+    this.handle = start(this)
+  }
+
+  load(now: number): ChildLoad {
+    const head = this.inFlight[0]
+    let overrunMs = 0
+    if (head !== undefined && !Number.isNaN(head.estimateMs)) {
+      overrunMs = Math.max(0, now - this.headStartedAt - head.estimateMs)
+    }
+    return {
+      inFlight: this.inFlight.length,
+      unknownInFlight: this.#unknownInFlight,
+      estimatedMs: this.#estimatedMs,
+      overrunMs,
+    }
+  }
+
+  /** Hands a task over: queued to be sent with the next flush. */
+  add(entry: TaskEntry, now: number): void {
+    entry.estimateMs = entry.fn.estimateMs
+    if (Number.isNaN(entry.estimateMs)) this.#unknownInFlight++
+    else this.#estimatedMs += entry.estimateMs
+    this.inFlight.push(entry)
+    this.dispatched++
+    if (this.inFlight.length === 1) this.#headChanged(now)
+    const fnId = entry.fn.id
+    if (fnId !== this.#lastFnId) {
+      if (this.#fns.delete(fnId)) this.#fns.set(fnId, true)
+      else this.#define(entry)
+      this.#lastFnId = fnId
+    }
+    this.#outbox.push([ToChildKind.RUN, entry.id, fnId, entry.args, entry.attempt])
+  }
+
+  /** Takes a finished task out; returns false if the child did not hold it. */
+  remove(entry: TaskEntry, now: number): boolean {
+    const wasHead = this.inFlight[0] === entry
+    if (wasHead) this.inFlight.shift()
+    else {
+      const i = this.inFlight.indexOf(entry)
+      if (i < 0) return false
+      this.inFlight.splice(i, 1)
+    }
+    this.#uncount(entry)
+    this.completed++
+    if (this.inFlight.length === 0) {
+      this.idleSince = now
+      this.#estimatedMs = 0 // no drift from float sums
+    }
+    if (wasHead) this.#headChanged(now)
+    return true
+  }
+
+  /** Asks the child to give back the tasks it has not started. */
+  reclaim(): void {
+    this.reclaiming = true
+    this.#outbox.push([ToChildKind.RECLAIM])
+  }
+
+  /** The child gave these tasks back: they leave its queue without having run. */
+  giveBack(entries: readonly TaskEntry[], now: number): void {
+    this.reclaiming = false
+    for (const entry of entries) {
+      const wasHead = this.inFlight[0] === entry
+      const i = this.inFlight.indexOf(entry)
+      if (i < 0) continue
+      this.inFlight.splice(i, 1)
+      this.#uncount(entry)
+      if (wasHead) this.#headChanged(now)
+    }
+    if (this.inFlight.length === 0) this.idleSince = now
+  }
+
+  /** Takes every task in flight (the child is gone or going). */
+  takeAll(): TaskEntry[] {
+    const all = this.inFlight
+    this.inFlight = []
+    this.#unknownInFlight = 0
+    this.#estimatedMs = 0
+    this.#clearTimer()
+    return all
+  }
+
+  abort(taskId: number): void {
+    this.#outbox.push([ToChildKind.ABORT, taskId])
+  }
+
+  /** Asks the child to finish what it holds and exit. */
+  stop(): void {
+    this.state = 'stopping'
+    this.#outbox.push([ToChildKind.STOP])
+  }
+
+  /** Ends the child now; the pool has already dealt with its tasks. */
+  kill(): void {
+    this.state = 'killed'
+    this.#clearTimer()
+    this.#outbox = []
+    this.handle.kill()
+  }
+
+  exited(): void {
+    this.state = 'exited'
+    this.#clearTimer()
+    this.#outbox = []
+  }
+
+  /** Sends what is queued for the child as one batch; returns whether anything was sent. */
+  flush(): boolean {
+    if (this.#outbox.length === 0) return false
+    const batch = this.#outbox
+    this.#outbox = []
+    this.handle.send(batch)
+    return true
+  }
+
+  #define(entry: TaskEntry): void {
+    this.#outbox.push([ToChildKind.DEFINE, entry.fn.id, entry.fn.ref])
+    this.#fns.set(entry.fn.id, true)
+    if (this.#fns.size <= MAX_FUNCTIONS_PER_CHILD) return
+    const busy = new Set(this.inFlight.map((e) => e.fn.id))
+    for (const id of this.#fns.keys()) {
+      if (busy.has(id)) continue
+      this.#fns.delete(id)
+      this.#outbox.push([ToChildKind.FORGET, id])
+      return
+    }
+  }
+
+  #uncount(entry: TaskEntry): void {
+    if (Number.isNaN(entry.estimateMs)) this.#unknownInFlight--
+    else this.#estimatedMs -= entry.estimateMs
+  }
+
+  /** A new head task starts: arm its timeout, if it has one, on the child's single timer. */
+  #headChanged(now: number): void {
+    this.headStartedAt = now
+    const head = this.inFlight[0]
+    this.#deadline = head?.timeoutMs === undefined ? Infinity : now + head.timeoutMs
+    if (this.#deadline === Infinity || this.#deadline >= this.#timerAt) return
+    this.#armTimer(now)
+  }
+
+  #armTimer(now: number): void {
+    this.#clearTimer()
+    this.#timerAt = this.#deadline
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(1, Math.ceil(this.#deadline - now)))
+    this.#timer.unref()
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined
+    this.#timerAt = Infinity
+    if (this.#deadline === Infinity) return
+    const now = performance.now()
+    if (now + 0.5 >= this.#deadline) this.#onHeadTimeout(this)
+    else this.#armTimer(now)
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#timerAt = Infinity
+  }
+}

@@ -1,0 +1,82 @@
+import type { TaskEntry } from './task-entry.js'
+
+/**
+ * The pool's FIFO of queued tasks. Removal (cancel, abort) is lazy: a removed entry is no longer
+ * `queued` and is skipped when it reaches the front. Tasks given back by a dead child go to the
+ * front, in their order.
+ */
+export class TaskQueue {
+  /** Entries put back at the front, stored reversed: the last one is the next out. */
+  #front: TaskEntry[] = []
+  #items: TaskEntry[] = []
+  #head = 0
+  #size = 0
+
+  /** Queued entries (removed ones not counted). */
+  get size(): number {
+    return this.#size
+  }
+
+  push(entry: TaskEntry): void {
+    this.#items.push(entry)
+    this.#size++
+  }
+
+  /** Puts entries back at the front, keeping their order. */
+  pushFront(entries: readonly TaskEntry[]): void {
+    for (let i = entries.length - 1; i >= 0; i--) this.#front.push(entries[i] as TaskEntry)
+    this.#size += entries.length
+  }
+
+  /** The next queued entry, without taking it. */
+  peek(): TaskEntry | undefined {
+    for (;;) {
+      const front = this.#front[this.#front.length - 1]
+      if (front !== undefined) {
+        if (front.state === 'queued') return front
+        this.#front.pop()
+        continue
+      }
+      const item = this.#items[this.#head]
+      if (item === undefined) {
+        if (this.#head > 0) {
+          this.#items = []
+          this.#head = 0
+        }
+        return undefined
+      }
+      if (item.state === 'queued') return item
+      this.#head++
+    }
+  }
+
+  /** Takes the entry `peek()` returned. */
+  shift(): TaskEntry | undefined {
+    const entry = this.peek()
+    if (entry === undefined) return undefined
+    if (this.#front.length > 0) this.#front.pop()
+    else {
+      this.#head++
+      if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
+        this.#items = this.#items.slice(this.#head)
+        this.#head = 0
+      }
+    }
+    this.#size--
+    return entry
+  }
+
+  /** Removes a queued entry (it becomes `finished`; its slot is skipped later). */
+  remove(entry: TaskEntry): void {
+    if (entry.state !== 'queued') return
+    entry.state = 'finished'
+    this.#size--
+  }
+
+  /** Takes every queued entry, in order. */
+  drain(): TaskEntry[] {
+    const out: TaskEntry[] = []
+    for (let e = this.shift(); e !== undefined; e = this.shift()) out.push(e)
+    return out
+  }
+}

@@ -1,0 +1,242 @@
+import {
+  CloseCode,
+  ProtocolError,
+  closeReason,
+  createDecoder,
+  createEncoder,
+  decodeFrame,
+  encodeFrame,
+  type Decoder,
+  type Direction,
+  type Encoder,
+  type FrameError,
+  type Message,
+  type MessagesByDirection,
+} from '@clusterpool/protocol'
+import type WebSocket from 'ws'
+
+import { Outbox, type ItemOf, type ItemsKey, type MessageSink, type OfKind } from './outbox.js'
+
+/** Receives what arrives on a connection. */
+export interface ConnectionHandlers<In> {
+  /** One decoded, validated frame's messages, in order. */
+  onMessages(messages: In[]): void
+  /** The socket closed (by either side). Called once. */
+  onClose(code: number, reason: string): void
+  /** A frame broke the protocol; the connection is being closed with `CloseCode.PROTOCOL`. */
+  onProtocolError?(error: FrameError): void
+}
+
+export interface ConnectionOptions {
+  /** Largest frame the peer accepts; batches are split below it. Bytes; default 16 MiB. */
+  maxFrameBytes?: number
+  /** Stop flushing while the socket holds more than this unsent. Bytes; default 8 MiB. */
+  highWaterMark?: number
+}
+
+/**
+ * A WebSocket carrying msgpack frames of clusterpool messages, one per direction pair.
+ *
+ * Sending coalesces: messages queue in an outbox that is flushed once per tick (setImmediate)
+ * as few frames as fit under the peer's limit, and `pushItem` appends to the last queued
+ * message of the same kind, so a thousand results in one tick travel as one `results` message.
+ * While the socket's `bufferedAmount` is over the high-water mark, the outbox waits and
+ * `congested` is true, which producers use to hold work back.
+ *
+ * Receiving: each connection has its own decoder (no msgpackr state shared across peers);
+ * every frame is validated, and a bad one closes only this connection with a clear code.
+ */
+export class Connection<D extends Direction, Out extends Message> implements MessageSink<Out> {
+  readonly ws: WebSocket
+  readonly #encoder: Encoder = createEncoder()
+  readonly #decoder: Decoder = createDecoder()
+  readonly #maxFrameBytes: number
+  readonly #highWaterMark: number
+  #handlers: ConnectionHandlers<MessagesByDirection[D]>
+  #direction: D
+  readonly #outbox = new Outbox<Out>(() => this.flush())
+  #waitingForDrain = false
+  #closed = false
+  #drainListeners: (() => void)[] = []
+  /** Bytes and frames sent and received, for metrics. */
+  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 }
+
+  constructor(
+    ws: WebSocket,
+    direction: D,
+    handlers: ConnectionHandlers<MessagesByDirection[D]>,
+    options: ConnectionOptions = {},
+  ) {
+    this.ws = ws
+    this.#direction = direction
+    this.#handlers = handlers
+    this.#maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024
+    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    ws.binaryType = 'nodebuffer'
+    ws.on('message', (data, isBinary) => this.#receive(data, isBinary))
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
+    ws.on('error', () => {
+      // 'close' follows every 'error'; the reason is reported there.
+    })
+  }
+
+  /** True while the socket is backed up; producers should hold work back. */
+  get congested(): boolean {
+    return this.#waitingForDrain || this.ws.bufferedAmount > this.#highWaterMark
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Replaces the handlers, for example once a handshake is over. */
+  setHandlers(handlers: ConnectionHandlers<MessagesByDirection[D]>): void {
+    this.#handlers = handlers
+  }
+
+  /** Queues a message; it leaves with the next flush (this tick). */
+  send(message: Out): void {
+    if (this.#closed) return
+    this.#outbox.push(message)
+  }
+
+  /**
+   * Appends `item` to the `field` list of the last queued message if it is of `kind`, or
+   * queues `{ kind, [field]: [item] }`. Keeps order across kinds.
+   */
+  pushItem<K extends Out['kind'], F extends ItemsKey<OfKind<Out, K>>>(
+    kind: K,
+    field: F,
+    item: ItemOf<OfKind<Out, K>, F>,
+  ): void {
+    if (this.#closed) return
+    this.#outbox.pushItem(kind, field as string, item)
+  }
+
+  /** Calls `listener` once the socket is no longer congested. */
+  onceDrained(listener: () => void): void {
+    if (!this.congested) {
+      listener()
+      return
+    }
+    this.#drainListeners.push(listener)
+  }
+
+  /** Sends what is queued now. */
+  flush(): void {
+    if (this.#closed || this.#outbox.size === 0) return
+    if (this.ws.readyState !== this.ws.OPEN) return
+    if (this.#waitingForDrain || this.ws.bufferedAmount > this.#highWaterMark) {
+      this.#waitForDrain()
+      return
+    }
+    const messages = this.#outbox.take()
+    for (const frame of this.#frames(messages)) {
+      this.stats.framesOut++
+      this.stats.bytesOut += frame.byteLength
+      this.ws.send(frame, { binary: true })
+    }
+    if (this.ws.bufferedAmount > this.#highWaterMark) this.#waitForDrain()
+  }
+
+  /** Flushes what is queued, then closes with `code` and a reason (truncated to fit a close frame). */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.#closed) return
+    this.flush()
+    this.ws.close(code, closeReason(reason))
+  }
+
+  /** Closes at once without a handshake (dead peers). */
+  terminate(): void {
+    this.ws.terminate()
+  }
+
+  #waitForDrain(): void {
+    if (this.#waitingForDrain) return
+    this.#waitingForDrain = true
+    // ws has no 'drain' event of its own: poll bufferedAmount on a short timer while backed up
+    // (only then, so an idle or flowing connection costs no timer).
+    const poll = setInterval(() => {
+      if (this.#closed || this.ws.bufferedAmount <= this.#highWaterMark / 2) {
+        clearInterval(poll)
+        this.#waitingForDrain = false
+        const listeners = this.#drainListeners
+        this.#drainListeners = []
+        for (const l of listeners) l()
+        if (this.#outbox.size > 0) this.#outbox.schedule()
+      }
+    }, 5)
+    poll.unref()
+  }
+
+  /** Encodes messages as frames under the size limit, splitting long batches as needed. */
+  *#frames(messages: Out[]): Generator<Uint8Array> {
+    const frame = encodeFrame(this.#encoder, messages)
+    if (frame.byteLength <= this.#maxFrameBytes) {
+      yield frame
+      return
+    }
+    if (messages.length > 1) {
+      const half = messages.length >> 1
+      yield* this.#frames(messages.slice(0, half))
+      yield* this.#frames(messages.slice(half))
+      return
+    }
+    const parts = splitMessage(messages[0] as Out)
+    if (parts === undefined) {
+      // One indivisible message over the limit: the peer will refuse it; senders check sizes
+      // of single values (frameTooLarge) before queueing, so this is a bug if it happens.
+      yield frame
+      return
+    }
+    for (const part of parts) yield* this.#frames([part])
+  }
+
+  #receive(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.#closed) return
+    if (!isBinary) {
+      this.#protocolError(
+        new ProtocolError('text frames are not part of the protocol; frames are binary msgpack'),
+      )
+      return
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+    this.stats.framesIn++
+    this.stats.bytesIn += bytes.byteLength
+    const decoded = decodeFrame(this.#decoder, bytes, this.#direction)
+    if (!decoded.ok) {
+      this.#protocolError(decoded.error)
+      return
+    }
+    this.#handlers.onMessages(decoded.messages)
+  }
+
+  #protocolError(error: FrameError): void {
+    this.#handlers.onProtocolError?.(error)
+    this.close(CloseCode.PROTOCOL, error.message)
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#outbox.clear()
+    const listeners = this.#drainListeners
+    this.#drainListeners = []
+    for (const l of listeners) l()
+    this.#handlers.onClose(code, reason)
+  }
+}
+
+/** Splits a message with one long list field into two halves, or undefined if it has none. */
+function splitMessage<M extends Message>(message: M): M[] | undefined {
+  for (const [key, value] of Object.entries(message)) {
+    if (Array.isArray(value) && value.length > 1) {
+      const half = value.length >> 1
+      return [
+        { ...message, [key]: value.slice(0, half) },
+        { ...message, [key]: value.slice(half) },
+      ]
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,125 @@
+import {
+  AuthError,
+  ConnectionLostError,
+  InvalidOptionError,
+  refusalError,
+  type ClusterpoolError,
+  type Direction,
+  type Message,
+  type MessagesByDirection,
+} from '@clusterpool/protocol'
+import WebSocket from 'ws'
+
+import { Connection, type ConnectionHandlers } from './connection.js'
+
+/** How a client or a worker reaches the coordinator. */
+export interface DialOptions {
+  /** The coordinator's token, sent as `Authorization: Bearer`. Default: none. */
+  token?: string
+  /** Extra CA certificates (PEM) to trust for `wss://`. Default: Node's bundled CAs. */
+  ca?: string | Buffer
+  /** Accept a `wss://` certificate that does not verify. Default false; for tests only. */
+  insecureTls?: boolean
+  /** Largest frame accepted from the coordinator. Bytes; default 256 MiB. */
+  maxPayload?: number
+  /** Give up on the connection and handshake after this long. Milliseconds; default 10000. */
+  connectTimeoutMs?: number
+}
+
+/** The coordinator's answer to `hello`: its welcome, with the connection to keep using. */
+export interface Session<D extends Direction, Out extends Message, W> {
+  readonly connection: Connection<D, Out>
+  readonly welcome: W
+}
+
+/**
+ * Connects to a coordinator, sends `hello`, and waits for `welcome`. Fails with `AuthError` for
+ * a rejected token, `VersionMismatchError` for another protocol version, and
+ * `ConnectionLostError` when the coordinator cannot be reached.
+ */
+export function openSession<
+  D extends Direction,
+  Out extends Message,
+  W extends MessagesByDirection[D],
+>(url: string, direction: D, hello: Out, options: DialOptions = {}): Promise<Session<D, Out, W>> {
+  if (!/^wss?:\/\//.test(url)) {
+    throw new InvalidOptionError(`coordinator url must start with ws:// or wss://, got ${url}`)
+  }
+  const timeoutMs = options.connectTimeoutMs ?? 10_000
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+      maxPayload: options.maxPayload ?? 256 * 1024 * 1024,
+      perMessageDeflate: false,
+      handshakeTimeout: timeoutMs,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.insecureTls ? { rejectUnauthorized: false } : {}),
+    })
+    let settled = false
+    const fail = (error: ClusterpoolError): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      ws.terminate()
+      reject(error)
+    }
+    const timer = setTimeout(
+      () =>
+        fail(
+          new ConnectionLostError(
+            `no answer from the coordinator at ${url} within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    )
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0
+      fail(
+        status === 401 || status === 403
+          ? new AuthError(`the coordinator at ${url} refused the token (HTTP ${status})`)
+          : new ConnectionLostError(
+              `the coordinator at ${url} answered HTTP ${status} instead of upgrading`,
+            ),
+      )
+    })
+    ws.on('error', (error) => {
+      fail(
+        new ConnectionLostError(`cannot reach the coordinator at ${url}: ${error.message}`, {
+          cause: error,
+        }),
+      )
+    })
+    ws.on('open', () => {
+      const handlers: ConnectionHandlers<MessagesByDirection[D]> = {
+        onMessages: (messages) => {
+          const first = messages[0] as { kind: string } | undefined
+          if (first?.kind === 'welcome') {
+            if (settled) return
+            settled = true
+            clearTimeout(timer)
+            // Anything after the welcome in the same frame is the caller's; none is expected.
+            resolve({ connection, welcome: first as W })
+          } else if (first?.kind === 'refuse') {
+            fail(refusalError(first as unknown as { code: string; message: string }))
+          } else {
+            fail(
+              new ConnectionLostError(
+                `the coordinator at ${url} answered hello with ${String(first?.kind)}`,
+              ),
+            )
+          }
+        },
+        onClose: (code, reason) => {
+          fail(
+            new ConnectionLostError(
+              `the coordinator at ${url} closed the connection (${code}${reason ? `: ${reason}` : ''})`,
+            ),
+          )
+        },
+      }
+      const connection = new Connection<D, Out>(ws, direction, handlers)
+      connection.send(hello)
+      connection.flush()
+    })
+  })
+}

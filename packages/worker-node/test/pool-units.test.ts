@@ -1,0 +1,197 @@
+// The pool's pure parts: frames fed as raw bytes, message parsing, the dispatch policy, the
+// queue, and option validation.
+import test from 'ava'
+
+import { InvalidOptionError } from '@clusterpool/protocol'
+
+import { TaskPool } from '../src/index.js'
+import {
+  DispatchLimits,
+  FrameReader,
+  FrameTooLargeError,
+  TaskQueue,
+  ToChildKind,
+  ToParentKind,
+  canAccept,
+  createBatchEncoder,
+  createChildBatchDecoder,
+  createParentBatchDecoder,
+  encodeFrame,
+  parseToChild,
+  parseToParent,
+  resolvePoolOptions,
+  shouldReclaim,
+} from '../src/internal.js'
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex')
+
+test('encodeFrame prefixes the payload with its big-endian length', (t) => {
+  t.is(encodeFrame(hex('c3')).toString('hex'), '00000001c3')
+  t.is(encodeFrame(new Uint8Array(0)).toString('hex'), '00000000')
+  t.is(encodeFrame(Buffer.alloc(258, 0xaa)).subarray(0, 4).toString('hex'), '00000102')
+})
+
+test('FrameReader reassembles frames from any split of the stream', (t) => {
+  const stream = hex('00000002 c0c3  00000000  00000003 010203  00000001 ff')
+  const expected = ['c0c3', '', '010203', 'ff']
+  for (let size = 1; size <= stream.length; size++) {
+    const reader = new FrameReader()
+    const got: string[] = []
+    for (let i = 0; i < stream.length; i += size) {
+      for (const f of reader.push(stream.subarray(i, i + size))) got.push(f.toString('hex'))
+    }
+    t.deepEqual(got, expected, `chunks of ${size}`)
+    t.is(reader.bufferedBytes, 0)
+  }
+})
+
+test('FrameReader refuses a frame longer than its limit', (t) => {
+  const reader = new FrameReader(16)
+  t.deepEqual(
+    reader.push(hex('00000010')).map((f) => f.length),
+    [],
+  )
+  const error = t.throws(() => new FrameReader(16).push(hex('00000011 00')), {
+    instanceOf: FrameTooLargeError,
+  })
+  t.regex(error.message, /17 bytes, more than the 16 allowed/)
+})
+
+test('batches round-trip, and bin values come back as copies in the parent', (t) => {
+  const encoder = createBatchEncoder()
+  const args = new Uint8Array([0x91, 0x01])
+  const toChild = [
+    [ToChildKind.DEFINE, 1, { kind: 'source', hash: 'h', source: 'x => x', name: '' }],
+    [ToChildKind.RUN, 7, 1, args, 1],
+    [ToChildKind.ABORT, 7],
+    [ToChildKind.FORGET, 1],
+    [ToChildKind.STOP],
+    [ToChildKind.RECLAIM],
+  ] as const
+  t.deepEqual(
+    createChildBatchDecoder().decode(encoder.encode(toChild)),
+    toChild.map((m) => m.map((v) => (v === args ? Buffer.from(args) : v))),
+  )
+  const frame = Buffer.from(
+    encoder.encode([
+      [ToParentKind.RESULT, 7, new Uint8Array([0x2a]), 12],
+      [ToParentKind.ERROR, 8, { name: 'TypeError', message: 'x' }, 3],
+      [ToParentKind.FATAL, null, { name: 'Error', message: 'boom' }, 'uncaughtException'],
+      [ToParentKind.EXITING, 9, 3],
+      [ToParentKind.RETURNED, [4, 5]],
+    ]),
+  )
+  const decoded = createParentBatchDecoder().decode(frame)
+  const value = decoded[0]![2] as Uint8Array
+  t.deepEqual([...value], [0x2a])
+  t.not(value.buffer, frame.buffer)
+  t.deepEqual(decoded[3], [ToParentKind.EXITING, 9, 3])
+})
+
+test('malformed messages are refused', (t) => {
+  const bad: unknown[] = [
+    {},
+    [{}],
+    [[99]],
+    [[ToChildKind.RUN, 1, 1, 'not bytes', 1]],
+    [[ToChildKind.DEFINE, 1, { kind: 'source', hash: 'h' }]],
+    [[ToChildKind.STOP, 'extra']],
+  ]
+  for (const b of bad) t.throws(() => parseToChild(b), undefined, JSON.stringify(b))
+  t.throws(() => parseToParent([[ToParentKind.RESULT, 1.5, new Uint8Array(), 1]]))
+  t.throws(() => parseToParent([[ToParentKind.ERROR, 1, { name: 'E' }, 1]]))
+  t.throws(() => parseToParent([[ToParentKind.FATAL, null, { name: 'E', message: 'm' }]]))
+  t.throws(() => parseToParent([[ToParentKind.RETURNED, [1, 'x']]]))
+  t.deepEqual(parseToParent([[ToParentKind.EXITING, null, 0]]), [[ToParentKind.EXITING, null, 0]])
+})
+
+test('dispatch: who may take one more task', (t) => {
+  const load = (inFlight: number, estimatedMs: number, unknownInFlight = 0, overrunMs = 0) => ({
+    inFlight,
+    estimatedMs,
+    unknownInFlight,
+    overrunMs,
+  })
+  const { MAX_DEPTH, TARGET_QUEUED_MS } = DispatchLimits
+  const cases: [ReturnType<typeof load>, number, boolean, string][] = [
+    [load(0, 0), NaN, true, 'an idle child takes an unknown function'],
+    [load(0, 0), 5_000, true, 'an idle child takes a slow one'],
+    [load(1, 0.01), NaN, false, 'a busy child takes no unknown function'],
+    [load(1, NaN, 1), 0.01, false, 'nor anything behind an unknown one'],
+    [load(1, 0.01), 0.01, true, 'fast behind fast'],
+    [load(10, TARGET_QUEUED_MS - 0.01), 0.01, true, 'until the target'],
+    [load(10, TARGET_QUEUED_MS), 0.01, false, 'not past it'],
+    [load(1, 0.01, 0, TARGET_QUEUED_MS), 0.01, false, 'a head past its estimate counts'],
+    [load(MAX_DEPTH, 0), 0, false, 'at most MAX_DEPTH'],
+    [load(1, 2), 0.01, false, 'nothing behind a slow task'],
+  ]
+  for (const [l, estimate, expected, why] of cases) t.is(canAccept(l, estimate), expected, why)
+  const { RECLAIM_OVERRUN_MS } = DispatchLimits
+  t.true(shouldReclaim(load(2, 0.01, 0, RECLAIM_OVERRUN_MS + 1)), 'waiting tasks behind an overrun')
+  t.false(shouldReclaim(load(1, 0.01, 0, RECLAIM_OVERRUN_MS + 1)), 'nothing waiting')
+  t.false(shouldReclaim(load(9, 0.01, 0, RECLAIM_OVERRUN_MS - 1)), 'not overrun enough')
+})
+
+test('TaskQueue: FIFO, lazy removal, requeue at the front in order', (t) => {
+  const entry = (id: number) =>
+    ({ id, state: 'queued' }) as unknown as Parameters<TaskQueue['push']>[0]
+  const q = new TaskQueue()
+  const [a, b, c, d, e] = [entry(1), entry(2), entry(3), entry(4), entry(5)]
+  for (const x of [a, b, c]) q.push(x)
+  q.remove(b)
+  t.is(q.size, 2)
+  t.is(q.shift()?.id, 1)
+  q.pushFront([d, e])
+  t.is(q.size, 3)
+  t.deepEqual(
+    q.drain().map((x) => x.id),
+    [4, 5, 3],
+  )
+  t.is(q.peek(), undefined)
+})
+
+test('options are validated once, naming the option', (t) => {
+  const events = { onStart() {}, onResult() {}, onError() {} }
+  const cases: [unknown, RegExp][] = [
+    [{ kind: 'fork' }, /^kind must be 'process' or 'thread', got "fork"$/],
+    [{ kind: 'process', maxWorkers: 0 }, /^maxWorkers must be a positive integer, got 0$/],
+    [{ kind: 'process', maxWorkers: 1.5 }, /^maxWorkers must be a positive integer/],
+    [
+      { kind: 'thread', maxTasksPerChild: -1 },
+      /^maxTasksPerChild must be a positive integer or Infinity/,
+    ],
+    [
+      { kind: 'thread', taskTimeoutMs: 0 },
+      /^taskTimeoutMs must be a positive number of milliseconds/,
+    ],
+    [{ kind: 'thread', idleTimeoutMs: Infinity }, /^idleTimeoutMs must be a positive number/],
+    [{ kind: 'thread', memoryLimitMb: '64' }, /^memoryLimitMb must be a positive number of MiB/],
+    [{ kind: 'thread', execArgv: '--x' }, /^execArgv must be an array of strings$/],
+    [{ kind: 'thread', env: { A: 1 } }, /^env must be an object whose values are strings$/],
+    [{ kind: 'thread', maxworkers: 2 }, /^maxworkers is not a TaskPool option$/],
+  ]
+  for (const [options, message] of cases) {
+    const error = t.throws(() => new TaskPool(options as never, events), {
+      instanceOf: InvalidOptionError,
+    })
+    t.regex(error.message, message)
+  }
+  t.throws(() => new TaskPool({ kind: 'thread' }, {} as never), { message: /events.onStart/ })
+  const resolved = resolvePoolOptions({ kind: 'process' })
+  t.true(resolved.maxWorkers >= 1)
+  t.is(resolved.maxTasksPerChild, Infinity)
+  t.true(Object.isFrozen(resolved))
+})
+
+test('submit checks the task', (t) => {
+  const pool = new TaskPool({ kind: 'thread' }, { onStart() {}, onResult() {}, onError() {} })
+  const fn = { kind: 'source', hash: 'h', source: '() => 1', name: '' } as const
+  t.throws(() => pool.submit({ id: 1, fn, args: [] as never }), { message: /task.args/ })
+  t.throws(() => pool.submit({ id: 1, fn: {} as never, args: new Uint8Array() }), {
+    message: /task.fn/,
+  })
+  t.throws(() => pool.submit({ id: 1, fn, args: new Uint8Array([0x90]), timeoutMs: -1 }), {
+    message: /task 1 timeoutMs must be a positive number/,
+  })
+  t.is(pool.stats.queued, 0)
+})
