@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-import { ThreadPoolExecutor, asCompleted, type Future } from '@clusterpool/client'
+import { ThreadPoolExecutor, asCompleted, type Executor, type Future } from '@clusterpool/client'
 
 /** Fetches a URL and returns its body length; a non-2xx status is an error. */
 const loadUrl = async (url: string, timeoutMs: number): Promise<number> => {
@@ -28,7 +28,7 @@ function startServer(): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
 }
 
-export async function urlLoaderDemo(): Promise<void> {
+export async function urlLoaderDemo(executor?: Executor): Promise<void> {
   const server = await startServer()
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const urls = [
@@ -39,9 +39,10 @@ export async function urlLoaderDemo(): Promise<void> {
     `${base}/about?delay=10&size=812`,
     'http://127.0.0.1:9/unreachable',
   ]
-  console.log('url loader: 6 URLs on ThreadPoolExecutor(5), printed as they complete')
+  console.log(`url loader: 6 URLs on ${executor ? 'the cluster' : 'ThreadPoolExecutor(5)'}, printed as they complete`)
+  const own = executor ? undefined : new ThreadPoolExecutor({ maxWorkers: 5 })
+  const ex = executor ?? own!
   try {
-    await using ex = new ThreadPoolExecutor({ maxWorkers: 5 })
     const futures = new Map<Future<number>, string>(
       urls.map((u) => [ex.submit(loadUrl, u, 5000), u]),
     )
@@ -55,6 +56,7 @@ export async function urlLoaderDemo(): Promise<void> {
       else console.log(`${url} page is ${await f.result()} bytes`)
     }
   } finally {
+    await own?.shutdown()
     server.close()
   }
 }

@@ -122,6 +122,8 @@ export class LocalCluster {
         String(options.procs ?? this.#procs),
         '--name',
         name,
+        '--log-level',
+        'warn',
         ...(options.args ?? []),
       ],
       {

@@ -2,6 +2,8 @@
 // clusterpool-worker: joins a coordinator and runs its tasks on a local process pool.
 import { Command, Option } from 'commander'
 
+import { destination, pino } from 'pino'
+
 import { WorkerDaemon } from '../daemon/worker-daemon.js'
 import { parseBytes, parseResources } from '../daemon/options.js'
 import { CLUSTERPOOL_VERSION } from '../version.js'
@@ -41,6 +43,11 @@ const program = new Command('clusterpool-worker')
     ).env('CLUSTERPOOL_MEMORY_LIMIT'),
   )
   .addOption(
+    new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+      .env('CLUSTERPOOL_LOG_LEVEL')
+      .default('info'),
+  )
+  .addOption(
     new Option('--drain-timeout-ms <ms>', 'on SIGTERM, wait this long for running tasks')
       .env('CLUSTERPOOL_DRAIN_TIMEOUT_MS')
       .argParser(positiveInt),
@@ -52,22 +59,25 @@ const program = new Command('clusterpool-worker')
     let daemon: WorkerDaemon
     try {
       const { readFileSync } = await import('node:fs')
-      daemon = new WorkerDaemon({
-        coordinatorUrl,
-        ...(opts.procs === undefined ? {} : { procs: opts.procs as number }),
-        ...(opts.name === undefined ? {} : { name: String(opts.name) }),
-        ...(opts.resources === undefined
-          ? {}
-          : { resources: parseResources(String(opts.resources)) }),
-        ...(opts.token === undefined ? {} : { token: String(opts.token) }),
-        ...(opts.ca === undefined ? {} : { ca: readFileSync(String(opts.ca)) }),
-        ...(opts.memoryLimit === undefined
-          ? {}
-          : { memoryLimitBytes: parseBytes(String(opts.memoryLimit)) }),
-        ...(opts.drainTimeoutMs === undefined
-          ? {}
-          : { drainTimeoutMs: opts.drainTimeoutMs as number }),
-      })
+      daemon = new WorkerDaemon(
+        {
+          coordinatorUrl,
+          ...(opts.procs === undefined ? {} : { procs: opts.procs as number }),
+          ...(opts.name === undefined ? {} : { name: String(opts.name) }),
+          ...(opts.resources === undefined
+            ? {}
+            : { resources: parseResources(String(opts.resources)) }),
+          ...(opts.token === undefined ? {} : { token: String(opts.token) }),
+          ...(opts.ca === undefined ? {} : { ca: readFileSync(String(opts.ca)) }),
+          ...(opts.memoryLimit === undefined
+            ? {}
+            : { memoryLimitBytes: parseBytes(String(opts.memoryLimit)) }),
+          ...(opts.drainTimeoutMs === undefined
+            ? {}
+            : { drainTimeoutMs: opts.drainTimeoutMs as number }),
+        },
+        pino({ name: 'clusterpool-worker', level: String(opts.logLevel) }, destination(2)),
+      )
     } catch (error) {
       return program.error(`error: ${(error as Error).message}`)
     }

@@ -1,6 +1,7 @@
 import { hostname, totalmem } from 'node:os'
 
 import {
+  AbortedError,
   AuthError,
   InvalidOptionError,
   PROTOCOL_VERSION,
@@ -231,10 +232,21 @@ export class WorkerDaemon {
         return
       case 'cancel':
         for (const key of m.keys) {
+          // A queued task is dropped and reported as aborted; a running one gets its abort
+          // signal and reports however it ends. Either way the coordinator hears back, so it
+          // knows when the process slot is free again.
           const id = this.#ids.get(key)
           if (id === undefined) continue
-          if (!this.#pool.cancel(id)) this.#pool.abort(id)
-          this.#forget(id)
+          if (this.#pool.cancel(id)) {
+            this.#forget(id)
+            this.#connection?.pushItem('errors', 'items', {
+              key,
+              error: serializeError(new AbortedError('the task was cancelled before it started')),
+              durationMs: 0,
+            })
+          } else {
+            this.#pool.abort(id)
+          }
         }
         return
       case 'steal': {
@@ -358,17 +370,16 @@ export class WorkerDaemon {
             t.startedAt = performance.now()
           }
         },
-        onResult: (id, value) => this.#onResult(id, value),
-        onError: (id, error) => this.#onError(id, error),
+        onResult: (id, value, durationMs) => this.#onResult(id, value, durationMs),
+        onError: (id, error, durationMs) => this.#onError(id, error, durationMs),
       },
     )
   }
 
-  #onResult(id: number, value: Uint8Array): void {
+  #onResult(id: number, value: Uint8Array, durationMs: number): void {
     const t = this.#tasks.get(id)
     if (!t) return
     this.#forget(id)
-    const durationMs = t.started ? performance.now() - t.startedAt : 0
     if (t.keep) {
       this.#hold(t.key, value)
       this.#connection?.pushItem('results', 'items', {
@@ -386,11 +397,10 @@ export class WorkerDaemon {
     }
   }
 
-  #onError(id: number, error: SerializedError): void {
+  #onError(id: number, error: SerializedError, durationMs: number): void {
     const t = this.#tasks.get(id)
     if (!t) return
     this.#forget(id)
-    const durationMs = t.started ? performance.now() - t.startedAt : 0
     this.#connection?.pushItem('errors', 'items', { key: t.key, error, durationMs })
   }
 

@@ -10,7 +10,8 @@ import { isSerializedError } from '@clusterpool/protocol'
  *
  * Parent → child:
  * - `DEFINE [1, fnId, fnRef]` before the first `RUN` of that function on this child.
- * - `RUN [2, taskId, fnId, args, attempt]` queue a task; the child runs its tasks one at a
+ * - `RUN [2, taskId, fnId, args, attempt, chunk]` queue a task (`chunk` 1: `args` is `[items]`,
+ *   the function runs per item and returns `{ v, e? }`); the child runs its tasks one at a
  *   time, in the order received.
  * - `ABORT [3, taskId]` fire the running task's AbortSignal, or drop a queued one (the child
  *   answers `ERROR` with an `AbortedError`).
@@ -41,7 +42,7 @@ export const ToParentKind = {
 export type ToParentKind = (typeof ToParentKind)[keyof typeof ToParentKind]
 
 export type DefineMessage = readonly [typeof ToChildKind.DEFINE, number, FnRef]
-export type RunMessage = readonly [typeof ToChildKind.RUN, number, number, Uint8Array, number]
+export type RunMessage = readonly [typeof ToChildKind.RUN, number, number, Uint8Array, number, 0 | 1]
 export type AbortMessage = readonly [typeof ToChildKind.ABORT, number]
 export type ForgetMessage = readonly [typeof ToChildKind.FORGET, number]
 export type StopMessage = readonly [typeof ToChildKind.STOP]
@@ -95,11 +96,12 @@ function isToChild(m: unknown[]): boolean {
   switch (kind) {
     case ToChildKind.RUN:
       return (
-        m.length === 5 &&
+        m.length === 6 &&
         isId(m[1]) &&
         isId(m[2]) &&
         m[3] instanceof Uint8Array &&
-        typeof m[4] === 'number'
+        typeof m[4] === 'number' &&
+        (m[5] === 0 || m[5] === 1)
       )
     case ToChildKind.DEFINE:
       return m.length === 3 && isId(m[1]) && isFnRef(m[2])

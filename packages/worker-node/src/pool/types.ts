@@ -15,6 +15,11 @@ export interface PoolTask {
   readonly timeoutMs?: number
   /** Shown to the task as `currentTask().attempt`. Default 1. */
   readonly attempt?: number
+  /**
+   * A `map` chunk: `args` encodes `[items]`; the function runs once per item, in order, and
+   * the result is `{ v: results, e?: error of the first item that threw }`. Default false.
+   */
+  readonly chunk?: boolean
 }
 
 /**
@@ -29,8 +34,9 @@ export interface PoolTask {
 export interface PoolEvents {
   onStart(id: number): void
   /** `value` is the msgpack-encoded return value (awaited when the task returned a promise). */
-  onResult(id: number, value: Uint8Array): void
-  onError(id: number, error: SerializedError): void
+  onResult(id: number, value: Uint8Array, durationMs: number): void
+  /** `durationMs` is how long the task ran before it failed, 0 if it never started. */
+  onError(id: number, error: SerializedError, durationMs: number): void
 }
 
 /** A snapshot of a pool's counters. */

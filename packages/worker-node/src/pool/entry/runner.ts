@@ -11,6 +11,7 @@ import type { RunMessage, ToChild, ToParent } from '../messages.js'
 import { ToChildKind, ToParentKind, describeFatalOrigin } from '../messages.js'
 import type { LoadedFunction } from './functions.js'
 import { FunctionCache, explainScopeError } from './functions.js'
+import { runChunk } from './chunk.js'
 import { RunningTaskContext, installTaskGlobals, setCurrentTask } from './task-context.js'
 
 /** How the runner talks to the pool: a process pipe or a thread's port. */
@@ -196,7 +197,7 @@ export class Runner {
 
   /** Runs one task. Synchronous unless the function must load or returns a promise. */
   #runOne(task: RunMessage): Promise<void> | undefined {
-    const [, id, fnId, args, attempt] = task
+    const [, id, fnId, args, attempt, chunk] = task
     const context = new RunningTaskContext(id, attempt)
     this.#running = { id, context }
     let got: LoadedFunction | Promise<LoadedFunction>
@@ -209,11 +210,11 @@ export class Runner {
     if (got instanceof Promise) {
       this.#flush()
       return got.then(
-        (loaded) => this.#call(id, loaded, context, args),
+        (loaded) => this.#call(id, loaded, context, args, chunk === 1),
         (error: unknown) => this.#finish(id, undefined, true, error, -1),
       )
     }
-    return this.#call(id, got, context, args)
+    return this.#call(id, got, context, args, chunk === 1)
   }
 
   #call(
@@ -221,6 +222,7 @@ export class Runner {
     loaded: LoadedFunction,
     context: RunningTaskContext,
     args: Uint8Array,
+    chunk: boolean,
   ): Promise<void> | undefined {
     if (
       this.#outbox.length > 0 &&
@@ -235,7 +237,9 @@ export class Runner {
     try {
       const decoded = this.#decoder.decode(args)
       if (!Array.isArray(decoded)) throw new TypeError('the task arguments are not an array')
-      value = loaded.fn(...(decoded as unknown[]))
+      value = chunk
+        ? runChunk(loaded.fn, decoded[0], (error) => serializeError(explainScopeError(loaded, error)))
+        : loaded.fn(...(decoded as unknown[]))
     } catch (error) {
       this.#done(id, loaded, start, undefined, true, error)
       return undefined

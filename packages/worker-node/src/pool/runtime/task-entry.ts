@@ -28,6 +28,8 @@ export interface TaskEntry {
   /** ms, or undefined for none. */
   readonly timeoutMs: number | undefined
   readonly attempt: number
+  /** A `map` chunk: the function runs once per item of `args[0]`. */
+  readonly chunk: boolean
   state: TaskState
   /** `onStart` was reported (once, on the first dispatch). */
   started: boolean
@@ -60,6 +62,7 @@ export function createTaskEntry(
         ? defaultTimeoutMs
         : checkTimeoutMs(task.timeoutMs, `task ${task.id} timeoutMs`),
     attempt: task.attempt ?? 1,
+    chunk: task.chunk === true,
     state: 'queued',
     started: false,
     abortRequested: false,

@@ -257,14 +257,14 @@ export class TaskPool {
           const entry = this.#takeFinished(child, m[1], m[3], now)
           if (entry === undefined) break
           this.#completed++
-          this.#emit(() => this.#events.onResult(entry.id, m[2]))
+          this.#emit(() => this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000))
           break
         }
         case ToParentKind.ERROR: {
           const entry = this.#takeFinished(child, m[1], m[3], now)
           if (entry === undefined) break
           this.#failed++
-          this.#emit(() => this.#events.onError(entry.id, m[2]))
+          this.#emit(() => this.#events.onError(entry.id, m[2], Math.max(0, m[3]) / 1000))
           break
         }
         case ToParentKind.FATAL:
@@ -366,7 +366,7 @@ export class TaskPool {
     this.#tasks.delete(entry.id)
     this.#failed++
     const serialized: SerializedError = serializeError(error)
-    this.#emit(() => this.#events.onError(entry.id, serialized))
+    this.#emit(() => this.#events.onError(entry.id, serialized, 0))
   }
 
   /** Children keep this process alive only while the pool has work (or is closing). */
