@@ -197,7 +197,24 @@ export class WorkerDaemon {
       onProtocolError: (error) =>
         this.log.error({ err: error }, 'the coordinator sent a bad frame'),
     })
-    this.#heartbeat = setInterval(() => this.#sendHeartbeat(), welcome.heartbeatIntervalMs)
+    // A coordinator that stops answering (a partition leaves the TCP connection open but dead)
+    // is detected by WebSocket pings: no pong for a while, and the connection is dropped and
+    // made anew.
+    let lastPong = Date.now()
+    connection.ws.on('pong', () => (lastPong = Date.now()))
+    const silenceMs = Math.max(5000, 5 * welcome.heartbeatIntervalMs)
+    this.#heartbeat = setInterval(() => {
+      if (Date.now() - lastPong > silenceMs) {
+        this.log.warn(
+          { silentMs: Date.now() - lastPong },
+          'the coordinator stopped answering pings',
+        )
+        connection.terminate()
+        return
+      }
+      connection.ws.ping()
+      this.#sendHeartbeat()
+    }, welcome.heartbeatIntervalMs)
     this.#heartbeat.unref()
     this.log.info(
       {
