@@ -19,7 +19,8 @@ const { values } = parseArgs({
   },
 })
 
-const heading = (text: string): void => console.log(`\n━━ ${text} ${'━'.repeat(Math.max(0, 70 - text.length))}`)
+const heading = (text: string): void =>
+  console.log(`\n━━ ${text} ${'━'.repeat(Math.max(0, 70 - text.length))}`)
 
 heading('local pools: the seed cpu_heavy experiment')
 await cpuHeavyDemo(1e8, 4)
@@ -28,7 +29,10 @@ heading('local pools: the seed power_calc experiment on ThreadPoolExecutor (slee
 await powerCalcDemo(0.2)
 
 heading(`starting a local cluster: ${values.workers} worker daemons × ${values.procs} process`)
-const cluster = await LocalCluster.start({ workers: Number(values.workers), procs: Number(values.procs) })
+const cluster = await LocalCluster.start({
+  workers: Number(values.workers),
+  procs: Number(values.procs),
+})
 const dashboard = `${cluster.httpUrl}/?token=${cluster.token}`
 console.log(`coordinator: ${cluster.url}`)
 console.log(`dashboard:   ${dashboard}`)
@@ -50,9 +54,13 @@ try {
   heading('the cluster now')
   const status = cluster.coordinator.status()
   for (const w of status.workers) {
-    console.log(`${w.name.padEnd(10)} pid ${String(w.pid).padEnd(7)} procs ${w.procs}  done ${String(w.done).padStart(7)}  failed ${w.failed}`)
+    console.log(
+      `${w.name.padEnd(10)} pid ${String(w.pid).padEnd(7)} procs ${w.procs}  done ${String(w.done).padStart(7)}  failed ${w.failed}`,
+    )
   }
-  console.log(`tasks: submitted ${status.totals.submitted}, finished ${status.totals.finished}, erred ${status.totals.erred}`)
+  console.log(
+    `tasks: submitted ${status.totals.submitted}, finished ${status.totals.finished}, erred ${status.totals.erred}`,
+  )
   console.log(`status:  ${cluster.httpUrl}/api/status (token required)`)
   console.log(`metrics: ${cluster.httpUrl}/metrics`)
 } finally {

@@ -28,7 +28,9 @@ export async function powerCalcDemo(
   shutdown = true,
 ): Promise<void> {
   console.log(`power_calc: values ${JSON.stringify(VALUES)}, sleeps scaled by ${scale}`)
-  console.log(`ideal with 10 workers: ${((Math.max(...VALUES) / 2) * scale).toFixed(2)} s (the longest sleep)`)
+  console.log(
+    `ideal with 10 workers: ${((Math.max(...VALUES) / 2) * scale).toFixed(2)} s (the longest sleep)`,
+  )
   console.log('\n| Threads | Time (s) |\n| ---: | ---: |')
   for (const n of workerCounts) {
     const ex = makeExecutor(n)

@@ -39,7 +39,9 @@ export async function urlLoaderDemo(executor?: Executor): Promise<void> {
     `${base}/about?delay=10&size=812`,
     'http://127.0.0.1:9/unreachable',
   ]
-  console.log(`url loader: 6 URLs on ${executor ? 'the cluster' : 'ThreadPoolExecutor(5)'}, printed as they complete`)
+  console.log(
+    `url loader: 6 URLs on ${executor ? 'the cluster' : 'ThreadPoolExecutor(5)'}, printed as they complete`,
+  )
   const own = executor ? undefined : new ThreadPoolExecutor({ maxWorkers: 5 })
   const ex = executor ?? own!
   try {

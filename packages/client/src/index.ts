@@ -11,6 +11,7 @@ export { ClusterExecutor } from './cluster/cluster-executor.js'
 export { ThreadPoolExecutor } from './local/thread-pool-executor.js'
 export {
   AbortedError,
+  AuthError,
   BrokenExecutorError,
   CancelledError,
   ClusterpoolError,
@@ -22,11 +23,15 @@ export {
   InvalidStateError,
   InvalidTaskError,
   KilledWorkerError,
+  NoWorkerError,
+  PayloadTooLargeError,
+  ProtocolError,
   TaskError,
   TaskScopeError,
   TaskTimeoutError,
   TimeoutError,
   UnsendableValueError,
+  VersionMismatchError,
   WorkerDiedError,
 } from '@clusterpool/protocol'
 

@@ -25,6 +25,7 @@ import type { WebSocket } from 'ws'
 import { CoordinatorCore } from './core/coordinator-core.js'
 import { LoopbackEnd } from './core/loopback.js'
 import type { ClusterStatus } from './core/status.js'
+import { installDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.js'
 import { CoordinatorMetrics } from './http/metrics.js'
 import { handleHttp, type PageHandler } from './http/routes.js'
 import type { SchedulerOptions } from './scheduler/options.js'
@@ -36,6 +37,8 @@ export interface CoordinatorStartOptions extends CoordinatorOptions {
   scheduler?: SchedulerOptions
   /** A pino logger to use instead of the coordinator's own. */
   logger?: Logger
+  /** Dashboard tuning (update interval, history, caps). Default: the dashboard's defaults. */
+  dashboard?: DashboardOptions
 }
 
 /**
@@ -59,6 +62,7 @@ export class Coordinator implements Executor {
   #url = ''
   #httpUrl = ''
   #embedded: ClusterExecutor | undefined
+  #dashboard: Dashboard | undefined
   #closed: Promise<void> | undefined
 
   private constructor(options: CoordinatorStartOptions) {
@@ -108,6 +112,7 @@ export class Coordinator implements Executor {
     c.#url = `${resolved.tls ? 'wss' : 'ws'}://${shownHost}:${port}`
     c.#httpUrl = `${resolved.tls ? 'https' : 'http'}://${shownHost}:${port}`
     c.core.start()
+    c.#dashboard = installDashboard(c, options.dashboard)
     c.log.info(
       { url: c.#url, protocol: PROTOCOL_VERSION, version: CLUSTERPOOL_VERSION },
       'coordinator listening',
@@ -197,6 +202,7 @@ export class Coordinator implements Executor {
   /** Closes every connection and stops listening. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#dashboard?.close()
       this.core.stop()
       await this.#server.close()
       this.log.info('coordinator closed')

@@ -94,7 +94,7 @@ export class PoolExecutor extends BaseExecutor {
     this.#entries.delete(id)
     let decoded: unknown
     try {
-      decoded = this.#decoder.decode(value)
+      decoded = this.#decoder.decode(asBuffer(value))
     } catch (error) {
       entry.future.setException(error as Error)
       return
@@ -128,6 +128,16 @@ export class PoolExecutor extends BaseExecutor {
     if (wait) await closing
     else closing.catch(() => {})
   }
+}
+
+/**
+ * A view of `bytes` as a Buffer: msgpackr decodes binary values as Buffers only from a Buffer,
+ * and results from threads arrive as plain Uint8Arrays.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 /** A task is retried when its own function threw, not when it was cancelled or aborted. */

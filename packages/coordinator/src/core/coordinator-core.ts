@@ -400,6 +400,7 @@ export class CoordinatorCore {
               this.scheduler.task(r.key)?.workerId === worker.id
             )
               entry.value = detach(r.value)
+            if (entry) this.#taskEnded(entry, worker, r.durationMs, undefined)
             this.#metrics?.taskDuration.observe(r.durationMs / 1000)
             this.scheduler.taskFinished(
               r.key,

@@ -8,6 +8,7 @@ import {
   VersionMismatchError,
   createDecoder,
   createEncoder,
+  encodeValue,
   serializeError,
   substituteDeps,
   type AssignTask,
@@ -21,7 +22,8 @@ import {
 } from '@clusterpool/protocol'
 import { destination, pino, type Logger } from 'pino'
 
-import { TaskPool } from '../pool/runtime/task-pool.js'
+import { TaskPool, kPoolInternals } from '../pool/runtime/task-pool.js'
+import { CpuMeter, rssBytes } from './cpu.js'
 import type { Connection } from '../transport/connection.js'
 import { openSession } from '../transport/dial.js'
 import { CLUSTERPOOL_VERSION } from '../version.js'
@@ -74,8 +76,7 @@ export class WorkerDaemon {
   #decoder = createDecoder()
   #stopped: Promise<number>
   #resolveStopped!: (code: number) => void
-  #cpu = process.cpuUsage()
-  #cpuAt = performance.now()
+  #cpu = new CpuMeter()
 
   constructor(options: WorkerDaemonOptions, log?: Logger) {
     this.options = resolveWorkerDaemonOptions(options)
@@ -365,7 +366,12 @@ export class WorkerDaemon {
       values.set(d.id, this.#decoder.decode(bytes))
     }
     const decoded = this.#decoder.decode(t.args)
-    return this.#encoder.encode(substituteDeps(decoded, (depId) => values.get(depId)))
+    // encodeValue, not a bare encode: it boxes Maps, which a bare encode turns into objects.
+    return encodeValue(
+      this.#encoder,
+      substituteDeps(decoded, (depId) => values.get(depId)),
+      'argument',
+    )
   }
 
   #makePool(): TaskPool {
@@ -443,18 +449,18 @@ export class WorkerDaemon {
   }
 
   #sendHeartbeat(): void {
-    const now = performance.now()
-    const usage = process.cpuUsage(this.#cpu)
-    const cpu = (usage.user + usage.system) / 1000 / Math.max(1, now - this.#cpuAt)
-    this.#cpu = process.cpuUsage()
-    this.#cpuAt = now
+    const pids = [
+      process.pid,
+      ...this.#pool[kPoolInternals]().children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
+    ]
+    const cpu = this.#cpu.sample(pids)
     const stats = this.#pool.stats
     this.#connection?.send({
       kind: 'heartbeat',
       running: stats.inFlight,
       queued: stats.queued,
       cpu,
-      memoryRss: process.memoryUsage.rss(),
+      memoryRss: Math.max(process.memoryUsage.rss(), rssBytes(pids)),
       heldBytes: this.#heldBytes,
     })
   }

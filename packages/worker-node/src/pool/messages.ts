@@ -42,7 +42,14 @@ export const ToParentKind = {
 export type ToParentKind = (typeof ToParentKind)[keyof typeof ToParentKind]
 
 export type DefineMessage = readonly [typeof ToChildKind.DEFINE, number, FnRef]
-export type RunMessage = readonly [typeof ToChildKind.RUN, number, number, Uint8Array, number, 0 | 1]
+export type RunMessage = readonly [
+  typeof ToChildKind.RUN,
+  number,
+  number,
+  Uint8Array,
+  number,
+  0 | 1,
+]
 export type AbortMessage = readonly [typeof ToChildKind.ABORT, number]
 export type ForgetMessage = readonly [typeof ToChildKind.FORGET, number]
 export type StopMessage = readonly [typeof ToChildKind.STOP]

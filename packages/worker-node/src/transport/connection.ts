@@ -58,6 +58,8 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   #waitingForDrain = false
   #closed = false
   #drainListeners: (() => void)[] = []
+  #held:
+    { messages: MessagesByDirection[D][]; close?: { code: number; reason: string } } | undefined
   /** Bytes and frames sent and received, for metrics. */
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 }
 
@@ -89,9 +91,24 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     return this.#closed
   }
 
-  /** Replaces the handlers, for example once a handshake is over. */
+  /** Replaces the handlers, for example once a handshake is over; delivers what was held. */
   setHandlers(handlers: ConnectionHandlers<MessagesByDirection[D]>): void {
     this.#handlers = handlers
+    const held = this.#held
+    if (held === undefined) return
+    this.#held = undefined
+    if (held.messages.length > 0) handlers.onMessages(held.messages)
+    if (held.close) handlers.onClose(held.close.code, held.close.reason)
+  }
+
+  /**
+   * Holds `messages`, and everything that arrives after them (a close too), until the next
+   * `setHandlers`. The handshake uses it: messages the peer sent right behind its `welcome`
+   * (in the same frame, or in frames that arrive before the caller installs its handlers)
+   * belong to the caller and must not be lost.
+   */
+  holdUntilHandlers(messages: MessagesByDirection[D][]): void {
+    this.#held = { messages: [...messages] }
   }
 
   /** Queues a message; it leaves with the next flush (this tick). */
@@ -208,7 +225,8 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       this.#protocolError(decoded.error)
       return
     }
-    this.#handlers.onMessages(decoded.messages)
+    if (this.#held) this.#held.messages.push(...decoded.messages)
+    else this.#handlers.onMessages(decoded.messages)
   }
 
   #protocolError(error: FrameError): void {
@@ -223,7 +241,8 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     const listeners = this.#drainListeners
     this.#drainListeners = []
     for (const l of listeners) l()
-    this.#handlers.onClose(code, reason)
+    if (this.#held) this.#held.close = { code, reason }
+    else this.#handlers.onClose(code, reason)
   }
 }
 

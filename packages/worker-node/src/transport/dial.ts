@@ -97,7 +97,9 @@ export function openSession<
             if (settled) return
             settled = true
             clearTimeout(timer)
-            // Anything after the welcome in the same frame is the caller's; none is expected.
+            // What came behind the welcome (and what comes before the caller sets its
+            // handlers) is the caller's: a coordinator may assign tasks in the welcome's frame.
+            connection.holdUntilHandlers(messages.slice(1))
             resolve({ connection, welcome: first as W })
           } else if (first?.kind === 'refuse') {
             fail(refusalError(first as unknown as { code: string; message: string }))

@@ -238,7 +238,9 @@ export class Runner {
       const decoded = this.#decoder.decode(args)
       if (!Array.isArray(decoded)) throw new TypeError('the task arguments are not an array')
       value = chunk
-        ? runChunk(loaded.fn, decoded[0], (error) => serializeError(explainScopeError(loaded, error)))
+        ? runChunk(loaded.fn, decoded[0], (error) =>
+            serializeError(explainScopeError(loaded, error)),
+          )
         : loaded.fn(...(decoded as unknown[]))
     } catch (error) {
       this.#done(id, loaded, start, undefined, true, error)

@@ -94,7 +94,14 @@ export class ChildSlot {
       else this.#define(entry)
       this.#lastFnId = fnId
     }
-    this.#outbox.push([ToChildKind.RUN, entry.id, fnId, entry.args, entry.attempt, entry.chunk ? 1 : 0])
+    this.#outbox.push([
+      ToChildKind.RUN,
+      entry.id,
+      fnId,
+      entry.args,
+      entry.attempt,
+      entry.chunk ? 1 : 0,
+    ])
   }
 
   /** Takes a finished task out; returns false if the child did not hold it. */

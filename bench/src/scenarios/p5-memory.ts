@@ -1,0 +1,208 @@
+// P5, memory:
+// - coordinator bytes per pending task: a LocalCluster with 0 workers in a child process; this
+//   process submits N tasks to it and compares the child's RSS (after a full GC) before and after;
+// - client RSS for an N-item `map`: a child client maps N items through a LocalCluster 2×1 and
+//   reports its peak RSS growth.
+import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+import type { Executor } from '@clusterpool/client'
+
+import { killChild, runJsonLines, startChild } from '../harness/children.js'
+import { guarded, type Ctx } from '../harness/measure.js'
+import { log } from '../harness/result.js'
+import { median } from '../harness/stats.js'
+import { sleep, withTimeout } from '../harness/timeout.js'
+import { connectTo } from './cluster.js'
+import { inc } from './systems.js'
+
+const CHILDREN = new URL('../children/', import.meta.url)
+const NODE_ARGS = ['--expose-gc', '--import=tsx']
+
+interface CoordinatorChild {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly token: string | undefined
+  memory(): Promise<NodeJS.MemoryUsage>
+  close(): Promise<void>
+}
+
+async function startCoordinator(workers: number): Promise<CoordinatorChild> {
+  const script = fileURLToPath(new URL('p5-coordinator.ts', CHILDREN))
+  const child = startChild(process.execPath, [...NODE_ARGS, script, String(workers)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)))
+  const next = async (what: string): Promise<Record<string, unknown>> => {
+    const [m] = (await withTimeout(once(child, 'message'), 120_000, what)) as [
+      Record<string, unknown>,
+    ]
+    return m
+  }
+  let hello: Record<string, unknown>
+  try {
+    hello = await next('LocalCluster start in the P5 child')
+  } catch (error) {
+    await killChild(child)
+    throw new Error(`${(error as Error).message}; child stderr: ${stderr.trim() || '(empty)'}`)
+  }
+  if (typeof hello.error === 'string') {
+    await killChild(child)
+    throw new Error(hello.error)
+  }
+  return {
+    child,
+    url: String(hello.url),
+    token: typeof hello.token === 'string' ? hello.token : undefined,
+    async memory() {
+      child.send({ cmd: 'mem' })
+      return (await next('memory sample')).memory as NodeJS.MemoryUsage
+    },
+    async close() {
+      if (child.connected) child.send({ cmd: 'close' })
+      const exited = once(child, 'exit')
+      await withTimeout(exited, 20_000, 'P5 coordinator exit').catch(() => undefined)
+      await killChild(child)
+    },
+  }
+}
+
+/** Tasks the coordinator holds according to /api/status, or undefined if it does not say. */
+async function coordinatorTaskCount(
+  url: string,
+  token: string | undefined,
+): Promise<number | undefined> {
+  try {
+    const http = url.replace(/^ws/, 'http').replace(/\/+$/, '')
+    const res = await fetch(
+      `${http}/api/status`,
+      token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+    )
+    if (!res.ok) return undefined
+    const status = (await res.json()) as { tasks?: unknown }
+    const tasks = status.tasks
+    if (typeof tasks !== 'object' || tasks === null) return undefined
+    // `total` is the number of task records held; without it, the sum of the per-state counts.
+    const total = (tasks as { total?: unknown }).total
+    if (typeof total === 'number') return total
+    let sum = 0
+    for (const v of Object.values(tasks)) if (typeof v === 'number') sum += v
+    return sum
+  } catch {
+    return undefined
+  }
+}
+
+/** One run: bytes per pending task (RSS and heap) and how the end of submission was detected. */
+async function pendingTaskMemoryOnce(
+  n: number,
+): Promise<{ rss: number; heap: number; how: string }> {
+  const coordinator = await startCoordinator(0)
+  let executor: Executor | undefined
+  try {
+    executor = await connectTo(coordinator.url, coordinator.token)
+    const before = await coordinator.memory()
+    const futures = new Array<PromiseLike<number>>(n)
+    for (let i = 0; i < n; i++) futures[i] = executor.submit(inc, i)
+    // Wait until the coordinator holds all N: its status count if it has one, else a stable RSS.
+    let how = 'RSS stable for 1 s'
+    let last = 0
+    let stable = 0
+    for (let waited = 0; waited < 300_000; waited += 250) {
+      await sleep(250)
+      const count = await coordinatorTaskCount(coordinator.url, coordinator.token)
+      if (count !== undefined && count >= n) {
+        how = '/api/status counted all N'
+        break
+      }
+      if (count !== undefined) continue
+      // No count available: wait for RSS to settle (each sample costs the child a full GC).
+      const rss = (await coordinator.memory()).rss
+      stable = Math.abs(rss - last) < rss * 0.002 ? stable + 1 : 0
+      last = rss
+      if (stable >= 4) break
+    }
+    const after = await coordinator.memory()
+    log(
+      `P5: coordinator RSS ${(before.rss / 2 ** 20).toFixed(0)} → ${(after.rss / 2 ** 20).toFixed(0)} MiB (${how})`,
+    )
+    return { rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n, how }
+  } finally {
+    if (executor)
+      await executor.shutdown({ wait: false, cancelFutures: true }).catch(() => undefined)
+    await coordinator.close()
+  }
+}
+
+async function pendingTaskMemory(ctx: Ctx): Promise<void> {
+  const n = ctx.config.memoryPending
+  const rss: number[] = []
+  const heap: number[] = []
+  const how = new Set<string>()
+  for (let r = 0; r < ctx.config.runs; r++) {
+    const once = await pendingTaskMemoryOnce(n)
+    rss.push(once.rss)
+    heap.push(once.heap)
+    how.add(once.how)
+  }
+  const common = {
+    scenario: 'P5',
+    system: 'clusterpool coordinator (LocalCluster, 0 workers)',
+    family: 'clusterpool',
+    method: 'pending tasks',
+    n,
+    unit: 'B',
+    better: 'lower',
+    note: `${n} pending tasks, fresh coordinator per run; after a full GC, measured when ${[...how].join(' / ')}`,
+  } as const
+  ctx.results.add({ ...common, metric: 'RSS per pending task', median: median(rss), runs: rss })
+  ctx.results.add({ ...common, metric: 'heap per pending task', median: median(heap), runs: heap })
+}
+
+async function clientMapMemory(ctx: Ctx): Promise<void> {
+  const n = ctx.config.memoryMapItems
+  const coordinator = await startCoordinator(2)
+  try {
+    const script = fileURLToPath(new URL('p5-client.ts', CHILDREN))
+    const deltas: number[] = []
+    const seconds: number[] = []
+    let baseRss = 0
+    for (let r = 0; r < ctx.config.runs; r++) {
+      let report: Record<string, unknown> | undefined
+      const run = await runJsonLines(
+        process.execPath,
+        [...NODE_ARGS, script, coordinator.url, coordinator.token ?? '-', String(n)],
+        600_000,
+        (line) => (report = line),
+      )
+      if (report === undefined)
+        throw new Error(`client exited ${run.code ?? run.signal}: ${run.stderrTail}`)
+      if (report.ok !== true) throw new Error('the map returned wrong results')
+      deltas.push((report.peakRssDelta as number) / 2 ** 20)
+      seconds.push((report.elapsedMs as number) / 1000)
+      baseRss = report.baseRss as number
+    }
+    ctx.results.add({
+      scenario: 'P5',
+      system: 'clusterpool client (ClusterExecutor → LocalCluster 2×1)',
+      family: 'clusterpool',
+      method: 'map chunksize=100',
+      metric: 'peak RSS growth',
+      n,
+      unit: 'MiB',
+      better: 'lower',
+      median: median(deltas),
+      runs: deltas,
+      note: `a new client process per run; ${n} items in ${median(seconds).toFixed(1)} s (median); base RSS ${(baseRss / 2 ** 20).toFixed(0)} MiB`,
+    })
+  } finally {
+    await coordinator.close()
+  }
+}
+
+export async function memoryScenarios(ctx: Ctx): Promise<void> {
+  await guarded(ctx, 'P5', 'coordinator per pending task', 600_000, () => pendingTaskMemory(ctx))
+  await guarded(ctx, 'P5', 'client map', 700_000, () => clientMapMemory(ctx))
+}
