@@ -34,6 +34,7 @@ export interface MessageSink<Out extends Message> {
 export class Outbox<Out extends Message> {
   #queue: Out[] = []
   #scheduled = false
+  #lastFlush = -Infinity
   readonly #flush: () => void
 
   constructor(flush: () => void) {
@@ -74,10 +75,20 @@ export class Outbox<Out extends Message> {
   schedule(): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    setImmediate(() => {
-      if (!this.#scheduled) return
-      this.#scheduled = false
-      this.#flush()
-    })
+    // An idle link sends at the end of this task (lowest latency); a busy one waits for the
+    // event loop's next turn, so everything that arrives meanwhile shares the frame.
+    const busy = performance.now() - this.#lastFlush < BUSY_WITHIN_MS
+    if (busy) setImmediate(this.#run)
+    else queueMicrotask(this.#run)
+  }
+
+  readonly #run = (): void => {
+    if (!this.#scheduled) return
+    this.#scheduled = false
+    this.#lastFlush = performance.now()
+    this.#flush()
   }
 }
+
+/** A link that flushed this recently counts as busy. Milliseconds. */
+const BUSY_WITHIN_MS = 0.25

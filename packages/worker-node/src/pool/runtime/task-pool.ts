@@ -72,6 +72,7 @@ export class TaskPool {
   #completed = 0
   #failed = 0
   #pumpScheduled = false
+  #lastPump = -Infinity
   #refed = true
   #closing = false
   #forced = false
@@ -166,12 +167,16 @@ export class TaskPool {
   #schedulePump(): void {
     if (this.#pumpScheduled) return
     this.#pumpScheduled = true
-    setImmediate(() => this.#pump())
+    // Idle: pump at the end of this task, for latency; busy: on the loop's next turn, so more
+    // tasks share each child's batch.
+    if (performance.now() - this.#lastPump < 0.25) setImmediate(() => this.#pump())
+    else queueMicrotask(() => this.#pump())
   }
 
   /** Hands queued tasks to children, sends each child its batch, and tidies up. */
   #pump(): void {
     this.#pumpScheduled = false
+    this.#lastPump = performance.now()
     const now = performance.now()
     for (const child of this.#children) {
       // A retired child's replacement may start in this very pump.
