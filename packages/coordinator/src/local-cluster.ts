@@ -111,7 +111,9 @@ export class LocalCluster {
   }
 
   /** Starts one more worker daemon; returns its process. */
-  addWorker(options: { procs?: number; name?: string; args?: string[] } = {}): ChildProcess {
+  addWorker(
+    options: { procs?: number; name?: string; args?: string[]; env?: Record<string, string> } = {},
+  ): ChildProcess {
     const name = options.name ?? `local-${++this.#nextWorker}`
     const child = spawn(
       process.execPath,
@@ -128,7 +130,7 @@ export class LocalCluster {
       ],
       {
         stdio: ['ignore', this.#output, this.#output],
-        env: { ...process.env, CLUSTERPOOL_TOKEN: this.token },
+        env: { ...process.env, ...options.env, CLUSTERPOOL_TOKEN: this.token },
       },
     )
     this.#workers.push(child)
