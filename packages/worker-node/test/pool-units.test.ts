@@ -62,7 +62,7 @@ test('batches round-trip, and bin values come back as copies in the parent', (t)
   const args = new Uint8Array([0x91, 0x01])
   const toChild = [
     [ToChildKind.DEFINE, 1, { kind: 'source', hash: 'h', source: 'x => x', name: '' }],
-    [ToChildKind.RUN, 7, 1, args, 1],
+    [ToChildKind.RUN, 7, 1, args, 1, 0],
     [ToChildKind.ABORT, 7],
     [ToChildKind.FORGET, 1],
     [ToChildKind.STOP],

@@ -56,8 +56,8 @@ export abstract class BaseExecutor implements Executor {
 
   submit<A extends unknown[], R>(fn: TaskLike<A, R>, ...args: SubmitArgs<A>): Future<Awaited<R>> {
     this.assertRunning()
-    const t = this.checkTask(toTask(fn as TaskLike<never, unknown>))
-    return this.submitTask(t, args as unknown[]) as Future<Awaited<R>>
+    const t = this.checkTask(toTask(fn))
+    return this.submitTask(t, args) as Future<Awaited<R>>
   }
 
   map<T, R>(
@@ -66,7 +66,7 @@ export abstract class BaseExecutor implements Executor {
     options: MapOptions = {},
   ): AsyncIterableIterator<Awaited<R>> {
     this.assertRunning()
-    const t = this.checkTask(toTask(fn as TaskLike<never, unknown>))
+    const t = this.checkTask(toTask(fn))
     return new MapIterator<T, Awaited<R>>(items, validateMapOptions(options), (batch) => {
       if (batch.length === 1 && validateChunk(options) === 1) {
         return this.submitTask(t, [batch[0]])

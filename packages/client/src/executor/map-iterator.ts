@@ -183,7 +183,8 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       this.#fillSync()
     } else {
       this.#pulling = true
-      this.#fillAsync().finally(() => {
+      // #fillAsync catches its own errors into #sourceError; nothing here can reject.
+      void this.#fillAsync().finally(() => {
         this.#pulling = false
       })
     }

@@ -55,10 +55,7 @@ export function task(
   maybeOptions?: TaskOptions,
 ): Task {
   if (typeof fnOrModule === 'function') {
-    return new Task(
-      sourceFnRef(fnOrModule),
-      validateTaskOptions(exportOrOptions as TaskOptions | undefined),
-    )
+    return new Task(sourceFnRef(fnOrModule), validateTaskOptions(exportOrOptions))
   }
   const exportName = typeof exportOrOptions === 'string' ? exportOrOptions : 'default'
   const options = typeof exportOrOptions === 'string' ? maybeOptions : exportOrOptions
@@ -72,5 +69,5 @@ export type TaskLike<A extends unknown[], R> = ((...args: A) => R) | Task<A, R>
 export function toTask(fn: TaskLike<never, unknown> | Task): Task {
   if (fn instanceof Task || (typeof fn === 'object' && fn !== null && kTask in fn))
     return fn as Task
-  return new Task(sourceFnRef(fn as (...args: never[]) => unknown), validateTaskOptions(undefined))
+  return new Task(sourceFnRef(fn), validateTaskOptions(undefined))
 }

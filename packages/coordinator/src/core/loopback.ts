@@ -42,7 +42,7 @@ export class LoopbackEnd<In extends Message, Out extends Message> implements Mes
     if (this.#closed || this.#outbox.size === 0) return
     const messages = this.#outbox.take()
     const peer = this.#peer
-    if (peer !== undefined) peer.#handlers?.onMessages(messages as unknown as Out[])
+    if (peer !== undefined) peer.#handlers?.onMessages(messages)
   }
 
   close(code = 1000, reason = ''): void {
