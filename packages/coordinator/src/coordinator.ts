@@ -220,6 +220,10 @@ export class Coordinator implements Executor {
       },
     )
     const session = this.core.addClient(conn, hello, remote)
+    // A client that vanished without closing releases its tasks once pings go unanswered.
+    conn.keepAlive(5000, 15_000, () =>
+      this.log.warn({ client: session.id, remote }, 'client stopped answering pings'),
+    )
     conn.setHandlers({
       onMessages: (messages) => this.core.onClientMessages(session, messages),
       onClose: () => this.core.onClientClosed(session),

@@ -31,6 +31,8 @@ import { classifyDone, replaceFutures } from './dependencies.js'
 export interface ClusterExecutorOptions extends DialOptions {
   /** A name for this client on the dashboard and in logs. Default `client-<pid>`. */
   name?: string
+  /** Ping the coordinator this often; three intervals without a pong drop the connection. Milliseconds; default 5000. */
+  keepAliveIntervalMs?: number
 }
 
 /** How a cluster executor reaches its coordinator: a WebSocket connection, or an in-process link. */
@@ -90,6 +92,12 @@ export class ClusterExecutor extends BaseExecutor {
       ClientToCoordinator,
       ClientWelcome
     >(url, 'coordinator->client', hello, options)
+    // A coordinator that vanished without closing (a partition, a frozen host) is noticed by
+    // pings: the connection is dropped and the unfinished futures fail with ConnectionLostError.
+    connection.keepAlive(
+      options.keepAliveIntervalMs ?? 5000,
+      3 * (options.keepAliveIntervalMs ?? 5000),
+    )
     return new ClusterExecutor(connection, welcome)
   }
 

@@ -199,23 +199,13 @@ export class WorkerDaemon {
         this.log.error({ err: error }, 'the coordinator sent a bad frame'),
     })
     // A coordinator that stops answering (a partition leaves the TCP connection open but dead)
-    // is detected by WebSocket pings: no pong for a while, and the connection is dropped and
-    // made anew.
-    let lastPong = Date.now()
-    connection.ws.on('pong', () => (lastPong = Date.now()))
-    const silenceMs = Math.max(5000, 5 * welcome.heartbeatIntervalMs)
-    this.#heartbeat = setInterval(() => {
-      if (Date.now() - lastPong > silenceMs) {
-        this.log.warn(
-          { silentMs: Date.now() - lastPong },
-          'the coordinator stopped answering pings',
-        )
-        connection.terminate()
-        return
-      }
-      connection.ws.ping()
-      this.#sendHeartbeat()
-    }, welcome.heartbeatIntervalMs)
+    // is noticed by pings; the connection is then dropped and made anew.
+    connection.keepAlive(
+      welcome.heartbeatIntervalMs,
+      Math.max(5000, 5 * welcome.heartbeatIntervalMs),
+      (silentMs) => this.log.warn({ silentMs }, 'the coordinator stopped answering pings'),
+    )
+    this.#heartbeat = setInterval(() => this.#sendHeartbeat(), welcome.heartbeatIntervalMs)
     this.#heartbeat.unref()
     this.log.info(
       {

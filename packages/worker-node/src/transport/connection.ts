@@ -163,6 +163,31 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     this.ws.close(code, closeReason(reason))
   }
 
+  /**
+   * Pings the peer every `intervalMs` and terminates the connection when no pong came for
+   * `timeoutMs`: a partition or a frozen host leaves a TCP connection open but dead, and
+   * nothing else would notice. Stops when the connection closes.
+   */
+  keepAlive(intervalMs: number, timeoutMs: number, onDead?: (silentMs: number) => void): void {
+    let lastPong = Date.now()
+    this.ws.on('pong', () => (lastPong = Date.now()))
+    const timer = setInterval(() => {
+      if (this.#closed) {
+        clearInterval(timer)
+        return
+      }
+      const silentMs = Date.now() - lastPong
+      if (silentMs > timeoutMs) {
+        clearInterval(timer)
+        onDead?.(silentMs)
+        this.terminate()
+        return
+      }
+      if (this.ws.readyState === this.ws.OPEN) this.ws.ping()
+    }, intervalMs)
+    timer.unref()
+  }
+
   /** Closes at once without a handshake (dead peers). */
   terminate(): void {
     this.ws.terminate()
