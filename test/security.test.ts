@@ -1,0 +1,338 @@
+// The security baseline and bad peers (issue 3 §5, §7, §8, §10): tokens at the HTTP upgrade,
+// frames that break the protocol, oversize frames, other protocol versions, binding rules, the
+// worker CLI's refusal, and the status endpoints. Every bad peer is refused while another
+// client ("the witness") keeps working on the same coordinator.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+
+import {
+  AuthError,
+  ClusterExecutor,
+  InvalidOptionError,
+  PayloadTooLargeError,
+} from '@clusterpool/client'
+import { Coordinator, type LocalCluster } from '@clusterpool/coordinator'
+import { CloseCode, PROTOCOL_VERSION, createDecoder, createEncoder } from '@clusterpool/protocol'
+import test, { type ExecutionContext } from 'ava'
+import WebSocket from 'ws'
+
+import { startCluster } from './helpers/cluster.js'
+import { waitFor } from './helpers/processes.js'
+
+const MAX_PAYLOAD = 256 * 1024
+
+let cluster: LocalCluster
+let witness: ClusterExecutor
+let witnessCalls = 0
+
+test.before(async () => {
+  cluster = await startCluster({
+    workers: 1,
+    procs: 1,
+    coordinator: { maxPayload: MAX_PAYLOAD },
+  })
+  witness = await cluster.connect({ name: 'witness' })
+})
+
+test.after.always(async () => {
+  await witness?.shutdown()
+  await cluster?.close()
+})
+
+/** The witness client still gets results from the cluster. */
+async function witnessWorks(t: ExecutionContext): Promise<void> {
+  const n = ++witnessCalls
+  t.is(await witness.submit((x: number) => x * 2, n), n * 2, 'the other client keeps working')
+}
+
+// ─── a raw WebSocket peer ─────────────────────────────────────────────────────────────────────
+
+interface RawPeer {
+  ws: WebSocket
+  /** Every message the coordinator sent, decoded. */
+  received: { kind: string; [key: string]: unknown }[]
+  closed: Promise<{ code: number; reason: string }>
+  sendMessages(messages: unknown[]): void
+}
+
+/** Opens a WebSocket to the cluster with the right token, without speaking the protocol yet. */
+async function rawPeer(t: ExecutionContext): Promise<RawPeer> {
+  const ws = new WebSocket(cluster.url, { headers: { authorization: `Bearer ${cluster.token}` } })
+  t.teardown(() => ws.terminate())
+  const decoder = createDecoder()
+  const encoder = createEncoder()
+  const received: RawPeer['received'] = []
+  ws.on('message', (data: Buffer) => {
+    received.push(...(decoder.decode(data) as RawPeer['received']))
+  })
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  )
+  await once(ws, 'open')
+  return {
+    ws,
+    received,
+    closed,
+    sendMessages: (messages) => ws.send(encoder.encode(messages), { binary: true }),
+  }
+}
+
+/** A raw peer that has said a valid client hello and been welcomed. */
+async function welcomedPeer(t: ExecutionContext): Promise<RawPeer> {
+  const peer = await rawPeer(t)
+  peer.sendMessages([{ kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name: 'raw' }])
+  await waitFor(() => peer.received.length > 0, 'the welcome')
+  t.is(peer.received[0]?.kind, 'welcome')
+  return peer
+}
+
+/** Upgrades with `headers`; returns the HTTP status the coordinator answered (101 if it upgraded). */
+async function upgradeStatus(headers: Record<string, string>, url = cluster.url): Promise<number> {
+  const ws = new WebSocket(url, { headers })
+  ws.on('error', () => {})
+  try {
+    const [, res] = (await Promise.race([
+      once(ws, 'unexpected-response'),
+      once(ws, 'open').then(() => [undefined, { statusCode: 101 }]),
+    ])) as [unknown, { statusCode: number }]
+    return res.statusCode
+  } finally {
+    ws.terminate()
+  }
+}
+
+// ─── tokens ───────────────────────────────────────────────────────────────────────────────────
+
+test.serial('a connection without a token is refused with HTTP 401', async (t) => {
+  t.is(await upgradeStatus({}), 401)
+  const error = await t.throwsAsync(ClusterExecutor.connect(cluster.url), {
+    instanceOf: AuthError,
+  })
+  t.is(error.code, 'CP_ERR_AUTH')
+  t.regex(error.message, /401/)
+  await witnessWorks(t)
+})
+
+test.serial('a wrong token is refused with HTTP 401 and AuthError', async (t) => {
+  t.is(await upgradeStatus({ authorization: 'Bearer not-the-token-at-all' }), 401)
+  t.is(await upgradeStatus({ authorization: `Bearer ${cluster.token}x` }), 401)
+  t.is(await upgradeStatus({ authorization: `Basic ${cluster.token}` }), 401)
+  await t.throwsAsync(ClusterExecutor.connect(cluster.url, { token: 'wrong-token-123' }), {
+    instanceOf: AuthError,
+  })
+  // A token in the URL query (for browsers) is checked the same way.
+  t.is(await upgradeStatus({}, `${cluster.url}/?token=wrong-token-123`), 401)
+  t.is(await upgradeStatus({}, `${cluster.url}/?token=${cluster.token}`), 101)
+  t.is(await upgradeStatus({ authorization: `Bearer ${cluster.token}` }), 101)
+  await witnessWorks(t)
+})
+
+// ─── bad frames ───────────────────────────────────────────────────────────────────────────────
+
+test.serial('garbage bytes after a valid hello close only that connection (4400)', async (t) => {
+  const clientsBefore = cluster.coordinator.status().coordinator.clients
+  const peer = await welcomedPeer(t)
+  t.is(cluster.coordinator.status().coordinator.clients, clientsBefore + 1)
+  peer.ws.send(Buffer.from([0xc1, 0xff, 0x00, 0x13, 0x37]), { binary: true })
+  const { code, reason } = await peer.closed
+  t.is(code, CloseCode.PROTOCOL)
+  t.regex(reason, /msgpack|frame/)
+  await waitFor(
+    () => cluster.coordinator.status().coordinator.clients === clientsBefore,
+    'the session to be dropped',
+  )
+  await witnessWorks(t)
+})
+
+test.serial('a text frame closes the connection with 4400', async (t) => {
+  const peer = await welcomedPeer(t)
+  peer.ws.send('{"kind":"submit"}')
+  t.is((await peer.closed).code, CloseCode.PROTOCOL)
+  await witnessWorks(t)
+  // Also as the very first frame.
+  const early = await rawPeer(t)
+  early.ws.send('hello?')
+  t.is((await early.closed).code, CloseCode.PROTOCOL)
+  await witnessWorks(t)
+})
+
+test.serial('an unknown message kind closes the connection with 4400', async (t) => {
+  const peer = await welcomedPeer(t)
+  peer.sendMessages([{ kind: 'launch-missiles', ids: [1] }])
+  const { code, reason } = await peer.closed
+  t.is(code, CloseCode.PROTOCOL)
+  t.regex(reason, /unknown kind/)
+  await witnessWorks(t)
+})
+
+test.serial('a message of the wrong direction or with a mistyped field: 4400', async (t) => {
+  const workerKind = await welcomedPeer(t)
+  workerKind.sendMessages([
+    { kind: 'heartbeat', running: 0, queued: 0, cpu: 0, memoryRss: 0, heldBytes: 0 },
+  ])
+  const first = await workerKind.closed
+  t.is(first.code, CloseCode.PROTOCOL)
+  t.regex(first.reason, /heartbeat/)
+
+  const mistyped = await welcomedPeer(t)
+  mistyped.sendMessages([{ kind: 'submit', tasks: 'not a list' }])
+  const second = await mistyped.closed
+  t.is(second.code, CloseCode.PROTOCOL)
+  t.regex(second.reason, /tasks/)
+
+  const twice = await welcomedPeer(t)
+  twice.sendMessages([{ kind: 'hello', version: PROTOCOL_VERSION, role: 'client' }])
+  t.is((await twice.closed).code, CloseCode.PROTOCOL)
+
+  const noHello = await rawPeer(t)
+  noHello.sendMessages([{ kind: 'ping', seq: 1 }])
+  const third = await noHello.closed
+  t.is(third.code, CloseCode.PROTOCOL)
+  t.is(noHello.received[0]?.kind, 'refuse')
+  await witnessWorks(t)
+})
+
+test.serial('a frame over maxPayload is closed with 1009', async (t) => {
+  const peer = await welcomedPeer(t)
+  peer.ws.send(Buffer.alloc(MAX_PAYLOAD + 1024, 0x90), { binary: true })
+  const { code } = await peer.closed
+  t.is(code, CloseCode.MESSAGE_TOO_BIG)
+  await witnessWorks(t)
+  // Before the hello, too.
+  const early = await rawPeer(t)
+  early.ws.send(Buffer.alloc(MAX_PAYLOAD + 1024), { binary: true })
+  t.is((await early.closed).code, CloseCode.MESSAGE_TOO_BIG)
+  await witnessWorks(t)
+})
+
+test.serial('arguments over maxPayload fail only their future, on the client', async (t) => {
+  const big = witness.submit((b: Uint8Array) => b.length, new Uint8Array(MAX_PAYLOAD + 1))
+  const error = await t.throwsAsync(big, { instanceOf: PayloadTooLargeError })
+  t.is(error.code, 'CP_ERR_PAYLOAD_TOO_LARGE')
+  t.regex(error.message, /maxPayload/)
+  await witnessWorks(t)
+})
+
+test.serial('a hello of another protocol version is refused and closed with 4409', async (t) => {
+  const peer = await rawPeer(t)
+  peer.sendMessages([{ kind: 'hello', version: 999, role: 'client', name: 'future-client' }])
+  const { code } = await peer.closed
+  t.is(code, CloseCode.VERSION_MISMATCH)
+  t.is(peer.received.length, 1)
+  t.like(peer.received[0], { kind: 'refuse', code: 'CP_ERR_VERSION_MISMATCH' })
+  t.regex(String(peer.received[0]?.message), /version/)
+  await witnessWorks(t)
+  // A worker of another version, likewise.
+  const worker = await rawPeer(t)
+  worker.sendMessages([
+    {
+      kind: 'hello',
+      version: 999,
+      role: 'worker',
+      name: 'future-worker',
+      host: 'h',
+      pid: 1,
+      procs: 1,
+      resources: {},
+      memoryBytes: 1,
+      versions: { node: '99', clusterpool: '9.9.9' },
+    },
+  ])
+  t.is((await worker.closed).code, CloseCode.VERSION_MISMATCH)
+  t.like(worker.received[0], { kind: 'refuse', code: 'CP_ERR_VERSION_MISMATCH' })
+  t.is(cluster.coordinator.core.workerCount, 1)
+  await witnessWorks(t)
+})
+
+// ─── binding and the worker CLI ───────────────────────────────────────────────────────────────
+
+test('a non-loopback host without a token is refused unless insecure', async (t) => {
+  const error = await t.throwsAsync(
+    Coordinator.start({ host: '0.0.0.0', port: 0, logLevel: 'silent' }),
+    { instanceOf: InvalidOptionError },
+  )
+  t.regex(error.message, /options\.host/)
+  t.regex(error.message, /token/)
+  t.regex(error.message, /insecure/)
+  const withToken = await Coordinator.start({
+    host: '0.0.0.0',
+    port: 0,
+    token: 'a-long-enough-token',
+    logLevel: 'silent',
+  })
+  await withToken.close()
+  const insecure = await Coordinator.start({
+    host: '0.0.0.0',
+    port: 0,
+    insecure: true,
+    logLevel: 'silent',
+  })
+  await insecure.close()
+  t.pass()
+})
+
+test('the worker CLI exits non-zero with a clear message on a wrong token', async (t) => {
+  const cli = join(
+    dirname(createRequire(import.meta.url).resolve('@clusterpool/worker-node/package.json')),
+    'dist',
+    'cli',
+    'worker-cli.js',
+  )
+  const child = spawn(
+    process.execPath,
+    [cli, cluster.url, '--procs', '1', '--token', 'wrong-token-123'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLUSTERPOOL_TOKEN: '' } },
+  )
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  const [exitCode] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(timer)
+  t.not(exitCode, 0)
+  t.not(exitCode, null, 'it exited on its own')
+  t.regex(output, /refused/)
+  t.regex(output, /token/)
+  await witnessWorks(t)
+})
+
+// ─── status endpoints ─────────────────────────────────────────────────────────────────────────
+
+test.serial('HTTP: /health is open; /api/status and /metrics need the token', async (t) => {
+  const base = cluster.httpUrl
+  const bearer = { authorization: `Bearer ${cluster.token}` }
+  const health = await fetch(`${base}/health`)
+  t.is(health.status, 200)
+  for (const path of ['/api/status', '/metrics']) {
+    t.is((await fetch(`${base}${path}`)).status, 401, `${path} without a token`)
+    const wrong = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer nope-nope' } })
+    t.is(wrong.status, 401, `${path} with a wrong token`)
+    t.is((await fetch(`${base}${path}`, { headers: bearer })).status, 200, `${path} with it`)
+  }
+
+  await witnessWorks(t)
+  const status = (await (await fetch(`${base}/api/status`, { headers: bearer })).json()) as {
+    workers: Record<string, unknown>[]
+    tasks: Record<string, number>
+    tasksPerSecond: number
+  }
+  t.is(status.workers.length, 1)
+  for (const key of ['name', 'host', 'procs', 'running', 'queued', 'done', 'failed']) {
+    t.true(key in status.workers[0]!, `workers[0].${key}`)
+  }
+  t.is(typeof status.workers[0]!.lastHeartbeatMsAgo, 'number')
+  t.true((status.workers[0]!.done as number) > 0)
+  for (const state of ['queued', 'processing', 'memory', 'erred', 'cancelled']) {
+    t.is(typeof status.tasks[state], 'number', `tasks.${state}`)
+  }
+  t.is(typeof status.tasksPerSecond, 'number')
+
+  const metrics = await (await fetch(`${base}/metrics`, { headers: bearer })).text()
+  const submitted = /^clusterpool_tasks_submitted_total (\d+)/m.exec(metrics)
+  t.truthy(submitted, 'clusterpool_tasks_submitted_total is exported')
+  t.true(Number(submitted![1]) >= witnessCalls)
+  t.regex(metrics, /^clusterpool_protocol_errors_total/m)
+  t.regex(metrics, /^clusterpool_workers 1$/m)
+})
