@@ -130,7 +130,12 @@ export class LocalCluster {
       ],
       {
         stdio: ['ignore', this.#output, this.#output],
-        env: { ...process.env, ...options.env, CLUSTERPOOL_TOKEN: this.token },
+        env: {
+          ...process.env,
+          ...options.env,
+          CLUSTERPOOL_TOKEN: this.token,
+          CLUSTERPOOL_EXIT_WITH_PARENT: '1',
+        },
       },
     )
     this.#workers.push(child)

@@ -87,6 +87,17 @@ const program = new Command('clusterpool-worker')
         void daemon.drain()
       })
     }
+    // Started by a LocalCluster: stop with the program that started it, even if it died
+    // without stopping its workers.
+    if (process.env.CLUSTERPOOL_EXIT_WITH_PARENT === '1') {
+      const parent = process.ppid
+      setInterval(() => {
+        if (process.ppid !== parent) {
+          daemon.log.warn('the process that started this worker is gone; stopping')
+          void daemon.drain()
+        }
+      }, 1000).unref()
+    }
     process.exitCode = await daemon.run()
     // Exit even if a task left handles open in this process (it should not, but be sure).
     setTimeout(() => process.exit(), 100).unref()
