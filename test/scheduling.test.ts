@@ -44,13 +44,10 @@ test.serial('a worker at half speed gets fewer tasks', async (t) => {
     const slow = ranOn.filter((n) => n === 'slow').length
     t.is(fast + slow, 80)
     t.true(fast > slow, `fast ran ${fast}, slow ran ${slow}`)
-    t.deepEqual(
-      doneBy(cluster),
-      new Map([
-        ['fast', fast],
-        ['slow', slow],
-      ]),
-    )
+    // The coordinator's counts agree with where the tasks say they ran.
+    const done = doneBy(cluster)
+    t.is(done.get('fast'), fast)
+    t.is(done.get('slow'), slow)
     await ex.shutdown()
   } finally {
     await cluster.close()
