@@ -18,16 +18,13 @@ import {
   task,
   type ClusterExecutor,
   type Future,
-  type TaskContext,
 } from '@clusterpool/client'
 import type { LocalCluster } from '@clusterpool/coordinator'
 import test, { type ExecutionContext } from 'ava'
 
 import { startCluster } from './helpers/cluster.js'
 import { descendants, describeProcess, leftAlive, waitFor } from './helpers/processes.js'
-
-/** A global inside task processes (see `currentTask` in @clusterpool/client). */
-declare const currentTask: () => TaskContext
+import { gated } from './suite/shared.js'
 
 // ─── shipped task functions ───────────────────────────────────────────────────────────────────
 
@@ -38,24 +35,6 @@ const busy = (i: number, ms: number): number => {
   const end = Date.now() + ms
   while (Date.now() < end);
   return i * 7
-}
-
-/** Leaves `dir/name.started`; waits for the gate `dir/name` (then returns or fails) or its abort. */
-const gated = async (dir: string, name: string, fail = false): Promise<string> => {
-  const signal = currentTask().signal
-  const fs = await import('node:fs')
-  fs.writeFileSync(`${dir}/${name}.started`, String(process.pid))
-  const deadline = Date.now() + 60_000
-  while (!fs.existsSync(`${dir}/${name}`)) {
-    if (signal.aborted) {
-      fs.writeFileSync(`${dir}/${name}.aborted`, '')
-      throw signal.reason
-    }
-    if (Date.now() > deadline) throw new Error(`gate ${name} never opened`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  if (fail) throw new Error(`gate ${name} failed`)
-  return name
 }
 
 // ─── helpers ──────────────────────────────────────────────────────────────────────────────────
