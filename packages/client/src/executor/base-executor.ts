@@ -6,7 +6,7 @@ import {
 } from '@clusterpool/protocol'
 
 import { Future } from '../future/future.js'
-import { isFuture } from '../future/internal.js'
+import { isFuture, peek } from '../future/internal.js'
 import { toTask, type Task, type TaskLike } from '../task/task.js'
 import type { Executor, MapOptions, ShutdownOptions, SubmitArgs } from './executor.js'
 import { MapIterator } from './map-iterator.js'
@@ -67,8 +67,9 @@ export abstract class BaseExecutor implements Executor {
   ): AsyncIterableIterator<Awaited<R>> {
     this.assertRunning()
     const t = this.checkTask(toTask(fn))
-    return new MapIterator<T, Awaited<R>>(items, validateMapOptions(options), (batch) => {
-      if (batch.length === 1 && validateChunk(options) === 1) {
+    const resolved = validateMapOptions(options)
+    return new MapIterator<T, Awaited<R>>(items, resolved, (batch) => {
+      if (resolved.chunksize === 1) {
         return this.submitTask(t, [batch[0]])
       }
       return this.schedule({ ref: t.ref, options: t.options, args: [batch], chunk: true })
@@ -134,23 +135,23 @@ export abstract class BaseExecutor implements Executor {
   }
 }
 
+/** Settles `to` the way `from` (done) ended. */
 function relay(from: Future<unknown>, to: Future<unknown>): void {
   if (to.done()) return
-  if (from.cancelled()) {
-    to.cancel()
-    return
+  const outcome = peek(from)
+  switch (outcome.state) {
+    case 'fulfilled':
+      to.setResult(outcome.value)
+      return
+    case 'rejected':
+      to.setException(outcome.error)
+      return
+    case 'cancelled':
+    case 'pending':
+    case 'running':
+      to.cancel()
+      return
   }
-  from.exception().then((error) => {
-    if (to.done()) return
-    if (error === undefined) from.result().then((v) => to.setResult(v), noop)
-    else to.setException(error)
-  }, noop)
-}
-
-function noop(): void {}
-
-function validateChunk(options: MapOptions): number {
-  return options.chunksize ?? 1
 }
 
 function validateMapOptions(

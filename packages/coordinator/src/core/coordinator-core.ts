@@ -394,13 +394,12 @@ export class CoordinatorCore {
         case 'results':
           for (const r of m.items) {
             const entry = this.#tasks.get(r.key)
-            if (
-              entry &&
-              r.value !== undefined &&
-              this.scheduler.task(r.key)?.workerId === worker.id
-            )
-              entry.value = detach(r.value)
-            if (entry) this.#taskEnded(entry, worker, r.durationMs, undefined)
+            if (entry) {
+              // Taken as the value once the scheduler accepts a result (`memory`); any run's
+              // result is a valid value of the task, so which worker sent it does not matter.
+              if (r.value !== undefined && entry.value === undefined) entry.arriving = r.value
+              this.#taskEnded(entry, worker, r.durationMs, undefined)
+            }
             this.#metrics?.taskDuration.observe(r.durationMs / 1000)
             this.scheduler.taskFinished(
               r.key,
@@ -535,7 +534,11 @@ export class CoordinatorCore {
         this.totals.finished++
         this.throughput.add(1)
         this.#metrics?.tasksFinished.inc({ outcome: 'finished' })
-        if (entry) this.#moveProgress(entry, 'done')
+        if (entry) {
+          if (entry.arriving !== undefined) entry.value = detach(entry.arriving)
+          entry.arriving = undefined
+          this.#moveProgress(entry, 'done')
+        }
         if (!entry || entry.settled) return
         entry.settled = true
         entry.client.link.pushItem(

@@ -19,6 +19,8 @@ export class TaskEntry {
   readonly chunk: boolean
   /** The result, held while the client or a dependent may still need it. */
   value: Uint8Array | undefined
+  /** A result a worker just reported, until the scheduler accepts it (`memory`). */
+  arriving: Uint8Array | undefined
   /** The last error a worker reported (sent to the client if no retry follows). */
   error: SerializedError | undefined
   /** The client was told it is running. */

@@ -1,5 +1,7 @@
 import type { SerializedError } from '@clusterpool/protocol'
 
+import { isThenable } from './thenable.js'
+
 /** What a chunk task returns: the results of its items up to the first failure, and that failure. */
 export interface ChunkOutcome {
   v: unknown[]
@@ -47,12 +49,4 @@ async function finishAsync(
     return { v, e: serialize(error) }
   }
   return { v }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    typeof (v as { then?: unknown }).then === 'function'
-  )
 }

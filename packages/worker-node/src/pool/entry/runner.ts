@@ -12,6 +12,7 @@ import { ToChildKind, ToParentKind, describeFatalOrigin } from '../messages.js'
 import type { LoadedFunction } from './functions.js'
 import { FunctionCache, explainScopeError } from './functions.js'
 import { runChunk } from './chunk.js'
+import { isThenable } from './thenable.js'
 import { RunningTaskContext, installTaskGlobals, setCurrentTask } from './task-context.js'
 
 /** How the runner talks to the pool: a process pipe or a thread's port. */
@@ -317,12 +318,4 @@ export class Runner {
       // The parent is gone; nobody is left to tell.
     }
   }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    typeof (v as { then?: unknown }).then === 'function'
-  )
 }
