@@ -6,6 +6,7 @@ export {
   CancelledError,
   ClusterpoolError,
   ConnectionLostError,
+  DataLostError,
   DependencyError,
   ExecutorShutdownError,
   InvalidOptionError,

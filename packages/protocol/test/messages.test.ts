@@ -53,7 +53,7 @@ const COORDINATOR_TO_CLIENT: CoordinatorToClient[] = [
   },
   { kind: 'refuse', code: ErrorCode.AUTH, message: 'no' },
   { kind: 'running', ids: [0, 1] },
-  { kind: 'results', items: [{ id: 0, value: bin(0x02) }, { id: 1 }] },
+  { kind: 'results', items: [{ id: 0, value: bin(0x02) }, { id: 1 }, { id: 4, held: 1 << 20 }] },
   { kind: 'errors', items: [{ id: 2, error: serializeError(new TypeError('bad', { cause: 1 })) }] },
   { kind: 'cancelled', ids: [3] },
   { kind: 'cluster', workers: 3, procs: 12 },
@@ -97,6 +97,7 @@ const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
     workerId: 'w-1',
     heartbeatIntervalMs: 1000,
     maxPayload: 1 << 20,
+    holdResultsOverBytes: 65536,
   },
   { kind: 'refuse', code: ErrorCode.VERSION_MISMATCH, message: 'v2 only' },
   {
@@ -110,6 +111,7 @@ const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
         deps: [
           { id: 0, key: 'c1:0', value: bin(0x02) },
           { id: 5, key: 'c2:5' },
+          { id: 6, key: 'c2:6', value: bin(0x03), keep: true },
         ],
         opts: { priority: -1 },
         attempt: 2,
@@ -120,6 +122,7 @@ const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
   { kind: 'cancel', keys: ['c1:0'] },
   { kind: 'steal', keys: ['c1:3', 'c1:4'] },
   { kind: 'fetch', keys: ['c1:1'] },
+  { kind: 'store', items: [{ key: 'c1:7', value: bin(0x02) }] },
   { kind: 'release', keys: ['c1:1'] },
   { kind: 'shutdown', reason: 'coordinator stopping' },
 ]

@@ -45,6 +45,8 @@ export const ErrorCode = {
   CONNECTION_LOST: 'CP_ERR_CONNECTION_LOST',
   /** No worker can ever satisfy the task's resources or placement. */
   NO_WORKER: 'CP_ERR_NO_WORKER',
+  /** A value held only by a worker that left could not be recovered. */
+  DATA_LOST: 'CP_ERR_DATA_LOST',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -232,3 +232,13 @@ export class NoWorkerError extends ClusterpoolError {
     super(ErrorCode.NO_WORKER, message, options)
   }
 }
+
+/**
+ * A value that lived only in a worker's memory was lost with that worker and cannot be computed
+ * again: data put there with `scatter`, or a result whose fetch failed.
+ */
+export class DataLostError extends ClusterpoolError {
+  constructor(message: string, options?: ClusterpoolErrorOptions) {
+    super(ErrorCode.DATA_LOST, message, options)
+  }
+}

@@ -72,7 +72,10 @@ export interface Gather {
   readonly ids: readonly number[]
 }
 
-/** Puts values on the cluster under client ids, for tasks to depend on. */
+/**
+ * Puts values on the cluster under client ids, for tasks to depend on. Each is answered like a
+ * finished task: a `results` item with `held` (the value stays on a worker), or an `errors` item.
+ */
 export interface Scatter {
   readonly kind: 'scatter'
   readonly items: readonly ScatterItem[]
@@ -128,8 +131,13 @@ export interface Results {
 
 export interface ResultItem {
   readonly id: number
-  /** The encoded result; left out for a `keep` task until it is gathered. */
+  /** The encoded result; left out when it stays on a worker (`held`). */
   readonly value?: Uint8Array
+  /**
+   * The task finished, but its result (this many bytes) stays in a worker's memory: `gather`
+   * the id to get it. Left out when `value` is given.
+   */
+  readonly held?: number
 }
 
 /** Tasks that failed (their function threw, they timed out, a dependency failed…). */

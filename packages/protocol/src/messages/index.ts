@@ -53,6 +53,7 @@ export type {
   Data,
   DataItem,
   Fetch,
+  Store,
   Heartbeat,
   Leaving,
   ReleaseKeys,

@@ -68,6 +68,7 @@ export const CoordinatorToWorkerKind = {
   CANCEL: 'cancel',
   STEAL: 'steal',
   FETCH: 'fetch',
+  STORE: 'store',
   RELEASE: 'release',
   SHUTDOWN: 'shutdown',
 } as const

@@ -52,7 +52,8 @@ export const CLIENT_TO_COORDINATOR = table<ClientToCoordinatorKind>({
 const coordinatorInfo: Check = (o) =>
   str(o, 'name') ?? sub(o, 'versions', versions) ?? count(o, 'workers') ?? count(o, 'procs')
 
-const resultItem: Check = (t) => count(t, 'id') ?? optBytes(t, 'value')
+const resultItem: Check = (t) =>
+  count(t, 'id') ?? optBytes(t, 'value') ?? (t.held === undefined ? undefined : count(t, 'held'))
 const errorItem: Check = (t) => count(t, 'id') ?? serializedError(t, 'error')
 
 /** `refuse`, the same towards clients and workers. */

@@ -63,7 +63,8 @@ export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────
 
-const assignDep: Check = (d) => count(d, 'id') ?? str(d, 'key') ?? optBytes(d, 'value')
+const assignDep: Check = (d) =>
+  count(d, 'id') ?? str(d, 'key') ?? optBytes(d, 'value') ?? optBool(d, 'keep')
 
 const assignTask: Check = (t) =>
   str(t, 'key') ??
@@ -80,12 +81,14 @@ export const COORDINATOR_TO_WORKER = table<CoordinatorToWorkerKind>({
     version(m, 'version') ??
     str(m, 'workerId') ??
     positiveInt(m, 'heartbeatIntervalMs') ??
-    count(m, 'maxPayload'),
+    count(m, 'maxPayload') ??
+    (m.holdResultsOverBytes === undefined ? undefined : count(m, 'holdResultsOverBytes')),
   refuse: checkRefuse,
   assign: (m) => items(m, 'tasks', assignTask),
   cancel: (m) => keys(m, 'keys'),
   steal: (m) => keys(m, 'keys'),
   fetch: (m) => keys(m, 'keys'),
+  store: (m) => items(m, 'items', dataItem),
   release: (m) => keys(m, 'keys'),
   shutdown: (m) => str(m, 'reason'),
 })

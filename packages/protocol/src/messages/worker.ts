@@ -129,6 +129,12 @@ export interface WorkerWelcome {
   readonly heartbeatIntervalMs: number
   /** The largest frame the coordinator accepts, in bytes; senders split batches below it. */
   readonly maxPayload: number
+  /**
+   * Results larger than this stay in the worker's memory (reported with their size, sent on
+   * `fetch`, dropped on `release`); smaller ones travel with their `results` item. Bytes;
+   * default (when left out) 65536.
+   */
+  readonly holdResultsOverBytes?: number
 }
 
 /** Tasks to run, in addition to what the worker already has. */
@@ -161,11 +167,16 @@ export interface AssignDep {
   readonly id: number
   /** The dependency's task key. */
   readonly key: string
-  /**
-   * Its encoded value. Left out when the worker holds `key` already (it computed it with
-   * `keep`); a worker may keep a value received here under `key` until `release`.
-   */
+  /** Its encoded value. Left out when the worker holds `key` already. */
   readonly value?: Uint8Array
+  /** Keep `value` under `key` (a replica) until `release`. Default false. */
+  readonly keep?: boolean
+}
+
+/** Values to keep under their keys until `release` (data a client scattered). */
+export interface Store {
+  readonly kind: 'store'
+  readonly items: readonly DataItem[]
 }
 
 /** Drops tasks: queued ones are forgotten, running ones killed; nothing is reported for them. */
@@ -199,4 +210,4 @@ export interface Shutdown {
 }
 
 export type CoordinatorToWorker =
-  WorkerWelcome | Refuse | Assign | CancelKeys | Steal | Fetch | ReleaseKeys | Shutdown
+  WorkerWelcome | Refuse | Assign | CancelKeys | Steal | Fetch | Store | ReleaseKeys | Shutdown
