@@ -6,6 +6,8 @@
 export const DecisionType = {
   /** Send the task to the worker. */
   ASSIGN: 'assign',
+  /** Send the scattered value to the worker, which keeps it (a `memory` decision follows). */
+  STORE: 'store',
   /** Tell the worker to drop the task (abort it if it can). It answers with taskDropped, or with the task's result. */
   CANCEL_ON_WORKER: 'cancel-on-worker',
   /** Ask the victim to give the task up if it has not started; it answers with stealReply. */
@@ -28,7 +30,7 @@ export const DecisionType = {
 export type DecisionType = (typeof DecisionType)[keyof typeof DecisionType]
 
 /** Why the scheduler gave up on a task. */
-export type FailReason = 'killed-worker' | 'dependency' | 'no-worker'
+export type FailReason = 'killed-worker' | 'dependency' | 'no-worker' | 'data-lost'
 
 /** Where a dependency's data is; the worker fetches it from there (or has it already). */
 export interface DepLocation {
@@ -44,6 +46,12 @@ export interface AssignDecision {
   /** 1 for the first run; each retry after an error adds one. */
   readonly attempt: number
   readonly deps: readonly DepLocation[]
+}
+
+export interface StoreDecision {
+  readonly type: 'store'
+  readonly key: string
+  readonly workerId: string
 }
 
 export interface CancelOnWorkerDecision {
@@ -111,6 +119,7 @@ export interface RecomputingDecision {
 
 export type Decision =
   | AssignDecision
+  | StoreDecision
   | CancelOnWorkerDecision
   | StealRequestDecision
   | ReleaseDataDecision

@@ -57,6 +57,21 @@ export function enterWaiting(
   }
 }
 
+/**
+ * A client put `t`'s value on `w` (`scatter`): in memory there at once. Its decisions are
+ * `store` (send the value) and `memory` (the client's future is done).
+ */
+export function scatterTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
+  t.scattered = true
+  c.transition(t, 'scatter')
+  t.nbytes = nbytes
+  t.whoHas = [w]
+  w.hasData.add(t)
+  c.emit({ type: DecisionType.STORE, key: t.key, workerId: w.id })
+  c.emit({ type: DecisionType.MEMORY, key: t.key, workerId: w.id, nbytes })
+  c.settle.push(t)
+}
+
 /** The worker reported `t`'s result. The caller has detached it from `w`. */
 export function finishTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
   c.transition(t, 'finish')
@@ -80,6 +95,10 @@ export function loseData(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
   if (!t.wanted && t.pendingDependents === 0) {
     c.transition(t, 'drop-data')
     c.settle.push(t)
+    return
+  }
+  if (t.scattered) {
+    loseScattered(c, t, lostOn)
     return
   }
   c.emit({ type: DecisionType.RECOMPUTING, key: t.key, lostOn: lostOn.name })
@@ -106,6 +125,27 @@ export function loseData(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
         break
     }
   }
+}
+
+/**
+ * Scattered `t` lost its last copy: it fails (`data-lost`), and so do the dependents that still
+ * need it — those not yet started (waiting, queued, or sent elsewhere but not reported started).
+ * Dependents already running have their input and go on.
+ */
+function loseScattered(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
+  c.transition(t, 'lose')
+  c.emit({
+    type: DecisionType.FAILED,
+    key: t.key,
+    reason: 'data-lost',
+    message: `scattered data ${t.key} was lost with worker ${lostOn.name}, its only holder`,
+  })
+  for (const d of [...(t.dependents ?? [])]) {
+    const started = d.run !== null && d.run.worker !== lostOn && d.run.startReported
+    if (!isActive(d.state) || started) continue
+    failTask(c, d, 'dependency', dependencyMessage(d, t), { dependency: t.key })
+  }
+  c.settle.push(t)
 }
 
 /** The scheduler gives up on `t`; its dependents fail with reason `dependency`. */
@@ -212,10 +252,12 @@ function forget(c: Core, t: TaskRecord): void {
 
 function dependencyMessage(t: TaskRecord, dep: TaskRecord): string {
   const what =
-    dep.state === TaskState.CANCELLED
-      ? 'was cancelled'
-      : dep.state === TaskState.FORGOTTEN
-        ? 'is unknown (released or never submitted)'
-        : 'failed'
+    dep.scattered && dep.state === TaskState.ERRED
+      ? 'was lost with its worker'
+      : dep.state === TaskState.CANCELLED
+        ? 'was cancelled'
+        : dep.state === TaskState.FORGOTTEN
+          ? 'is unknown (released or never submitted)'
+          : 'failed'
   return `task ${t.key} cannot run: its dependency ${dep.key} ${what}`
 }

@@ -4,7 +4,7 @@ export { SCHEDULER_DEFAULTS, resolveSchedulerOptions } from './options.js'
 export { TASK_TRANSITIONS, TaskState, WorkerState } from './states.js'
 export { lowerBoundMs, simulate } from './simulate.js'
 
-export type { ErrorReport, FinishReport, TaskSpec, WorkerSpec } from './specs.js'
+export type { ErrorReport, FinishReport, ScatterSpec, TaskSpec, WorkerSpec } from './specs.js'
 export type {
   AssignDecision,
   CancelOnWorkerDecision,
@@ -19,6 +19,7 @@ export type {
   ReleaseDataDecision,
   RetryDecision,
   StealRequestDecision,
+  StoreDecision,
 } from './decisions.js'
 export type { ResolvedSchedulerOptions, SchedulerOptions } from './options.js'
 export type { TaskTransition } from './states.js'

@@ -1,11 +1,12 @@
 import { Core } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
-import { cancelTask, enterWaiting, errTask, failTask, finishTask } from './graph.js'
+import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
 import { joinWorker, leaveWorker } from './membership.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js'
 import { checkNoWorker, flush } from './placement.js'
 import { isActive, TaskState, WorkerState } from './states.js'
 import { planSteals } from './stealing.js'
+import type { WorkerRecord } from './worker.js'
 import {
   attach,
   consumeZombie,
@@ -18,6 +19,7 @@ import {
   createTask,
   type ErrorReport,
   type FinishReport,
+  type ScatterSpec,
   type TaskSpec,
   type WorkerSpec,
 } from './specs.js'
@@ -31,6 +33,9 @@ import {
   type TaskView,
   type WorkerView,
 } from './views.js'
+
+/** The function key of scattered data (it has no function; estimates never see it run). */
+const SCATTER_FN = '<scatter>'
 
 /**
  * The coordinator's scheduler: pure and deterministic. Events go in (with the time, in ms,
@@ -107,6 +112,50 @@ export class Scheduler {
       enterWaiting(c, task, null)
     }
     flush(c)
+  }
+
+  /**
+   * A client puts a value on the cluster: it goes to the running worker (among `workers`, if
+   * given) holding the fewest results, then the least occupied. Decisions: `store` and `memory`,
+   * or `failed` (`no-worker`) when no worker may take it. The value has no lineage: if its
+   * worker is lost it fails with `data-lost`, and so do its dependents that have not started.
+   */
+  scatter(spec: ScatterSpec, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const { task } = createTask(c, {
+      key: spec.key,
+      fnKey: SCATTER_FN,
+      clientId: spec.clientId,
+      ...(spec.workers === undefined ? {} : { workers: spec.workers }),
+    })
+    let best: WorkerRecord | undefined
+    for (const w of c.workers.values()) {
+      if (w.state !== WorkerState.RUNNING || !task.group.matches(w)) continue
+      if (
+        best === undefined ||
+        w.hasData.size < best.hasData.size ||
+        (w.hasData.size === best.hasData.size && w.occupancyMs < best.occupancyMs)
+      )
+        best = w
+    }
+    if (best === undefined) {
+      const where = spec.workers === undefined ? '' : ` matching ${spec.workers.join(', ')}`
+      failTask(c, task, 'no-worker', `no running worker${where} can take scattered data`)
+    } else {
+      scatterTask(c, task, best, Math.max(0, spec.nbytes))
+    }
+    flush(c)
+  }
+
+  /** The worker now also holds the key's result (it received it as an input and kept it). */
+  addReplica(key: string, workerId: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    const w = c.workers.get(workerId)
+    if (t === undefined || w === undefined || t.state !== TaskState.MEMORY) return
+    if (t.whoHas === null) t.whoHas = [w]
+    else if (!t.whoHas.includes(w)) t.whoHas.push(w)
+    w.hasData.add(t)
   }
 
   /** The worker began running the task: from now on it is never stolen. */

@@ -40,6 +40,16 @@ export interface TaskSpec {
   readonly nbytesHint?: number
 }
 
+/** Data a client puts on the cluster (`scatter`). */
+export interface ScatterSpec {
+  readonly key: string
+  readonly clientId: string
+  /** Size of the encoded value. Bytes. */
+  readonly nbytes: number
+  /** Names, hosts or ids of the workers it may go to. Default: any. */
+  readonly workers?: readonly string[]
+}
+
 /** What a worker reports with a result. */
 export interface FinishReport {
   /** Compute time of the run. Milliseconds. */

@@ -3,7 +3,7 @@
  *
  * ```text
  *                        ready              assign
- *   submit ──► waiting ───────► queued ───────────► processing ──finish──► memory
+ *   submit ──► waiting ───────► queued ───────────► processing ──finish──► memory ◄──scatter── waiting
  *               ▲ │ ▲             │                  │    │                  │  │
  *               │ │ └─lose-input──┘                  │    │                  │  │ drop-data
  *               │ └────────────── place ────────────►│    │                  │  ▼
@@ -21,7 +21,9 @@
  *   ever run is Dask's "no-worker"; here that is a property of its queue group, so a worker joining
  *   or leaving costs O(groups), not O(tasks).
  * - `processing`: assigned to a worker (running, or waiting there for a free process).
- * - `memory`: finished; the result stays on the worker(s) in `whoHas`.
+ * - `memory`: finished; the result stays on the worker(s) in `whoHas`. Data a client scattered
+ *   enters it straight from `waiting` (`scatter`); having no lineage, it goes to `erred` when its
+ *   last copy is lost (`lose`).
  * - `released`: no data and nobody wants it, but kept as lineage because a dependent may need it
  *   recomputed (its dependents are not all forgotten yet).
  * - `erred`, `cancelled`: terminal until the client releases the key.
@@ -51,6 +53,10 @@ export const TASK_TRANSITIONS = {
   assign: { from: [QUEUED], to: PROCESSING },
   /** The worker reported a result; it stays there. */
   finish: { from: [PROCESSING], to: MEMORY },
+  /** A client put the value on a worker (`scatter`): in memory from the start. */
+  scatter: { from: [WAITING], to: MEMORY },
+  /** Scattered data lost with its only worker: it cannot be computed again. */
+  lose: { from: [MEMORY], to: ERRED },
   /** Its worker died or dropped it, or it failed with retries left: run it again. */
   requeue: { from: [PROCESSING], to: WAITING },
   /** A dependency's data was lost while the task sat in the queue. */

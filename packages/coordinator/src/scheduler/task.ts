@@ -43,6 +43,9 @@ export class TaskRecord {
   /** Where it is assigned (processing state only). */
   run: Assignment | null = null
 
+  /** Data a client put on a worker: no function, so no lineage to recompute it from. */
+  scattered = false
+
   /** Times a worker died while it (possibly) ran this task. */
   suspicious = 0
   killedOn: string[] | null = null
