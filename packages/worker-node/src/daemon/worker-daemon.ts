@@ -72,6 +72,8 @@ export class WorkerDaemon {
   /** Values kept on this worker (`keep` results and received dependencies), by task key. */
   #held = new Map<string, Uint8Array>()
   #heldBytes = 0
+  /** Results larger than this stay here (the coordinator's `holdResultsOverBytes`). Bytes. */
+  #holdOverBytes = DEFAULT_HOLD_OVER_BYTES
   #encoder = createEncoder()
   #decoder = createDecoder()
   #stopped: Promise<number>
@@ -188,6 +190,7 @@ export class WorkerDaemon {
     }
     this.#connection = connection
     this.#workerId = welcome.workerId
+    this.#holdOverBytes = welcome.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
     this.#sources.clear()
     this.#state = 'running'
     connection.setHandlers({
@@ -284,6 +287,9 @@ export class WorkerDaemon {
         this.#connection?.send({ kind: 'data', items, ...(missing.length ? { missing } : {}) })
         return
       }
+      case 'store':
+        for (const { key, value } of m.items) this.#hold(key, value.slice())
+        return
       case 'release':
         for (const key of m.keys) this.#release(key)
         return
@@ -300,6 +306,8 @@ export class WorkerDaemon {
 
   #assign(t: AssignTask): void {
     if (this.#state !== 'running') return
+    // A relayed input becomes a replica here: the coordinator may place more dependents here.
+    for (const d of t.deps ?? []) if (d.keep && d.value) this.#hold(d.key, d.value.slice())
     const id = ++this.#nextId
     let fn: FnRef
     let args = t.args
@@ -393,8 +401,9 @@ export class WorkerDaemon {
     const t = this.#tasks.get(id)
     if (!t) return
     this.#forget(id)
-    if (t.keep) {
-      this.#hold(t.key, value)
+    if (t.keep || value.byteLength > this.#holdOverBytes) {
+      // Kept long: copy it out of the pipe's read buffer if it is only a view into it.
+      this.#hold(t.key, value.buffer.byteLength > value.byteLength ? value.slice() : value)
       this.#connection?.pushItem('results', 'items', {
         key: t.key,
         size: value.byteLength,
@@ -455,6 +464,9 @@ export class WorkerDaemon {
     })
   }
 }
+
+/** When the coordinator does not say (`holdResultsOverBytes` left out of its welcome). Bytes. */
+const DEFAULT_HOLD_OVER_BYTES = 64 * 1024
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
