@@ -189,6 +189,16 @@ export class Coordinator implements Executor {
     return this.#default().map(fn, items, options)
   }
 
+  /** Puts a value on a worker; see `ClusterExecutor.scatter`. */
+  scatter<T>(value: T): Future<T> {
+    return this.#default().scatter(value)
+  }
+
+  /** The values of many futures, in order; see `ClusterExecutor.gather`. */
+  gather<T>(futures: Iterable<Future<T>>): Promise<T[]> {
+    return this.#default().gather(futures)
+  }
+
   /** Shuts down the embedded executor (see `ShutdownOptions`), then closes the coordinator. */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     await this.#embedded?.shutdown(options)

@@ -48,6 +48,14 @@ const program = new Command('clusterpool-coordinator')
       .argParser(Number),
   )
   .addOption(
+    new Option(
+      '--hold-results-over-bytes <bytes>',
+      'keep larger results on their worker until awaited (default 65536)',
+    )
+      .env('CLUSTERPOOL_HOLD_RESULTS_OVER_BYTES')
+      .argParser(Number),
+  )
+  .addOption(
     new Option('--worker-timeout-ms <ms>', 'remove a worker silent this long')
       .env('CLUSTERPOOL_WORKER_TIMEOUT_MS')
       .argParser(Number),
@@ -76,6 +84,9 @@ const program = new Command('clusterpool-coordinator')
             }),
         ...(opts.insecure ? { insecure: true } : {}),
         ...(opts.maxPayload === undefined ? {} : { maxPayload: Number(opts.maxPayload) }),
+        ...(opts.holdResultsOverBytes === undefined
+          ? {}
+          : { holdResultsOverBytes: Number(opts.holdResultsOverBytes) }),
         ...(opts.workerTimeoutMs === undefined
           ? {}
           : { workerTimeoutMs: Number(opts.workerTimeoutMs) }),

@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  DataLostError,
   DependencyError,
   KilledWorkerError,
   NoWorkerError,
@@ -8,11 +9,14 @@ import {
   fnKey,
   fnLabel,
   serializeError,
+  type AssignDep,
   type AssignTask,
   type ClientHello,
   type ClientToCoordinator,
   type CoordinatorToClient,
   type CoordinatorToWorker,
+  type ModuleFnRef,
+  type ScatterItem,
   type SerializedError,
   type SourceFnRef,
   type SubmitTask,
@@ -24,10 +28,11 @@ import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/worker-node'
 import type { Logger } from 'pino'
 
 import type { CoordinatorMetrics } from '../http/metrics.js'
-import type { Decision } from '../scheduler/decisions.js'
+import type { Decision, DepLocation } from '../scheduler/decisions.js'
 import { Scheduler } from '../scheduler/scheduler.js'
 import type { SchedulerOptions } from '../scheduler/options.js'
 import type { ResolvedCoordinatorOptions } from '../server/options.js'
+import { DataRelay } from './data-relay.js'
 import { ClientSession, WorkerSession } from './sessions.js'
 import { buildStatus, type ClusterStatus } from './status.js'
 import { Throughput } from './throughput.js'
@@ -38,9 +43,12 @@ import { TaskEntry, detach } from './task-entry.js'
  * (WebSocket connections or in-process loopbacks), their messages drive the pure `Scheduler`,
  * and the scheduler's decisions become messages to workers and clients.
  *
- * Data moves through the coordinator ("relayed"): workers push each result with its value, the
- * coordinator keeps it while the owning client or a dependent may need it, and hands it to the
- * workers that run dependents inside `assign`.
+ * Data: a small result (up to `holdResultsOverBytes`) travels with its report; the coordinator
+ * pushes it to the owning client at once and hands it to dependents inside `assign`. A larger
+ * result, like data a client scatters, stays in the memory of its worker: the client hears only
+ * its size, dependents preferably run on that worker, and the value moves (relayed through the
+ * coordinator, see `DataRelay`) only when a client awaits it or a dependent runs elsewhere — the
+ * receiving worker then keeps a replica.
  */
 /** A task that ended on a worker: one bar of the dashboard's task stream. */
 export interface TaskEndEvent {
@@ -52,6 +60,16 @@ export interface TaskEndEvent {
   readonly ok: boolean
   /** For failures: the error's name, message and task-side stack. */
   readonly error?: SerializedError
+}
+
+/** The function slot of scattered data's entries (they never run). */
+const SCATTERED: ModuleFnRef = { kind: 'module', url: 'clusterpool:data', exportName: 'scatter' }
+const NO_ARGS = new Uint8Array(0)
+
+/** A task waiting for inputs that live on other workers before it is sent to its own. */
+interface WaitingAssign {
+  readonly workerId: string
+  left: number
 }
 
 export interface FunctionProgress {
@@ -71,6 +89,12 @@ export class CoordinatorCore {
   readonly #workers = new Map<string, WorkerSession>()
   readonly #tasks = new Map<string, TaskEntry>()
   readonly #sources = new Map<string, SourceFnRef>()
+  readonly #relay = new DataRelay(
+    (workerId, key) => this.#workers.get(workerId)?.link.pushItem('fetch', 'keys', key),
+    (bytes) => this.#metrics?.relayedBytes.inc(bytes),
+  )
+  /** Tasks whose `assign` waits for relayed inputs, by key. */
+  readonly #waitingAssigns = new Map<string, WaitingAssign>()
   readonly throughput = new Throughput()
   readonly totals = { submitted: 0, finished: 0, erred: 0, cancelled: 0 }
   #nextClient = 0
@@ -115,6 +139,11 @@ export class CoordinatorCore {
     let n = 0
     for (const w of this.#workers.values()) if (w.state === 'running') n += w.procs
     return n
+  }
+
+  /** Values relayed so far (to clients that awaited them, and to workers as inputs), and bytes. */
+  get transfers(): { values: number; bytes: number } {
+    return { values: this.#relay.values, bytes: this.#relay.bytes }
   }
 
   get clientCount(): number {
@@ -166,27 +195,10 @@ export class CoordinatorCore {
           for (const id of m.ids) this.#release(client, client.key(id), now)
           break
         case 'gather':
-          for (const id of m.ids) {
-            const entry = this.#tasks.get(client.key(id))
-            if (entry?.value) client.link.pushItem('results', 'items', { id, value: entry.value })
-            else
-              client.link.pushItem('errors', 'items', {
-                id,
-                error: serializeError(new ProtocolError(`gather: task ${id} has no result here`)),
-              })
-          }
+          for (const id of m.ids) this.#gather(client, id)
           break
         case 'scatter':
-          for (const item of m.items) {
-            client.link.pushItem('errors', 'items', {
-              id: item.id,
-              error: serializeError(
-                new ProtocolError(
-                  'scatter is done by the client as a task (ClusterExecutor.scatter)',
-                ),
-              ),
-            })
-          }
+          for (const item of m.items) this.#scatter(client, item, now)
           break
         case 'ping':
           client.link.send({ kind: 'pong', seq: m.seq })
@@ -214,6 +226,80 @@ export class CoordinatorCore {
       'client disconnected; its tasks are cancelled and released',
     )
     this.#apply()
+  }
+
+  /** The client awaits a finished task's value (one it was told is `held`). */
+  #gather(client: ClientSession, id: number): void {
+    const entry = this.#tasks.get(client.key(id))
+    if (!entry) {
+      const error = new ProtocolError(
+        `gather: task ${id} is unknown (released, or never submitted)`,
+      )
+      client.link.pushItem('errors', 'items', { id, error: serializeError(error) })
+      return
+    }
+    this.#sendValue(entry)
+  }
+
+  /** Sends the value of a task in memory to its client: from here, or fetched from a holder. */
+  #sendValue(entry: TaskEntry, tried?: Set<string>): void {
+    if (entry.value !== undefined) {
+      entry.client.link.pushItem('results', 'items', { id: entry.id, value: entry.value })
+      return
+    }
+    const state = this.scheduler.task(entry.key)?.state
+    if (state === 'erred' && entry.error) {
+      entry.client.link.pushItem('errors', 'items', { id: entry.id, error: entry.error })
+      return
+    }
+    if (state === 'waiting' || state === 'queued' || state === 'processing') {
+      entry.gathering = true // lost and being computed again: sent when it is back in memory
+      return
+    }
+    const from = this.scheduler.whoHas(entry.key).find((w) => !tried?.has(w))
+    if (from === undefined) {
+      const error =
+        state === 'memory'
+          ? new DataLostError(
+              `the value of ${this.#label(entry.key)} could not be fetched from its workers`,
+            )
+          : new ProtocolError(
+              `gather: ${this.#label(entry.key)} has no value (state ${state ?? 'forgotten'})`,
+            )
+      entry.client.link.pushItem('errors', 'items', { id: entry.id, error: serializeError(error) })
+      return
+    }
+    this.#relay.fetch(entry.key, from, {
+      value: (value) => entry.client.link.pushItem('results', 'items', { id: entry.id, value }),
+      missing: () => this.#sendValue(entry, (tried ?? new Set()).add(from)),
+    })
+  }
+
+  /** Data from the client goes to a worker's memory; its future finishes as `held`. */
+  #scatter(client: ClientSession, item: ScatterItem, now: number): void {
+    const key = client.key(item.id)
+    if (this.#tasks.has(key)) {
+      const error = new ProtocolError(`scatter id ${item.id} is already in use on this connection`)
+      client.link.pushItem('errors', 'items', { id: item.id, error: serializeError(error) })
+      return
+    }
+    const entry = new TaskEntry(
+      key,
+      client,
+      item.id,
+      SCATTERED,
+      NO_ARGS,
+      undefined,
+      undefined,
+      false,
+    )
+    entry.scattered = true
+    entry.counted = true // not a task: no progress, no totals
+    entry.announced = true
+    entry.value = detach(item.value) // until it is stored on a worker
+    this.#tasks.set(key, entry)
+    client.keys.add(key)
+    this.scheduler.scatter({ key, clientId: client.id, nbytes: item.value.byteLength }, now)
   }
 
   #submit(client: ClientSession, t: SubmitTask, now: number): void {
@@ -365,6 +451,7 @@ export class CoordinatorCore {
       workerId: id,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       maxPayload: this.#options.maxPayload,
+      holdResultsOverBytes: this.#options.holdResultsOverBytes,
     })
     this.scheduler.addWorker(
       { id, name: hello.name, host: hello.host, procs: hello.procs, resources: hello.resources },
@@ -397,7 +484,8 @@ export class CoordinatorCore {
             if (entry) {
               // Taken as the value once the scheduler accepts a result (`memory`); any run's
               // result is a valid value of the task, so which worker sent it does not matter.
-              if (r.value !== undefined && entry.value === undefined) entry.arriving = r.value
+              if (r.value === undefined) entry.held = true
+              else if (entry.value === undefined) entry.arriving = r.value
               this.#taskEnded(entry, worker, r.durationMs, undefined)
             }
             this.#metrics?.taskDuration.observe(r.durationMs / 1000)
@@ -424,6 +512,7 @@ export class CoordinatorCore {
           for (const key of m.kept) this.scheduler.stealReply(key, worker.id, false, now)
           break
         case 'data':
+          this.#relay.onData(worker.id, m.items, m.missing)
           break
         case 'leaving':
           worker.state = 'leaving'
@@ -463,7 +552,11 @@ export class CoordinatorCore {
   onWorkerClosed(worker: WorkerSession): void {
     if (!this.#workers.delete(worker.id)) return
     worker.state = 'gone'
+    for (const [key, waiting] of this.#waitingAssigns)
+      if (waiting.workerId === worker.id) this.#waitingAssigns.delete(key)
     this.scheduler.removeWorker(worker.id, performance.now())
+    this.#apply()
+    this.#relay.workerGone(worker.id)
     this.#log.info(
       { worker: worker.id, name: worker.name },
       'worker left; its unfinished tasks are rescheduled',
@@ -498,7 +591,13 @@ export class CoordinatorCore {
   // ─── decisions ──────────────────────────────────────────────────────────────────────────
 
   #apply(): void {
-    for (const d of this.scheduler.takeDecisions()) this.#decide(d)
+    // Handling a decision may feed the scheduler again (a relayed input that cannot come).
+    for (
+      let ds = this.scheduler.takeDecisions();
+      ds.length > 0;
+      ds = this.scheduler.takeDecisions()
+    )
+      for (const d of ds) this.#decide(d)
     this.#changed()
   }
 
@@ -509,13 +608,28 @@ export class CoordinatorCore {
   #decide(d: Decision): void {
     switch (d.type) {
       case 'assign':
-        this.#assign(d.key, d.workerId, d.attempt)
+        this.#assign(d.key, d.workerId, d.attempt, d.deps)
         return
+      case 'store': {
+        const entry = this.#tasks.get(d.key)
+        if (!entry || entry.value === undefined) return
+        this.#workers
+          .get(d.workerId)
+          ?.link.pushItem('store', 'items', { key: d.key, value: entry.value })
+        entry.value = undefined
+        entry.held = true
+        return
+      }
       case 'cancel-on-worker':
-        this.#workers.get(d.workerId)?.link.pushItem('cancel', 'keys', d.key)
+        // Not sent yet (waiting for relayed inputs): the worker has nothing to drop.
+        if (this.#takeWaitingAssign(d.key, d.workerId))
+          this.scheduler.taskDropped(d.key, d.workerId, performance.now())
+        else this.#workers.get(d.workerId)?.link.pushItem('cancel', 'keys', d.key)
         return
       case 'steal-request':
-        this.#workers.get(d.victimId)?.link.pushItem('steal', 'keys', d.key)
+        if (this.#takeWaitingAssign(d.key, d.victimId))
+          this.scheduler.stealReply(d.key, d.victimId, true, performance.now())
+        else this.#workers.get(d.victimId)?.link.pushItem('steal', 'keys', d.key)
         return
       case 'release-data':
         for (const id of d.workerIds) this.#workers.get(id)?.link.pushItem('release', 'keys', d.key)
@@ -531,20 +645,30 @@ export class CoordinatorCore {
       }
       case 'memory': {
         const entry = this.#tasks.get(d.key)
-        this.totals.finished++
-        this.throughput.add(1)
-        this.#metrics?.tasksFinished.inc({ outcome: 'finished' })
-        if (entry) {
-          if (entry.arriving !== undefined) entry.value = detach(entry.arriving)
-          entry.arriving = undefined
-          this.#moveProgress(entry, 'done')
+        if (!entry?.scattered) {
+          this.totals.finished++
+          this.throughput.add(1)
+          this.#metrics?.tasksFinished.inc({ outcome: 'finished' })
         }
-        if (!entry || entry.settled) return
+        if (!entry) return
+        if (entry.arriving !== undefined) entry.value = detach(entry.arriving)
+        entry.arriving = undefined
+        this.#moveProgress(entry, 'done')
+        if (entry.gathering) {
+          entry.gathering = false
+          this.#sendValue(entry)
+          return
+        }
+        if (entry.settled) return
         entry.settled = true
         entry.client.link.pushItem(
           'results',
           'items',
-          entry.value === undefined ? { id: entry.id } : { id: entry.id, value: entry.value },
+          entry.value !== undefined
+            ? { id: entry.id, value: entry.value }
+            : entry.held
+              ? { id: entry.id, held: d.nbytes }
+              : { id: entry.id },
         )
         return
       }
@@ -554,8 +678,9 @@ export class CoordinatorCore {
         this.throughput.add(1)
         this.#metrics?.tasksFinished.inc({ outcome: 'erred' })
         if (entry) this.#moveProgress(entry, 'erred')
-        if (!entry || entry.settled) return
+        if (!entry || (entry.settled && !entry.gathering)) return
         entry.settled = true
+        entry.gathering = false
         entry.client.link.pushItem('errors', 'items', {
           id: entry.id,
           error:
@@ -567,13 +692,14 @@ export class CoordinatorCore {
         const entry = this.#tasks.get(d.key)
         this.totals.erred++
         this.#metrics?.tasksFinished.inc({ outcome: d.reason })
-        if (entry) this.#moveProgress(entry, 'erred')
-        if (!entry || entry.settled) return
+        if (!entry) return
+        this.#moveProgress(entry, 'erred')
+        // Kept: a client told the result is `held` may still ask for it (`gather`).
+        entry.error = serializeError(this.#failure(d))
+        if (entry.settled && !entry.gathering) return
         entry.settled = true
-        entry.client.link.pushItem('errors', 'items', {
-          id: entry.id,
-          error: serializeError(this.#failure(d)),
-        })
+        entry.gathering = false
+        entry.client.link.pushItem('errors', 'items', { id: entry.id, error: entry.error })
         return
       }
       case 'retry':
@@ -598,6 +724,8 @@ export class CoordinatorCore {
       }
       case 'no-worker':
         return new NoWorkerError(d.message)
+      case 'data-lost':
+        return new DataLostError(d.message)
     }
   }
 
@@ -607,33 +735,10 @@ export class CoordinatorCore {
     return entry ? `${fnLabel(entry.fn)}-${entry.id}` : key
   }
 
-  #assign(key: string, workerId: string, attempt: number): void {
+  #assign(key: string, workerId: string, attempt: number, where: readonly DepLocation[]): void {
     const entry = this.#tasks.get(key)
     const worker = this.#workers.get(workerId)
     if (!entry || !worker) return
-    const fn: WireFnRef =
-      entry.fn.kind === 'source' && worker.sentSources.has(entry.fn.hash)
-        ? { kind: 'source', hash: entry.fn.hash, name: entry.fn.name }
-        : entry.fn
-    if (entry.fn.kind === 'source') worker.sentSources.add(entry.fn.hash)
-    const task: AssignTask = {
-      key,
-      fn,
-      args: entry.args,
-      attempt,
-      ...(entry.deps
-        ? {
-            deps: entry.deps.map((d) => ({
-              id: d.id,
-              key: d.key,
-              ...(this.#valueOf(d.key) ? { value: this.#valueOf(d.key)! } : {}),
-            })),
-          }
-        : {}),
-      ...(entry.opts ? { opts: entry.opts } : {}),
-      ...(entry.chunk ? { chunk: true } : {}),
-    }
-    worker.link.pushItem('assign', 'tasks', task)
     if (!entry.announced && !entry.settled) {
       entry.announced = true
       if (!entry.counted) {
@@ -643,6 +748,73 @@ export class CoordinatorCore {
       }
       entry.client.link.pushItem('running', 'ids', entry.id)
     }
+    if (!entry.deps) return this.#send(entry, worker, attempt, undefined)
+    // Inputs: small ones from here; big ones are on the worker already, or relayed to it.
+    const deps: AssignDep[] = []
+    const relayed: { index: number; from: string }[] = []
+    for (const d of entry.deps) {
+      const value = this.#valueOf(d.key)
+      const from = where.find((l) => l.key === d.key)?.workerId
+      if (value === undefined && from !== undefined && from !== workerId)
+        relayed.push({ index: deps.length, from })
+      deps.push(value === undefined ? { id: d.id, key: d.key } : { id: d.id, key: d.key, value })
+    }
+    if (relayed.length === 0) return this.#send(entry, worker, attempt, deps)
+    const waiting: WaitingAssign = { workerId, left: relayed.length }
+    this.#waitingAssigns.set(key, waiting)
+    for (const { index, from } of relayed) {
+      const dep = deps[index]!
+      this.#relay.fetch(dep.key, from, {
+        value: (value) => {
+          if (this.#waitingAssigns.get(key) !== waiting) return
+          deps[index] = { ...dep, value, keep: true }
+          if (--waiting.left > 0) return
+          this.#waitingAssigns.delete(key)
+          const target = this.#workers.get(workerId)
+          if (!target) return
+          const now = performance.now()
+          for (const { index: i } of relayed) this.scheduler.addReplica(deps[i]!.key, workerId, now)
+          this.#send(entry, target, attempt, deps)
+        },
+        // The input is gone from its holder: the task goes back to the scheduler, which
+        // waits for the input to be computed again (or fails the task if it cannot be).
+        missing: () => {
+          if (!this.#takeWaitingAssign(key, workerId)) return
+          this.scheduler.taskDropped(key, workerId, performance.now())
+        },
+      })
+    }
+  }
+
+  /** Forgets a task's waiting assign to `workerId`; false if there was none. */
+  #takeWaitingAssign(key: string, workerId: string): boolean {
+    const waiting = this.#waitingAssigns.get(key)
+    if (waiting?.workerId !== workerId) return false
+    this.#waitingAssigns.delete(key)
+    return true
+  }
+
+  #send(
+    entry: TaskEntry,
+    worker: WorkerSession,
+    attempt: number,
+    deps: readonly AssignDep[] | undefined,
+  ): void {
+    const fn: WireFnRef =
+      entry.fn.kind === 'source' && worker.sentSources.has(entry.fn.hash)
+        ? { kind: 'source', hash: entry.fn.hash, name: entry.fn.name }
+        : entry.fn
+    if (entry.fn.kind === 'source') worker.sentSources.add(entry.fn.hash)
+    const task: AssignTask = {
+      key: entry.key,
+      fn,
+      args: entry.args,
+      attempt,
+      ...(deps ? { deps } : {}),
+      ...(entry.opts ? { opts: entry.opts } : {}),
+      ...(entry.chunk ? { chunk: true } : {}),
+    }
+    worker.link.pushItem('assign', 'tasks', task)
   }
 
   #valueOf(key: string): Uint8Array | undefined {

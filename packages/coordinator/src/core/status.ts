@@ -40,6 +40,8 @@ export interface ClusterStatus {
   tasksPerSecond: number
   /** Duration estimates per function. */
   functions: { fnKey: string; estimateMs: number; observed: number }[]
+  /** Values relayed between workers and to clients (results kept on workers, inputs moved). */
+  transfers: { values: number; bytes: number }
 }
 
 export function buildStatus(
@@ -84,6 +86,8 @@ export function buildStatus(
     tasksPerSecond: core.throughput.perSecond(),
     functions: core.scheduler
       .estimates()
+      .filter((e) => e.observed > 0 || !e.fnKey.startsWith('<'))
       .map((e) => ({ fnKey: e.fnKey, estimateMs: e.estimateMs, observed: e.observed })),
+    transfers: { ...core.transfers },
   }
 }

@@ -23,6 +23,12 @@ export class TaskEntry {
   arriving: Uint8Array | undefined
   /** The last error a worker reported (sent to the client if no retry follows). */
   error: SerializedError | undefined
+  /** The result stays in a worker's memory (it was too large to travel with its report). */
+  held = false
+  /** The client asked for the value (`gather`) and waits for it. */
+  gathering = false
+  /** Data the client scattered, not a task. */
+  scattered = false
   /** The client was told it is running. */
   announced = false
   /** The client already has its outcome (or no longer wants it). */

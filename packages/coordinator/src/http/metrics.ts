@@ -32,6 +32,12 @@ export class CoordinatorMetrics {
     help: 'WebSocket frames received',
     registers: [this.registry],
   })
+  readonly relayedBytes = new Counter({
+    name: 'clusterpool_data_relayed_bytes_total',
+    help: 'Bytes of values kept on workers that the coordinator relayed (to clients that awaited them, to workers as inputs)',
+    registers: [this.registry],
+  })
+
   readonly protocolErrors = new Counter({
     name: 'clusterpool_protocol_errors_total',
     help: 'Connections closed for breaking the protocol or failing authentication',

@@ -20,6 +20,13 @@ export interface CoordinatorOptions {
   workerTimeoutMs?: number
   /** A task whose worker died this many times while it ran fails with KilledWorkerError. Default 3. */
   allowedFailures?: number
+  /**
+   * Results up to this size travel with their completion message: the coordinator keeps them
+   * and pushes them to the owning client at once. Larger results stay in the memory of the worker
+   * that computed them until a client awaits them (then they are relayed) or a dependent runs
+   * (preferably on that worker). Bytes; default 65536 (64 KiB); 0 keeps every result on its worker.
+   */
+  holdResultsOverBytes?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */
   tickIntervalMs?: number
   /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */
@@ -37,6 +44,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 1000,
   workerTimeoutMs: 10_000,
   allowedFailures: 3,
+  holdResultsOverBytes: 64 * 1024,
   tickIntervalMs: 100,
   logLevel: 'info',
 } as const satisfies Partial<CoordinatorOptions>)
@@ -85,6 +93,15 @@ export function resolveCoordinatorOptions(
   if (!Number.isInteger(o.allowedFailures) || o.allowedFailures < 1) {
     throw new InvalidOptionError(
       `options.allowedFailures must be a positive integer, got ${String(o.allowedFailures)}`,
+    )
+  }
+  if (
+    typeof o.holdResultsOverBytes !== 'number' ||
+    !Number.isInteger(o.holdResultsOverBytes) ||
+    o.holdResultsOverBytes < 0
+  ) {
+    throw new InvalidOptionError(
+      `options.holdResultsOverBytes must be an integer >= 0 (bytes), got ${String(o.holdResultsOverBytes)}`,
     )
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
