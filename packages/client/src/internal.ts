@@ -6,6 +6,7 @@ export {
   peek,
   removeDoneCallback,
   setAbortHandler,
+  setDemandHandler,
   setFutureErrorLogger,
   settledState,
 } from './future/internal.js'

@@ -23,7 +23,7 @@ import {
 } from '@clusterpool/worker-node'
 
 import { Future } from '../future/future.js'
-import { setAbortHandler } from '../future/internal.js'
+import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future/internal.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
 import { classifyDone, replaceFutures } from './dependencies.js'
@@ -51,6 +51,19 @@ export interface CoordinatorLink extends MessageSink<ClientToCoordinator> {
  *
  * Each client sees only its own futures. If the connection is lost, unfinished futures fail
  * with `ConnectionLostError` and the executor is broken (`BrokenExecutorError` on submit).
+ *
+ * Data stays where it is made. A result larger than the coordinator's `holdResultsOverBytes`
+ * (64 KiB by default) stays in its worker's memory: the future is fetched only when something
+ * awaits it (`await`, `result()`, `exception()`, `addDoneCallback`, `done()`, `asCompleted`,
+ * `wait`), and a task that takes it as an argument preferably runs on that worker. `scatter`
+ * puts your own data there the same way. The worker drops the value once no future refers to it:
+ * when its future is garbage collected (or the executor shuts down) and no dependent needs it.
+ *
+ * ```ts
+ * const table = ex.scatter(bigLookupTable) // sent once, kept on a worker
+ * const parts = items.map((x) => ex.submit(lookup, table, x)) // run next to the table
+ * const values = await ex.gather(parts)
+ * ```
  */
 export class ClusterExecutor extends BaseExecutor {
   readonly #connection: CoordinatorLink
@@ -60,6 +73,15 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #futures = new Map<number, Future<unknown>>()
   readonly #ids = new WeakMap<Future<unknown>, number>()
   readonly #sentSources = new Set<string>()
+  /**
+   * Finished tasks whose value stays on a worker and that nobody has awaited yet. Held weakly:
+   * when such a future is collected, the coordinator is told to release the value.
+   */
+  readonly #remote = new Map<number, WeakRef<Future<unknown>>>()
+  readonly #collected = new FinalizationRegistry<number>((id) => {
+    if (this.#remote.delete(id) && !this.#connection.closed)
+      this.#connection.pushItem('release', 'ids', id)
+  })
   #nextId = 0
   #broken: Error | undefined
   #idle: (() => void) | undefined
@@ -147,27 +169,11 @@ export class ClusterExecutor extends BaseExecutor {
   #submit(call: ScheduledCall, deps: number[]): Future<unknown> {
     const id = ++this.#nextId
     const future = new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
-    let args: Uint8Array
-    try {
-      args = encodeValue(this.#encoder, call.args, 'argument')
-      const tooLarge = frameTooLarge(
-        args.byteLength + 1024,
-        this.#welcome.maxPayload,
-        'the encoded arguments',
-      )
-      if (tooLarge) throw tooLarge
-    } catch (error) {
-      future.setException(error as Error)
-      return future
-    }
+    const args = this.#encode(future, call.args, 'argument', 'the encoded arguments')
+    if (!args) return future
     this.#futures.set(id, future)
     this.#ids.set(future, id)
-    future.addDoneCallback((f) => {
-      if (f.cancelled() && this.#futures.delete(id)) {
-        this.#connection.pushItem('cancel', 'ids', id)
-        this.#checkIdle()
-      }
-    })
+    future.addDoneCallback(this.#onPendingDone)
     setAbortHandler(future, () => this.#connection.pushItem('cancel', 'ids', id))
     const task: SubmitTask = {
       id,
@@ -181,6 +187,74 @@ export class ClusterExecutor extends BaseExecutor {
     return future
   }
 
+  /** A pending future was cancelled here: tell the coordinator. (Dropped once it runs.) */
+  readonly #onPendingDone = (f: Future<unknown>): void => {
+    const id = this.#ids.get(f)
+    if (f.cancelled() && id !== undefined && this.#futures.delete(id)) {
+      this.#connection.pushItem('cancel', 'ids', id)
+      this.#checkIdle()
+    }
+  }
+
+  /**
+   * Puts `value` on a worker of the cluster, once, and returns its future: pass the future to
+   * tasks instead of the value, and they run where it is (or it is copied to where they run).
+   * Awaiting the future fetches the value back. Large values are what this is for; the value
+   * must be sendable, as a task argument is.
+   */
+  scatter<T>(value: T): Future<T> {
+    this.assertRunning()
+    const id = ++this.#nextId
+    const future = new Future<T>(`scatter-${id}`)
+    const bytes = this.#encode(future, value, 'scattered value', 'the scattered value')
+    if (!bytes) return future
+    future.setRunningOrNotifyCancel()
+    this.#futures.set(id, future as Future<unknown>)
+    this.#ids.set(future as Future<unknown>, id)
+    this.#connection.pushItem('scatter', 'items', { id, value: bytes })
+    return future
+  }
+
+  /** The values of many futures, in order; rejects with the first error, like `Promise.all`. */
+  gather<T>(futures: Iterable<Future<T>>): Promise<T[]> {
+    return Promise.all([...futures].map((f) => f.result()))
+  }
+
+  /** The task finished and its value stays on a worker: fetch it once someone wants it. */
+  #held(id: number): void {
+    const future = this.#futures.get(id)
+    if (!future || future.done()) return
+    this.#futures.delete(id)
+    this.#remote.set(id, new WeakRef(future))
+    this.#collected.register(future, id, future)
+    setDemandHandler(future, () => {
+      this.#remote.delete(id)
+      this.#collected.unregister(future)
+      if (this.#connection.closed) return
+      this.#futures.set(id, future)
+      this.#connection.pushItem('gather', 'ids', id)
+    })
+    this.#checkIdle()
+  }
+
+  /** Encodes a value to send, or fails `future` (unsendable, or over the coordinator's maxPayload). */
+  #encode<T>(
+    future: Future<T>,
+    value: unknown,
+    what: string,
+    sized: string,
+  ): Uint8Array | undefined {
+    try {
+      const bytes = encodeValue(this.#encoder, value, what)
+      const tooLarge = frameTooLarge(bytes.byteLength + 1024, this.#welcome.maxPayload, sized)
+      if (tooLarge) throw tooLarge
+      return bytes
+    } catch (error) {
+      future.setException(error as Error)
+      return undefined
+    }
+  }
+
   #wireFn(call: ScheduledCall): WireFnRef {
     const ref = call.ref
     if (ref.kind === 'module') return ref
@@ -192,10 +266,18 @@ export class ClusterExecutor extends BaseExecutor {
   #handle(m: CoordinatorToClient): void {
     switch (m.kind) {
       case 'running':
-        for (const id of m.ids) this.#futures.get(id)?.setRunningOrNotifyCancel()
+        for (const id of m.ids) {
+          const future = this.#futures.get(id)
+          // Running futures cannot be cancelled: the watcher is of no more use.
+          if (future?.setRunningOrNotifyCancel()) removeDoneCallback(future, this.#onPendingDone)
+        }
         return
       case 'results':
         for (const item of m.items) {
+          if (item.held !== undefined) {
+            this.#held(item.id)
+            continue
+          }
           const future = this.#take(item.id)
           if (!future || item.value === undefined) continue
           let value: unknown
@@ -238,6 +320,11 @@ export class ClusterExecutor extends BaseExecutor {
     if (this.state === 'running') this.#broken = error
     for (const future of this.#futures.values()) if (!future.done()) future.setException(error)
     this.#futures.clear()
+    for (const ref of this.#remote.values()) {
+      const future = ref.deref()
+      if (future && !future.done()) future.setException(error)
+    }
+    this.#remote.clear()
     this.#checkIdle()
   }
 

@@ -82,6 +82,7 @@ const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom')
 
 interface FutureHooks {
   setAbortHandler(future: Future<unknown>, handler: () => void): void
+  setDemandHandler(future: Future<unknown>, handler: () => void): void
   removeDoneCallback<T>(future: Future<T>, callback: DoneCallback<T>): boolean
   hasDoneCallback<T>(future: Future<T>, callback: DoneCallback<T>): boolean
   doneCallbackCount(future: Future<unknown>): number
@@ -149,7 +150,7 @@ export function timerDelay(timeoutMs: number | undefined, name: string): number 
  * `Promise.resolve(future)` and `yield future` in an async generator all hand out the *result*, not the
  * Future. Wrap it (`return { future }`) to pass the Future itself through those.
  *
- * Cost: a Future holds five fields. Callbacks live in a lazily-created slot (one function, or an
+ * Cost: a Future holds six fields. Callbacks live in a lazily-created slot (one function, or an
  * array from the second one), promises are made only when someone calls `then`, `result` or
  * `exception`, and timers only when a timeout is given. A failed future that nobody awaits therefore
  * never produces an unhandled rejection.
@@ -162,6 +163,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #value: unknown = undefined
   #callbacks: StoredCallback | StoredCallback[] | undefined = undefined
   #abort: (() => void) | undefined = undefined
+  /** Called once when someone first wants the outcome (a value kept remotely is fetched then). */
+  #demand: (() => void) | undefined = undefined
 
   /** @param key A readable identity used in messages (such as a task id); default `future-<n>`. */
   constructor(key?: string) {
@@ -188,6 +191,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Whether the future is finished (with a result or an error) or cancelled. */
   done(): boolean {
+    if (this.#demand !== undefined) this.#wake()
     return this.#state >= FULFILLED
   }
 
@@ -272,6 +276,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * logged (with the future's key) and does not affect the other callbacks.
    */
   addDoneCallback(callback: (future: Future<T>) => void): void {
+    if (this.#demand !== undefined) this.#wake()
     if (this.#state >= FULFILLED) {
       this.#invoke(callback)
       return
@@ -348,11 +353,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#state = state
     this.#value = value
     this.#abort = undefined
+    this.#demand = undefined
     const callbacks = this.#callbacks
     if (callbacks === undefined) return
     this.#callbacks = undefined
     if (typeof callbacks === 'function') this.#invoke(callbacks)
     else for (const callback of callbacks) this.#invoke(callback)
+  }
+
+  /** Runs the demand handler (once). */
+  #wake(): void {
+    const demand = this.#demand
+    this.#demand = undefined
+    try {
+      demand?.()
+    } catch (error) {
+      logError(`clusterpool: exception calling the demand handler of ${this.toString()}`, error)
+    }
   }
 
   #invoke(callback: StoredCallback): void {
@@ -386,6 +403,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       const invalid = error as InvalidOptionError
       return Promise.reject(invalid)
     }
+    if (this.#demand !== undefined) this.#wake()
     return new Promise<R>((resolve, reject) => {
       if (this.#state >= FULFILLED) {
         deliver(this, resolve, reject)
@@ -457,6 +475,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     hooks = {
       setAbortHandler(future, handler) {
         if (future.#state < FULFILLED) future.#abort = handler
+      },
+      setDemandHandler(future, handler) {
+        if (future.#state >= FULFILLED) return
+        future.#demand = handler
+        if (future.#callbacks !== undefined) future.#wake() // someone waits already
       },
       removeDoneCallback: (future, callback) => future.#removeCallback(callback),
       hasDoneCallback(future, callback) {

@@ -22,6 +22,17 @@ export function setAbortHandler(future: Future<unknown>, handler: () => void): v
 }
 
 /**
+ * Registers what to do when someone first wants the future's outcome: the cluster executor uses
+ * it to fetch a result kept on a worker only when it is awaited. Called once — at once if done
+ * callbacks are registered already (someone waits), else at the first `then`, `result`,
+ * `exception`, `addDoneCallback` or `done()`. Ignored once the future is done; dropped when it
+ * gets done. An executor must not leave its own done callbacks on the future when it calls this.
+ */
+export function setDemandHandler(future: Future<unknown>, handler: () => void): void {
+  hooks.setDemandHandler(future, handler)
+}
+
+/**
  * Removes the first registration of `callback` (compared by identity) from a future that is not yet
  * done. Returns whether one was removed. Done futures have already dropped their callbacks.
  */
