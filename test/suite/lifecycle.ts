@@ -11,7 +11,7 @@ import {
 
 import { waitFor } from '../helpers/processes.js'
 
-import { double, gated, marker, scratch, type Suite } from './shared.js'
+import { double, gated, marker, scratch, stubborn, type Suite } from './shared.js'
 
 export function lifecycleTests(suite: Suite): void {
   // ─── shutdown ───────────────────────────────────────────────────────────────────────────────
@@ -126,7 +126,7 @@ export function lifecycleTests(suite: Suite): void {
   })
 
   suite.it(
-    'cancel() of a running task: false, and the task sees its abort signal',
+    'cancel() of a running task: false; the task sees its abort signal and the future ends as it does',
     async (t, ex) => {
       const s = scratch(t)
       const f = ex.submit(gated, s.dir, 'long')
@@ -137,6 +137,15 @@ export function lifecycleTests(suite: Suite): void {
       await s.until('long.aborted')
       const error = await t.throwsAsync(f, { instanceOf: AbortedError })
       t.is(error.code, 'CP_ERR_ABORTED')
+      // A task that ignores its signal: its future ends as the task does, not at cancel().
+      const stubbornFuture = ex.submit(stubborn, s.dir, 'stubborn')
+      await s.until('stubborn.started')
+      await waitFor(() => stubbornFuture.running(), 'the second future to be running')
+      t.false(stubbornFuture.cancel())
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      t.false(stubbornFuture.done(), 'not settled while the task still runs')
+      s.open('stubborn')
+      t.is(await stubbornFuture, 'stubborn')
       t.is(await ex.submit(double, 5), 10, 'the executor keeps working')
     },
   )

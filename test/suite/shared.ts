@@ -57,6 +57,21 @@ export const gated = async (dir: string, name: string, fail = false): Promise<st
   return name
 }
 
+/**
+ * Like `gated`, but ignores its AbortSignal: it returns `name` once the gate opens, whatever
+ * happened to its future meanwhile.
+ */
+export const stubborn = async (dir: string, name: string): Promise<string> => {
+  const fs = await import('node:fs')
+  fs.writeFileSync(`${dir}/${name}.started`, String(process.pid))
+  const deadline = Date.now() + 60_000
+  while (!fs.existsSync(`${dir}/${name}`)) {
+    if (Date.now() > deadline) throw new Error(`gate ${name} never opened`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return name
+}
+
 /** Leaves `dir/name.ran` if it ever runs. */
 export const marker = async (dir: string, name: string): Promise<string> => {
   const fs = await import('node:fs')

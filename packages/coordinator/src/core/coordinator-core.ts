@@ -403,15 +403,26 @@ export class CoordinatorCore {
     const entry = this.#tasks.get(key)
     if (!entry || entry.settled) return
     const view = this.scheduler.task(key)
-    const wasRunning = view?.state === 'processing'
+    const onWorker =
+      view?.state === 'processing' && view.workerId !== null && !this.#waitingAssigns.has(key)
+    if (entry.announced && onWorker) {
+      // The client's future is running: the task sees its abort signal, and the future ends as
+      // the task does (usually with the AbortedError it throws), not before.
+      if (entry.aborting) return
+      entry.aborting = true
+      this.#workers.get(view.workerId)?.link.pushItem('cancel', 'keys', key)
+      return
+    }
     if (!this.scheduler.cancel(key, now)) return
     this.totals.cancelled++
-    if (wasRunning && entry.announced) {
-      // The client's future is running: its cancel() aborted it. Tell it how it ended.
+    if (entry.announced) {
+      // Running as far as the client knows, but on no worker now (it was to run again).
       client.link.pushItem('errors', 'items', {
         id: entry.id,
         error: serializeError(
-          new AbortedError('the task was aborted while running (its future was cancelled)'),
+          new AbortedError(
+            'the task was aborted before it could run again (its future was cancelled)',
+          ),
         ),
       })
     } else {
@@ -504,7 +515,9 @@ export class CoordinatorCore {
               entry.error = e.error
               this.#taskEnded(entry, worker, e.durationMs, e.error)
             }
-            this.scheduler.taskErred(e.key, worker.id, { durationMs: e.durationMs }, now)
+            // An aborted task ends here: an error it throws because of the abort is not retried.
+            const final = entry?.aborting === true
+            this.scheduler.taskErred(e.key, worker.id, { durationMs: e.durationMs, final }, now)
           }
           break
         case 'stealReply':

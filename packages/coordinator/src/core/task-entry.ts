@@ -29,6 +29,8 @@ export class TaskEntry {
   gathering = false
   /** Data the client scattered, not a task. */
   scattered = false
+  /** The client cancelled it while it ran: the worker was told to abort it. */
+  aborting = false
   /** The client was told it is running. */
   announced = false
   /** The client already has its outcome (or no longer wants it). */

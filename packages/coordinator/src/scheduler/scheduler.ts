@@ -203,8 +203,8 @@ export class Scheduler {
     flush(c)
   }
 
-  /** The task's function threw on the worker: retry if it has retries left, else it erred. */
-  taskErred(key: string, workerId: string, _report: ErrorReport, nowMs: number): void {
+  /** The task's function threw on the worker: retry if it has retries left (and the run was not `final`), else it erred. */
+  taskErred(key: string, workerId: string, report: ErrorReport, nowMs: number): void {
     const c = this.#start(nowMs)
     const w = c.workers.get(workerId)
     if (w === undefined) return
@@ -220,7 +220,7 @@ export class Scheduler {
     }
     detach(c, t)
     w.failed++
-    if (t.retriesLeft > 0) {
+    if (t.retriesLeft > 0 && report.final !== true) {
       t.retriesLeft--
       t.attempt++
       c.emit({ type: DecisionType.RETRY, key, attempt: t.attempt })

@@ -61,6 +61,8 @@ export interface FinishReport {
 /** What a worker reports with an error. */
 export interface ErrorReport {
   readonly durationMs: number
+  /** The run was aborted on purpose (its client cancelled it): no retry. Default false. */
+  readonly final?: boolean
 }
 
 /**
