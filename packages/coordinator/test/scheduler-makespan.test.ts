@@ -1,10 +1,21 @@
 import test, { type ExecutionContext } from 'ava'
 
-import { lowerBoundMs, simulate, type SimTask, type SimWorker } from '../src/scheduler/index.js'
+import {
+  lowerBoundMs,
+  simulate,
+  type SimOptions,
+  type SimTask,
+  type SimWorker,
+} from '../src/scheduler/index.js'
 
 /** Runs the simulation and checks makespan / lower bound ≤ 1.10. */
-function within10(t: ExecutionContext, workers: SimWorker[], tasks: SimTask[]) {
-  const r = simulate(workers, tasks)
+function within10(
+  t: ExecutionContext,
+  workers: SimWorker[],
+  tasks: SimTask[],
+  options: SimOptions = {},
+) {
+  const r = simulate(workers, tasks, options)
   const lb = lowerBoundMs(workers, tasks)
   const ratio = r.makespanMs / lb
   t.log(
@@ -38,6 +49,29 @@ test('heterogeneous durations [1,4,3,5,6,3,7,5,8,10] × k', (t) => {
   }
 })
 
+test("the seed's power_calc durations ×4 in submission order (P4 'heterogeneous'): greedy list scheduling", (t) => {
+  const tasks = Array.from({ length: 40 }, (_, i) => ({
+    key: `p${i}`,
+    durationMs: HETEROGENEOUS[i % 10]! * 50,
+  }))
+  const order: string[] = []
+  let overbooked = 0
+  within10(t, two, tasks, {
+    onDecisions: (ds) => {
+      for (const d of ds) if (d.type === 'assign') order.push(d.key)
+    },
+    onEvent: (sim) => {
+      for (const id of sim.workerIds()) if (sim.heldKeys(id).length > 2) overbooked++
+    },
+  })
+  t.is(overbooked, 0, 'durations vary: a worker holds a task only when it has a free process')
+  t.deepEqual(
+    order,
+    tasks.map((x) => x.key),
+    'tasks start in submission order, each on the first process that frees',
+  )
+})
+
 test('long tasks first, then many short ones', (t) => {
   within10(t, two, [...many(5, 2000, 'long', 'long'), ...many(2000, 10, 'short', 'short')])
 })
@@ -47,11 +81,13 @@ test('stealing: tasks prefetched behind a long one do not wait for it', (t) => {
     { id: 'a', procs: 1 },
     { id: 'b', procs: 1 },
   ]
-  const r = within10(t, workers, [
-    { key: 'long', durationMs: 10_000, fnKey: 'f' },
-    ...many(40, 100),
-  ])
+  const tasks = [{ key: 'long', durationMs: 10_000, fnKey: 'f' }, ...many(40, 100)]
+  const r = within10(t, workers, tasks, { scheduler: { roundTripMs: Infinity } })
   t.true(r.steals.ok >= 1)
+  // By default the durations vary too much for prefetching to pay: nothing waits behind `long`.
+  const plain = within10(t, workers, tasks)
+  t.is(plain.steals.requested, 0)
+  t.is(plain.workers[0]!.tasksRun, 1, 'a runs only the long task')
 })
 
 test('a worker joining mid-run takes its share at once', (t) => {

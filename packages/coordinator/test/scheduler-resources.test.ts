@@ -147,12 +147,12 @@ test('resources are never oversubscribed, whatever happens (random sequences)', 
 })
 
 test('a steal never books resources twice: the thief must have them free', (t) => {
-  const s = new Scheduler({ saturationFactor: 10 })
+  const s = new Scheduler({ saturationFactor: 10, roundTripMs: Infinity })
   s.addWorker({ id: 'a', procs: 1, resources: { GPU: 4 } }, 0)
   for (let i = 0; i < 4; i++)
     s.submit({ key: `g${i}`, fnKey: 'f', clientId: 'c', resources: { GPU: 1 } }, 0)
   s.takeDecisions()
-  s.addWorker({ id: 'b', procs: 4, resources: { GPU: 1 } }, 10)
+  s.addWorker({ id: 'b', procs: 4, resources: { GPU: 1 } }, 10) // idle: steals at once
   s.tick(100)
   const reqs = s.takeDecisions().filter((d) => d.type === 'steal-request')
   t.is(reqs.length, 1, 'b has room for one GPU task')

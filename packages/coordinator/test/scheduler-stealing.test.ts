@@ -5,25 +5,33 @@ import { Scheduler, type Decision, type StealRequestDecision } from '../src/sche
 const steals = (ds: readonly Decision[]): StealRequestDecision[] =>
   ds.filter((d): d is StealRequestDecision => d.type === 'steal-request')
 
-/** Worker `a` (1 process) holds all eleven tasks (saturationFactor 10); nothing is left queued. */
+/** Worker `a` (1 process) holds all eleven tasks (saturationFactor 10, always prefetching); nothing is left queued. */
 function backlog(): Scheduler {
-  const s = new Scheduler({ saturationFactor: 10 })
+  const s = new Scheduler({ saturationFactor: 10, roundTripMs: Infinity })
   s.addWorker({ id: 'a', procs: 1 }, 0)
   for (let i = 0; i < 11; i++) s.submit({ key: `t${i}`, fnKey: 'f', clientId: 'c' }, 0)
   s.takeDecisions()
   return s
 }
 
-test('stealing moves a backlog to a newly joined idle worker, newest tasks first, never the running one', (t) => {
+test('stealing moves a backlog to a newly joined idle worker at once, next in line first, never the running one', (t) => {
   const s = backlog()
   s.addWorker({ id: 'b', procs: 2 }, 100)
-  t.deepEqual(s.takeDecisions(), [], 'nothing queued: the new worker gets work only by stealing')
-  s.tick(200)
-  const reqs = steals(s.takeDecisions())
+  const ds = s.takeDecisions()
+  t.true(
+    ds.every((d) => d.type === 'steal-request'),
+    'nothing queued: the new worker gets work only by stealing, without waiting for a tick',
+  )
+  const reqs = steals(ds)
   t.true(reqs.length >= 5, `stole ${reqs.length}`)
   t.true(reqs.length <= 8, `stole ${reqs.length}: about two thirds, not everything`)
   t.true(reqs.every((r) => r.victimId === 'a' && r.thiefId === 'b'))
-  t.is(reqs[0]?.key, 't10', 'the newest first: it would start last')
+  const order = reqs.map((r) => Number(r.key.slice(1)))
+  t.is(order[0], 1, 'the next in line first: tasks keep their submission order')
+  t.deepEqual(
+    order,
+    [...order].sort((x, y) => x - y),
+  )
   t.false(
     reqs.some((r) => r.key === 't0'),
     't0 is in a’s running window',

@@ -58,11 +58,6 @@ export class Core {
     this.decisions.push(d)
   }
 
-  /** The cap that applies to `w` for task `t`. */
-  capFor(w: WorkerRecord, t: TaskRecord): number {
-    return this.estimates.isTiny(t.fn) ? w.tinyCap : w.baseCap
-  }
-
   canRun(t: TaskRecord, w: WorkerRecord): boolean {
     return t.group.canRun(w, this.workers.values(), this.epoch)
   }

@@ -7,16 +7,23 @@
  * - A run still going past the estimate raises it to its elapsed time (on `tick`): the true
  *   duration is at least that, so queued siblings stop looking cheap.
  * - A function is *tiny* once observed below `tinyTaskMs`; tiny tasks get deep worker queues.
+ * - The *spread* is how far runs typically fall from the estimate, by the same moving average of
+ *   `|new − estimate|`; it starts at the first run's duration (one run says nothing about how
+ *   alike the next will be) and tends to 0 for a function whose runs all take the same time.
+ *   Prefetching is worth its risk only when the spread is small (see `prefetchPays` in slots.ts).
  */
 export class FnStats {
   readonly fnKey: string
   estimateMs: number
   /** How many finished runs the estimate is based on. */
   observed = 0
+  /** Typical deviation of a run from the estimate (unknown function: the estimate). Milliseconds. */
+  spreadMs: number
 
   constructor(fnKey: string, estimateMs: number) {
     this.fnKey = fnKey
     this.estimateMs = estimateMs
+    this.spreadMs = estimateMs
   }
 }
 
@@ -42,7 +49,13 @@ export class Estimates {
 
   observe(s: FnStats, durationMs: number): void {
     const d = Number.isFinite(durationMs) && durationMs > 0 ? durationMs : 0
-    s.estimateMs = s.observed === 0 ? d : 0.5 * d + 0.5 * s.estimateMs
+    if (s.observed === 0) {
+      s.estimateMs = d
+      s.spreadMs = d
+    } else {
+      s.spreadMs = 0.5 * Math.abs(d - s.estimateMs) + 0.5 * s.spreadMs
+      s.estimateMs = 0.5 * d + 0.5 * s.estimateMs
+    }
     s.observed++
   }
 

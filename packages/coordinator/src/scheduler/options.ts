@@ -12,12 +12,22 @@ export interface SchedulerOptions {
   bandwidthBytesPerSecond?: number
   /**
    * Root-task queuing: a worker holds at most `ceil(procs × saturationFactor) + prefetch` assigned
-   * tasks (running plus waiting on the worker); the rest wait on the coordinator in priority
-   * order, where any worker that frees a slot takes the next. Default 1.1 (Dask's value).
+   * tasks (running plus waiting on the worker) while prefetching pays (see `roundTripMs`), else
+   * `procs`; the rest wait on the coordinator in priority order, where any worker that frees a
+   * slot takes the next. Default 1.1 (Dask's value).
    */
   saturationFactor?: number
   /** Extra tasks per worker beyond the saturation cap, so the next task is already there when one finishes (hides a round trip). Default 1. */
   prefetch?: number
+  /**
+   * The coordinator–worker round trip that prefetching hides. Milliseconds; default 1. Workers
+   * get tasks beyond their processes (`saturationFactor`, `prefetch`) only while the round trips
+   * this saves until the queue runs dry (`queued tasks × roundTripMs / processes`) exceed the
+   * spread of the function's observed durations: a task committed early to a worker may wait
+   * there behind a long one while other processes idle. 0 never prefetches (except tiny tasks);
+   * Infinity always does.
+   */
+  roundTripMs?: number
   /**
    * A function whose observed duration estimate is below this is "tiny": workers may then hold
    * `tinyTaskDepth` tasks per process, so that no-op tasks are not limited by round trips.
@@ -50,6 +60,7 @@ export const SCHEDULER_DEFAULTS: ResolvedSchedulerOptions = Object.freeze({
   bandwidthBytesPerSecond: 100e6,
   saturationFactor: 1.1,
   prefetch: 1,
+  roundTripMs: 1,
   tinyTaskMs: 1,
   tinyTaskDepth: 64,
   allowedFailures: 3,
@@ -59,7 +70,7 @@ export const SCHEDULER_DEFAULTS: ResolvedSchedulerOptions = Object.freeze({
 })
 
 const POSITIVE = ['defaultDurationMs', 'bandwidthBytesPerSecond', 'saturationFactor'] as const
-const NON_NEGATIVE = ['tinyTaskMs', 'stealLatencyMs', 'noWorkerTimeoutMs'] as const
+const NON_NEGATIVE = ['roundTripMs', 'tinyTaskMs', 'stealLatencyMs', 'noWorkerTimeoutMs'] as const
 const INTEGERS = { prefetch: 0, tinyTaskDepth: 1, allowedFailures: 1 } as const
 
 /** Validates once, naming the option; applies the defaults. */

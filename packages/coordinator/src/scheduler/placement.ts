@@ -3,19 +3,17 @@ import { failTask, settle } from './graph.js'
 import type { QueueGroup } from './group.js'
 import { TaskState, WorkerState } from './states.js'
 import { taskBefore, type TaskRecord } from './task.js'
-import { attach } from './slots.js'
+import { attach, capOf } from './slots.js'
+import { stealForIdle } from './stealing.js'
 import type { WorkerRecord } from './worker.js'
 
 /**
  * Where ready tasks go.
  *
  * - A task without inputs (a root task), or whose inputs are small, joins the coordinator's
- *   queue. Workers below their cap take the best queued task they can run (higher priority
- *   first, FIFO within a priority), the least occupied worker first. A worker's cap is
- *   `ceil(procs × saturationFactor) + prefetch` tasks, or `procs × tinyTaskDepth` when the next
- *   task is tiny (its function's observed estimate is under `tinyTaskMs`): deep queues hide the
- *   round trip when tasks take microseconds, and cost at most `tinyTaskDepth × tinyTaskMs` of
- *   imbalance per process, which stealing evens out.
+ *   queue. Workers below their cap (`capOf` in slots.ts: `procs`, more while prefetching pays,
+ *   deep for tiny tasks) take the best queued task they can run (higher priority first, FIFO
+ *   within a priority), the least occupied worker first.
  * - A task with inputs goes to the worker where it would start earliest:
  *   `start delay + bytes to move / bandwidth`, among the workers holding inputs and the hungry
  *   ones (ties: the one holding more input bytes). It is sent there if that worker is below its
@@ -24,7 +22,10 @@ import type { WorkerRecord } from './worker.js'
  *   joins the queue like a root task.
  */
 
-/** Processes the worklists, then hands queued tasks to hungry workers. */
+/**
+ * Processes the worklists, then hands queued tasks to hungry workers; then, if a worker still
+ * has a free process, lets it steal (`stealForIdle`).
+ */
 export function flush(c: Core): void {
   for (;;) {
     const t = c.ready.pop()
@@ -37,6 +38,7 @@ export function flush(c: Core): void {
     settle(c, s)
   }
   dispatch(c)
+  if (c.o.workStealing) stealForIdle(c)
 }
 
 function place(c: Core, t: TaskRecord): void {
@@ -83,7 +85,7 @@ function nearData(c: Core, t: TaskRecord): WorkerRecord | null {
   const w = best as WorkerRecord | null
   if (w === null) return null
   const heavy = total / c.bytesPerMs > t.fn.estimateMs
-  return heavy || w.load < c.capFor(w, t) ? w : null
+  return heavy || w.load < capOf(c, w, t) ? w : null
 }
 
 /**
@@ -130,7 +132,7 @@ function bestTaskFor(c: Core, w: WorkerRecord): TaskRecord | undefined {
     if (!g.canRun(w, c.workers.values(), c.epoch) || !w.resourcesFree(g.need)) continue
     const t = g.peekLive()
     if (t === undefined) continue
-    if (w.load >= c.capFor(w, t) || (w.zombies.size > 0 && w.zombies.has(t.key))) continue
+    if (w.load >= capOf(c, w, t) || (w.zombies.size > 0 && w.zombies.has(t.key))) continue
     if (best === undefined || taskBefore(t, best)) best = t
   }
   return best

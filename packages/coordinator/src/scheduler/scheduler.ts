@@ -58,7 +58,8 @@ const SCATTER_FN = '<scatter>'
  * for (const d of s.takeDecisions()) send(d) // { type: 'assign', key: 'k1', workerId: 'w1', attempt: 1, deps: [] }
  * ```
  *
- * See `states.ts` (state machines), `placement.ts` (queue, caps, locality), `stealing.ts`,
+ * See `states.ts` (state machines), `placement.ts` (queue, locality), `slots.ts` (caps,
+ * prefetch, occupancy), `stealing.ts`,
  * `graph.ts` (dependencies, lineage, lifetimes), `membership.ts` (workers joining and dying) and
  * `estimates.ts`.
  */

@@ -4,6 +4,7 @@ import type {
   Decision,
   ReleaseDataDecision,
   StealRequestDecision,
+  StoreDecision,
 } from './decisions.js'
 import { BinaryHeap } from './heap.js'
 import type { SchedulerOptions } from './options.js'
@@ -110,7 +111,12 @@ export interface SimResult {
 }
 
 /** The decisions that become messages to a worker. */
-type ToWorker = AssignDecision | CancelOnWorkerDecision | StealRequestDecision | ReleaseDataDecision
+type ToWorker =
+  | AssignDecision
+  | StoreDecision
+  | CancelOnWorkerDecision
+  | StealRequestDecision
+  | ReleaseDataDecision
 
 type Event =
   | { kind: 'join' | 'leave'; w: SimW }
@@ -208,6 +214,7 @@ export function simulate(
     for (const d of ds) {
       switch (d.type) {
         case 'assign':
+        case 'store':
         case 'cancel-on-worker':
         case 'release-data': {
           const ids = d.type === 'release-data' ? d.workerIds : [d.workerId]
@@ -279,6 +286,9 @@ export function simulate(
         at(now + latency, { kind: 'steal-reply', w, key: d.key, ok: i >= 0 })
         break
       }
+      case 'store':
+        w.data.add(d.key) // scattered data: the value arrives with the message
+        break
       case 'release-data':
         w.data.delete(d.key)
         break

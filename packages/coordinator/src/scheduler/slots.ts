@@ -5,9 +5,10 @@ import { Assignment, type TaskRecord } from './task.js'
 import type { WorkerRecord } from './worker.js'
 
 /**
- * Worker slot bookkeeping: which tasks a worker holds, their resources and occupancy, the
- * running window, steals in flight and zombies. No task state changes here (except through the
- * callers); every function keeps `occupancyMs`, `used` and the hungry sets consistent.
+ * Worker slot bookkeeping: which tasks a worker holds and how many it may hold (`capOf`), their
+ * resources and occupancy, the running window, steals in flight and zombies. No task state
+ * changes here (except through the callers); every function keeps `occupancyMs`, `used` and the
+ * hungry sets consistent.
  */
 
 const NO_DEPS: readonly DepLocation[] = Object.freeze([])
@@ -115,7 +116,54 @@ export function advanceWindow(c: Core, w: WorkerRecord): void {
   }
 }
 
+/**
+ * How many tasks `w` may hold (running plus waiting there) when the next one is `t`:
+ *
+ * - tiny `t` (its function's estimate is under `tinyTaskMs`): `tinyCap`, `procs × tinyTaskDepth`.
+ *   Deep queues hide the round trip when tasks take microseconds, and cost at most
+ *   `tinyTaskDepth × tinyTaskMs` of imbalance per process, which stealing evens out;
+ * - while prefetching pays (`prefetchPays`): `baseCap`, `ceil(procs × saturationFactor) + prefetch`;
+ * - otherwise `procs`: the worker gets a task only when it has a free process, so every task
+ *   starts on the first process that frees anywhere, in queue order (greedy list scheduling).
+ */
+export function capOf(c: Core, w: WorkerRecord, t: TaskRecord): number {
+  if (c.estimates.isTiny(t.fn)) return w.tinyCap
+  if (prefetchPays(c, t)) return w.baseCap
+  return Math.min(w.procs, w.baseCap)
+}
+
+/**
+ * Prefetching (giving a worker tasks beyond its processes) hides the round trip to fetch the
+ * next task. But it commits the task to one worker's FIFO before anyone knows which process
+ * frees first: when durations vary, the task may then wait behind a long one while processes
+ * elsewhere run dry (and stealing can only take it back once a whole worker idles). The cost of
+ * committing is about the spread of the function's durations (`FnStats.spreadMs`: nothing when
+ * all runs take the same time); the cost of not prefetching is one round trip per task, that is
+ * `queued × roundTripMs / procs in the cluster` per process until the queue runs dry. Prefetch
+ * only while the second exceeds the first.
+ */
+export function prefetchPays(c: Core, t: TaskRecord): boolean {
+  const rtt = c.o.roundTripMs
+  if (rtt === Infinity) return true
+  return c.queuedLive * rtt > t.fn.spreadMs * clusterProcs(c)
+}
+
+const procsCache = new WeakMap<Core, { epoch: number; procs: number }>()
+
+/** Processes of all connected workers, recounted when the set of workers changes. */
+function clusterProcs(c: Core): number {
+  let e = procsCache.get(c)
+  if (e === undefined || e.epoch !== c.epoch) {
+    let procs = 0
+    for (const w of c.workers.values()) procs += w.procs
+    e = { epoch: c.epoch, procs }
+    procsCache.set(c, e)
+  }
+  return e.procs
+}
+
 export function refreshHungry(c: Core, w: WorkerRecord): void {
+  w.idleScanned = false
   const running = w.state === WorkerState.RUNNING
   const load = w.load
   if (running && load < w.baseCap) c.hungry.add(w)
@@ -132,17 +180,17 @@ export function refreshHungry(c: Core, w: WorkerRecord): void {
 export function refreshOccupancy(c: Core, w: WorkerRecord): void {
   let occ = 0
   for (const a of w.assigned) {
-    const est = a.task.fn.estimateMs
-    if (a.startedAt >= 0) {
-      const elapsed = Math.max(0, c.now - a.startedAt)
-      a.costMs = Math.max(est - elapsed, elapsed)
-    } else {
-      a.costMs = est + a.transferMs
-    }
+    a.costMs = a.startedAt >= 0 ? remainingMs(c, a) : a.task.fn.estimateMs + a.transferMs
     if (a.steal === null) occ += a.costMs
   }
   for (const a of w.incoming) occ += a.stealCostMs
   w.occupancyMs = occ
+}
+
+/** Remaining time of a started task: `max(estimate, 2 × elapsed) − elapsed`. Milliseconds. */
+export function remainingMs(c: Core, a: Assignment): number {
+  const elapsed = a.startedAt >= 0 ? Math.max(0, c.now - a.startedAt) : 0
+  return Math.max(a.task.fn.estimateMs - elapsed, elapsed)
 }
 
 /** Time to move the inputs `w` lacks. Milliseconds. */

@@ -1,25 +1,40 @@
 import type { Core } from './core.js'
 import { WorkerState } from './states.js'
 import type { Assignment } from './task.js'
-import { requestSteal, transferMs } from './slots.js'
+import { capOf, remainingMs, requestSteal, transferMs } from './slots.js'
 import type { WorkerRecord } from './worker.js'
 
 /**
- * Work stealing, planned on each tick after the queue has fed every worker it can.
+ * Work stealing: a task assigned to a worker but not started there moves to a worker where it
+ * would finish sooner. Two triggers:
  *
- * Thieves: running workers with a free process or below the average occupancy per process.
- * Victims: workers above the average with tasks waiting on them beyond their running window.
- * For each victim, its waiting tasks are tried newest first (they would start last). A task moves
- * to the thief where it would finish earliest, only if that is sooner than on the victim by more
- * than `stealLatencyMs`:
+ * - `tick`: every tick, after the queue has fed every worker it can. Thieves: running workers
+ *   with a free process or below the average occupancy per process. Victims: workers above the
+ *   average with tasks waiting beyond their running window.
+ * - `idle`: at once, whenever a running worker has a free process and nothing waiting on it,
+ *   and the queue had nothing it could run (placement calls this after every dispatch). That is
+ *   the tail of a computation, where tasks prefetched behind long-running ones would otherwise
+ *   wait while processes elsewhere idle until the next tick. Thieves: those idle workers, each
+ *   considered once per change of its load. Victims: every worker with tasks waiting on it.
  *
- *     thief.startDelay + transfer(inputs to thief) + estimate + stealLatencyMs
- *       < victim's remaining work up to and including the task / victim.procs
+ * For each victim (the most loaded first), its waiting tasks are tried in the order it would run
+ * them, so a thief takes the next ones in line and tasks keep their submission order (`map`
+ * results come back in order; Dask steals the newest, which runs a map's last items first). A
+ * task moves to the thief where it would finish earliest, only if that beats its finish on the
+ * victim by more than `stealLatencyMs` (the steal's round trips, and no churn):
  *
- * so a task whose inputs cost more to move than the wait it saves stays. Never stolen: a task
- * in the victim's running window (its first `procs` tasks), reported started, refused before,
- * or already being stolen. Occupancies move tentatively at once, so one tick does not over-steal;
- * the victim confirms (stealReply) before the thief gets the task, so nothing runs twice.
+ *     thief.startDelay + transfer(inputs to thief) + stealLatencyMs
+ *       < start on the victim + transfer(inputs to victim)
+ *
+ * The start on the victim replays its FIFO on its processes: each running task holds a process
+ * for its remaining time (`remainingMs`: a task past half its estimate is taken as halfway
+ * done), each waiting task takes the process that frees first for its estimate. So a task
+ * queued behind two running ones on two processes waits for the first to end, not for the
+ * average of the worker's backlog. A task whose inputs cost more to move than the wait it saves
+ * stays. Never stolen: a task in the victim's running window (its first `procs` tasks), reported
+ * started, refused before, or already being stolen. Occupancies move tentatively at once, so one
+ * pass does not over-steal; the victim confirms (stealReply) before the thief gets the task, so
+ * nothing runs twice.
  */
 export function planSteals(c: Core): void {
   if (c.workers.size < 2) return
@@ -37,41 +52,80 @@ export function planSteals(c: Core): void {
     if (w.state === WorkerState.RUNNING && (w.load < w.procs || perProc < avg)) thieves.push(w)
     if (perProc > avg && w.assigned.size > w.procs) victims.push(w)
   }
-  if (thieves.length === 0 || victims.length === 0) return
-  victims.sort((a, b) => b.occupancyMs / b.procs - a.occupancyMs / a.procs)
-  for (const victim of victims) stealFrom(c, victim, thieves)
+  stealFrom(c, victims, thieves)
 }
 
-function stealFrom(c: Core, victim: WorkerRecord, thieves: readonly WorkerRecord[]): void {
+/** The idle trigger: steals for running workers with a free process not considered since their load last changed. */
+export function stealForIdle(c: Core): void {
+  if (c.hungry.size === 0 || c.workers.size < 2) return
+  let thieves: WorkerRecord[] | null = null
+  for (const w of c.hungry) {
+    if (w.idleScanned || w.load >= w.procs) continue
+    w.idleScanned = true
+    ;(thieves ??= []).push(w)
+  }
+  if (thieves === null) return
+  const victims: WorkerRecord[] = []
+  for (const w of c.workers.values()) if (w.assigned.size > w.procs) victims.push(w)
+  stealFrom(c, victims, thieves)
+}
+
+function stealFrom(c: Core, victims: WorkerRecord[], thieves: readonly WorkerRecord[]): void {
+  if (thieves.length === 0 || victims.length === 0) return
+  victims.sort((a, b) => b.occupancyMs / b.procs - a.occupancyMs / a.procs)
+  for (const victim of victims) stealFromVictim(c, victim, thieves)
+}
+
+function stealFromVictim(c: Core, victim: WorkerRecord, thieves: readonly WorkerRecord[]): void {
   const list = [...victim.assigned]
-  let later = 0 // cost of newer tasks that stay on the victim
-  for (let i = list.length - 1; i >= victim.procs; i--) {
+  let starts = startTimes(c, victim, list)
+  for (let i = victim.procs; i < list.length; i++) {
     const a = list[i] as Assignment
     const t = a.task
-    if (a.startReported || a.noSteal || a.steal !== null || a.startedAt >= 0) {
-      later += a.costMs
-      continue
-    }
-    const victimFinish = (victim.occupancyMs - later) / victim.procs
+    if (a.startReported || a.noSteal || a.steal !== null || a.startedAt >= 0) continue
+    const victimStart = (starts[i] as number) + a.transferMs
     let best: WorkerRecord | null = null
-    let bestFinish = Infinity
-    let bestCost = 0
+    let bestStart = Infinity
+    let bestTransfer = 0
     for (const w of thieves) {
       if (w === victim || w.state !== WorkerState.RUNNING) continue
-      if (w.load >= c.capFor(w, t) || !w.resourcesFree(t.group.need) || !c.canRun(t, w)) continue
+      if (w.load >= capOf(c, w, t) || !w.resourcesFree(t.group.need) || !c.canRun(t, w)) continue
       if (w.zombies.has(t.key)) continue
-      const cost = t.fn.estimateMs + transferMs(c, t, w)
-      const finish = w.startDelayMs() + cost
-      if (finish < bestFinish) {
+      const transfer = transferMs(c, t, w)
+      const start = w.startDelayMs() + transfer
+      if (start < bestStart) {
         best = w
-        bestFinish = finish
-        bestCost = cost
+        bestStart = start
+        bestTransfer = transfer
       }
     }
-    if (best !== null && bestFinish + c.o.stealLatencyMs < victimFinish) {
-      requestSteal(c, a, best, bestCost)
-    } else {
-      later += a.costMs
+    if (best !== null && bestStart + c.o.stealLatencyMs < victimStart) {
+      requestSteal(c, a, best, t.fn.estimateMs + bestTransfer)
+      // The tasks behind it now start earlier on the victim: fewer are worth moving.
+      starts = startTimes(c, victim, list)
     }
   }
+}
+
+/**
+ * When each of `list` (the victim's assignments, in the order it runs them) starts, from now,
+ * by replaying the worker's FIFO on its processes with the current estimates. Running tasks get
+ * 0. Tasks being stolen are left out (they are leaving). Milliseconds.
+ */
+function startTimes(c: Core, w: WorkerRecord, list: readonly Assignment[]): number[] {
+  const free = new Array<number>(w.procs).fill(0)
+  const starts = new Array<number>(list.length).fill(0)
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i] as Assignment
+    if (a.steal !== null) continue
+    let p = 0
+    for (let j = 1; j < free.length; j++) if ((free[j] as number) < (free[p] as number)) p = j
+    if (a.startedAt >= 0 || a.startReported) {
+      free[p] = (free[p] as number) + remainingMs(c, a)
+    } else {
+      starts[i] = free[p] as number
+      free[p] = (free[p] as number) + a.task.fn.estimateMs + a.transferMs
+    }
+  }
+  return starts
 }

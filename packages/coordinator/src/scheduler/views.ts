@@ -41,6 +41,8 @@ export interface EstimateView {
   readonly estimateMs: number
   /** Finished runs behind the estimate; 0 means it is the default or raised by a long run. */
   readonly observed: number
+  /** How far runs typically fall from the estimate (decides whether prefetching pays). Milliseconds. */
+  readonly spreadMs: number
 }
 
 export interface TaskView {
@@ -90,6 +92,7 @@ export function estimateViews(c: Core): EstimateView[] {
     fnKey: s.fnKey,
     estimateMs: s.estimateMs,
     observed: s.observed,
+    spreadMs: s.spreadMs,
   }))
 }
 

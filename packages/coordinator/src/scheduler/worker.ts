@@ -33,9 +33,14 @@ export class WorkerRecord {
   readonly hasData = new Set<TaskRecord>()
   /** Estimated remaining work of its assigned tasks (and incoming steals). Milliseconds. */
   occupancyMs = 0
+  /**
+   * Considered as an idle thief since its load last changed (see `stealForIdle`): it is not
+   * considered again until its load changes or the next tick.
+   */
+  idleScanned = false
   done = 0
   failed = 0
-  /** Most tasks it may hold: `ceil(procs × saturationFactor) + prefetch`. */
+  /** Most tasks it may hold while prefetching pays: `ceil(procs × saturationFactor) + prefetch` (see `capOf`). */
   readonly baseCap: number
   /** Most tasks it may hold when the next one is tiny. */
   readonly tinyCap: number
