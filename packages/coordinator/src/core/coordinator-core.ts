@@ -828,6 +828,8 @@ export class CoordinatorCore {
       ...(entry.chunk ? { chunk: true } : {}),
     }
     worker.link.pushItem('assign', 'tasks', task)
+    // Cancelled by its client while it moved (a steal): the new worker drops or aborts it too.
+    if (entry.aborting) worker.link.pushItem('cancel', 'keys', entry.key)
   }
 
   #valueOf(key: string): Uint8Array | undefined {
