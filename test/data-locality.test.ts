@@ -89,10 +89,9 @@ test.serial('a big result stays on its worker until awaited; a small one is push
 
 test.serial('an input on another worker is relayed once and kept there as a replica', async (t) => {
   await withTwoWorkers(async (cluster, ex) => {
-    const onAlpha = ex.scatter(makeBytes(3 * MB, 4))
-    // Pin dependents to the worker that does not hold the data.
-    const first = await ex.submit(inspect, onAlpha)
-    const other = first.on === 'alpha' ? 'beta' : 'alpha'
+    const onAlpha = ex.scatter(makeBytes(3 * MB, 4), { workers: ['alpha'] })
+    t.is((await ex.submit(inspect, onAlpha)).on, 'alpha', 'scattered where it was asked to go')
+    const other = 'beta'
     const elsewhere = task(inspect, { workers: [other] })
     const r1 = await ex.submit(elsewhere, onAlpha)
     t.is(r1.on, other)

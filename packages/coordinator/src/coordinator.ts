@@ -4,6 +4,7 @@ import {
   ClusterExecutor,
   type Executor,
   type Future,
+  type ScatterOptions,
   type MapOptions,
   type ShutdownOptions,
   type SubmitArgs,
@@ -190,8 +191,8 @@ export class Coordinator implements Executor {
   }
 
   /** Puts a value on a worker; see `ClusterExecutor.scatter`. */
-  scatter<T>(value: T): Future<T> {
-    return this.#default().scatter(value)
+  scatter<T>(value: T, options?: ScatterOptions): Future<T> {
+    return this.#default().scatter(value, options)
   }
 
   /** The values of many futures, in order; see `ClusterExecutor.gather`. */

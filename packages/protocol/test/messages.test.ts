@@ -39,7 +39,13 @@ const CLIENT_TO_COORDINATOR: ClientToCoordinator[] = [
   { kind: 'cancel', ids: [1, 2] },
   { kind: 'release', ids: [0] },
   { kind: 'gather', ids: [1] },
-  { kind: 'scatter', items: [{ id: 7, value: bin(0xa1, 0x78) }] },
+  {
+    kind: 'scatter',
+    items: [
+      { id: 7, value: bin(0xa1, 0x78) },
+      { id: 8, value: bin(0x01), workers: ['w1'] },
+    ],
+  },
   { kind: 'ping', seq: 42 },
 ]
 

@@ -35,6 +35,11 @@ export interface ClusterExecutorOptions extends DialOptions {
   keepAliveIntervalMs?: number
 }
 
+export interface ScatterOptions {
+  /** Names, hosts or ids of the workers the value may go to. Default: any (the least loaded). */
+  workers?: readonly string[]
+}
+
 /** How a cluster executor reaches its coordinator: a WebSocket connection, or an in-process link. */
 export interface CoordinatorLink extends MessageSink<ClientToCoordinator> {
   setHandlers(handlers: ConnectionHandlers<CoordinatorToClient>): void
@@ -201,8 +206,10 @@ export class ClusterExecutor extends BaseExecutor {
    * tasks instead of the value, and they run where it is (or it is copied to where they run).
    * Awaiting the future fetches the value back. Large values are what this is for; the value
    * must be sendable, as a task argument is.
+   * @param options.workers Names, hosts or ids of the workers it may go to; default: the one
+   *   holding the fewest values. None of them connected fails the future with NoWorkerError.
    */
-  scatter<T>(value: T): Future<T> {
+  scatter<T>(value: T, options: ScatterOptions = {}): Future<T> {
     this.assertRunning()
     const id = ++this.#nextId
     const future = new Future<T>(`scatter-${id}`)
@@ -211,7 +218,12 @@ export class ClusterExecutor extends BaseExecutor {
     future.setRunningOrNotifyCancel()
     this.#futures.set(id, future as Future<unknown>)
     this.#ids.set(future as Future<unknown>, id)
-    this.#connection.pushItem('scatter', 'items', { id, value: bytes })
+    const workers = options.workers === undefined ? undefined : [...options.workers]
+    this.#connection.pushItem('scatter', 'items', {
+      id,
+      value: bytes,
+      ...(workers ? { workers } : {}),
+    })
     return future
   }
 

@@ -299,7 +299,15 @@ export class CoordinatorCore {
     entry.value = detach(item.value) // until it is stored on a worker
     this.#tasks.set(key, entry)
     client.keys.add(key)
-    this.scheduler.scatter({ key, clientId: client.id, nbytes: item.value.byteLength }, now)
+    this.scheduler.scatter(
+      {
+        key,
+        clientId: client.id,
+        nbytes: item.value.byteLength,
+        ...(item.workers === undefined ? {} : { workers: item.workers }),
+      },
+      now,
+    )
   }
 
   #submit(client: ClientSession, t: SubmitTask, now: number): void {

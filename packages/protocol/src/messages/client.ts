@@ -85,6 +85,8 @@ export interface ScatterItem {
   readonly id: number
   /** One value encoded with `encodeValue`. */
   readonly value: Uint8Array
+  /** Names, hosts or ids of the workers it may go to. Default: any. */
+  readonly workers?: readonly string[]
 }
 
 /** Asks for a `pong` with the same `seq` (round-trip measurement). */

@@ -9,6 +9,7 @@ import {
   optBool,
   optBytes,
   optIds,
+  optKeys,
   optOpts,
   optStr,
   role,
@@ -35,7 +36,7 @@ const submitTask: Check = (t) =>
   optBool(t, 'keep') ??
   optBool(t, 'chunk')
 
-const scatterItem: Check = (t) => count(t, 'id') ?? bytes(t, 'value')
+const scatterItem: Check = (t) => count(t, 'id') ?? bytes(t, 'value') ?? optKeys(t, 'workers')
 
 export const CLIENT_TO_COORDINATOR = table<ClientToCoordinatorKind>({
   hello: checkClientHello,
