@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 
+import { cpuFloorAnchor } from './anchors/cpu-floor.js'
 import { runPythonScript } from './anchors/python.js'
 import { PYTHON, ensurePythonEnv, type PythonEnv } from './anchors/python-env.js'
 import { piscinaAnchor } from './anchors/piscina.js'
@@ -19,8 +20,10 @@ import { renderThroughputSvg } from './report/svg.js'
 import { loadLocalCluster, localCluster } from './scenarios/cluster.js'
 import { roundTripAndThroughput } from './scenarios/p1-p2.js'
 import { cpuScaling } from './scenarios/p3-cpu.js'
+import { makespanLocalCluster } from './scenarios/p4-cluster.js'
 import { makespanClusterpool, makespanDask } from './scenarios/p4-makespan.js'
 import { memoryScenarios } from './scenarios/p5-memory.js'
+import { dataMovement } from './scenarios/p6-data.js'
 import { loadClient, processPool, threadPool } from './scenarios/systems.js'
 
 const WORKERS = 2
@@ -57,6 +60,8 @@ async function clusterpoolScenarios(ctx: Ctx): Promise<void> {
     }
   }
   if (config.only.has('P3')) {
+    // The machine's own ceiling, measured next to the systems it is compared with.
+    if (config.systems.has('floor')) await cpuFloorAnchor(ctx)
     if (wantsLocal) {
       await cpuScaling(ctx, 'clusterpool ProcessPool', processPool(1), processPool(2))
       await cpuScaling(ctx, 'clusterpool ThreadPool', threadPool(1), threadPool(2))
@@ -147,6 +152,7 @@ async function run(config: BenchConfig): Promise<void> {
   if (config.only.has('P4')) {
     if (config.systems.has('clusterpool') || config.systems.has('cluster'))
       await makespanClusterpool(ctx)
+    if (config.systems.has('cluster')) await makespanLocalCluster(ctx)
     if (config.systems.has('dask') && env.dask) await makespanDask(ctx)
   }
   if (config.only.has('P5') && config.systems.has('cluster')) {
@@ -159,6 +165,8 @@ async function run(config: BenchConfig): Promise<void> {
       })
     else await memoryScenarios(ctx)
   }
+
+  if (config.only.has('P6') && config.systems.has('cluster')) await dataMovement(ctx)
 
   const elapsedS = (performance.now() - started) / 1000
   const goals = checkGoals(results.measurements)

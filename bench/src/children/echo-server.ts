@@ -2,20 +2,15 @@
 // every item with x + 1, and encodes the reply. A frame is either one item `{ i, x }` or an
 // array of them. Prints `{"port": N}` when listening; exits when stdin closes or on SIGTERM.
 import { Packr, Unpackr } from 'msgpackr'
-import { WebSocketServer } from 'ws'
+
+import { serveOnLoopback } from './serve.js'
 
 interface Item {
   i: number
   x: number
 }
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1',
-  port: 0,
-  perMessageDeflate: false,
-  maxPayload: 16 * 2 ** 20,
-})
-wss.on('connection', (ws) => {
+serveOnLoopback(16 * 2 ** 20, (ws) => {
   const unpackr = new Unpackr({ useRecords: false })
   const packr = new Packr({ useRecords: false })
   ws.on('message', (data: Buffer) => {
@@ -26,15 +21,3 @@ wss.on('connection', (ws) => {
     ws.send(packr.pack(reply))
   })
 })
-wss.on('listening', () => {
-  const address = wss.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  process.stdout.write(`${JSON.stringify({ port })}\n`)
-})
-const stop = (): void => {
-  wss.close()
-  process.exit(0)
-}
-process.on('SIGTERM', stop)
-process.stdin.on('end', stop)
-process.stdin.resume()

@@ -55,6 +55,7 @@ export const USAGE = `Usage: npm run bench [-- --quick] [--only P1,P2,...] [--sy
   --only LIST     comma-separated subset of ${SCENARIOS.join(',')}
   --systems LIST  comma-separated subset of ${SYSTEMS.join(',')}: clusterpool = local Thread/ProcessPool,
                   cluster = LocalCluster, python = concurrent.futures, floor = raw ws+msgpackr echo
+                  (P1, P2) and plain Node processes (P3)
   --runs N        runs per figure, median reported (default 3, minimum 3)
   --cap-seconds S skip a throughput size whose projected run time exceeds S (default 60, quick 3)
   --out DIR       output directory (default bench/ for a full run, bench/tmp/ for --quick/--only/--systems)

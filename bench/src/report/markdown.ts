@@ -4,6 +4,7 @@ import type { BenchConfig } from '../harness/config.js'
 import type { MachineInfo } from '../harness/machine.js'
 import { fmt, type Measurement, type Results } from '../harness/result.js'
 import type { GoalCheck } from '../report/goals.js'
+import { QUIET_CORES } from '../scenarios/p3-cpu.js'
 import { MAKESPAN_SCENARIOS, lowerBoundMs } from '../scenarios/p4-scenarios.js'
 import { anchorSystems, formatRatio, methodClass, ratioTo, shortN } from './ratios.js'
 
@@ -161,7 +162,10 @@ export function renderMarkdown(input: ReportInput): string {
     section(
       lines,
       'P3 · CPU scaling, 1 → 2 processes',
-      'Speedup = time on 1 process / time on 2; efficiency = speedup / 2. The 1- and 2-process runs alternate.',
+      'Speedup = time on 1 process / time on 2; efficiency = speedup / 2. The 1- and 2-process runs alternate,' +
+        ' after one untimed run of the whole workload. A pair of runs (clusterpool, plain Node) during which other processes' +
+        ` used more than ${QUIET_CORES} cores is run again (load that fits on one core slows only the 2-process run);` +
+        ' the workload column says how much background load was left.',
     )
     lines.push(
       header(
@@ -239,6 +243,43 @@ export function renderMarkdown(input: ReportInput): string {
     )
     for (const m of p5)
       lines.push(row([label(m), m.metric, shortN(m.n), `${fmt(m.median)} ${m.unit}`, m.note ?? '']))
+  }
+
+  // P6
+  const p6 = all.filter((m) => m.scenario === 'P6')
+  if (p6.length > 0) {
+    section(
+      lines,
+      'P6 · moving a value between workers',
+      'A value kept on one worker feeds a task pinned to another. clusterpool relays it through the coordinator ' +
+        '(workers need no open port and no route to each other); the wire floors are what a direct worker-to-worker ' +
+        'hop, and any relay, cost at least for the same bytes.',
+    )
+    const systems = [...new Set(byFamily(p6).map((m) => m.system))]
+    const sizes = [...new Set(p6.map((m) => m.method))]
+    lines.push(
+      header(
+        ['size', ...systems.map((x) => `${x} (ms)`), 'relay / one hop', 'relay MB/s'],
+        ['---:', ...systems.map(() => '---:'), '---:', '---:'],
+      ),
+    )
+    for (const size of sizes) {
+      const at = (sys: string) => p6.find((m) => m.system === sys && m.method === size)
+      const relay = at(systems[0]!)
+      const hop = p6.find((m) => m.method === size && m.system.includes('one ws hop'))
+      const mb = Number.parseFloat(size)
+      lines.push(
+        row([
+          size,
+          ...systems.map((sys) => {
+            const m = at(sys)
+            return m ? fmt(m.median) : '—'
+          }),
+          relay && hop && hop.median > 0 ? `${(relay.median / hop.median).toFixed(2)}×` : '—',
+          relay && relay.median > 0 ? fmt((mb / relay.median) * 1000) : '—',
+        ]),
+      )
+    }
   }
 
   const otherNotes = [

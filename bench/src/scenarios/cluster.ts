@@ -2,6 +2,7 @@
 // small interface below, so that the rest of the bench runs (and says why this part is skipped)
 // while the coordinator does not build or does not export LocalCluster yet.
 import type { Executor } from '@clusterpool/client'
+import type { LocalCluster } from '@clusterpool/coordinator'
 
 import { withTimeout } from '../harness/timeout.js'
 import { loadClient, shutdownQuietly, type ExecutorSystem, type OpenSystem } from './systems.js'
@@ -90,5 +91,23 @@ export function localCluster(
         },
       }
     },
+  }
+}
+
+/**
+ * Runs `body` on a LocalCluster with no workers yet (the scenario adds its own, named and
+ * configured), then closes it.
+ */
+export async function withEmptyCluster<T>(body: (cluster: LocalCluster) => Promise<T>): Promise<T> {
+  const { LocalCluster } = await import('@clusterpool/coordinator')
+  const cluster = await withTimeout(
+    LocalCluster.start({ workers: 0, workerOutput: 'ignore' }),
+    60_000,
+    'LocalCluster.start',
+  )
+  try {
+    return await body(cluster)
+  } finally {
+    await cluster.close()
   }
 }

@@ -13,9 +13,9 @@ import { killChild, runJsonLines, startChild } from '../harness/children.js'
 import { guarded, type Ctx } from '../harness/measure.js'
 import { log } from '../harness/result.js'
 import { median } from '../harness/stats.js'
-import { sleep, withTimeout } from '../harness/timeout.js'
+import { errorText, sleep, withTimeout } from '../harness/timeout.js'
 import { connectTo } from './cluster.js'
-import { inc } from './systems.js'
+import { inc, shutdownQuietly } from './systems.js'
 
 const CHILDREN = new URL('../children/', import.meta.url)
 const NODE_ARGS = ['--expose-gc', '--import=tsx']
@@ -76,10 +76,11 @@ async function coordinatorTaskCount(
 ): Promise<number | undefined> {
   try {
     const http = url.replace(/^ws/, 'http').replace(/\/+$/, '')
-    const res = await fetch(
-      `${http}/api/status`,
-      token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
-    )
+    const res = await fetch(`${http}/api/status`, {
+      // A coordinator busy taking in a large batch answers late; a frozen one must not hang P5.
+      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
+    })
     if (!res.ok) return undefined
     const status = (await res.json()) as { tasks?: unknown }
     const tasks = status.tasks
@@ -95,6 +96,39 @@ async function coordinatorTaskCount(
   }
 }
 
+/** How long one /api/status request may take. Milliseconds. */
+const STATUS_TIMEOUT_MS = 10_000
+
+/**
+ * Submits per slice before the bench lets its event loop turn. One synchronous loop of 1M
+ * submits blocked the client for 9 s on a loaded 2-core machine; then the whole backlog was
+ * encoded and sent at once, the client's pong behind it, and the coordinator, seeing no pong for
+ * 15 s, dropped the client with all its tasks (log: "client stopped answering pings"). The
+ * bench then waited 300 s for a count that could not come, and measured anyway.
+ * Slices keep the client answering pings and the coordinator taking tasks in steadily; what is
+ * measured, the coordinator's memory once it holds N pending tasks, is the same.
+ */
+const SUBMIT_SLICE = 10_000
+
+/** The coordinator's task count may stand still this long before the run is declared stuck. */
+const STALL_LIMIT_MS = 60_000
+
+/**
+ * Watches `future`: `error` is set as soon as it settles. With no workers no task can finish, so
+ * a settled future means the connection was lost (every pending future rejects then).
+ */
+function watchForLoss(future: PromiseLike<unknown>): { error: Error | undefined } {
+  const watch: { error: Error | undefined } = { error: undefined }
+  future.then(
+    () => (watch.error = new Error('a task finished on a coordinator with no workers')),
+    (error: unknown) =>
+      (watch.error = new Error(
+        `the client lost its tasks while the coordinator held them: ${errorText(error)}`,
+      )),
+  )
+  return watch
+}
+
 /** One run: bytes per pending task (RSS and heap) and how the end of submission was detected. */
 async function pendingTaskMemoryOnce(
   n: number,
@@ -105,19 +139,41 @@ async function pendingTaskMemoryOnce(
     executor = await connectTo(coordinator.url, coordinator.token)
     const before = await coordinator.memory()
     const futures = new Array<PromiseLike<number>>(n)
-    for (let i = 0; i < n; i++) futures[i] = executor.submit(inc, i)
+    let watch: { error: Error | undefined } | undefined
+    for (let i = 0; i < n; i++) {
+      const future = executor.submit(inc, i)
+      futures[i] = future
+      if (i === 0) watch = watchForLoss(future)
+      if ((i + 1) % SUBMIT_SLICE === 0) {
+        await new Promise((resolve) => setImmediate(resolve))
+        if (watch?.error) throw watch.error
+      }
+    }
     // Wait until the coordinator holds all N: its status count if it has one, else a stable RSS.
     let how = 'RSS stable for 1 s'
     let last = 0
     let stable = 0
-    for (let waited = 0; waited < 300_000; waited += 250) {
+    let lastCount = -1
+    let progressAt = performance.now()
+    for (;;) {
       await sleep(250)
+      if (watch?.error) throw watch.error
       const count = await coordinatorTaskCount(coordinator.url, coordinator.token)
       if (count !== undefined && count >= n) {
         how = '/api/status counted all N'
         break
       }
-      if (count !== undefined) continue
+      if (count !== undefined) {
+        if (count > lastCount) {
+          lastCount = count
+          progressAt = performance.now()
+        } else if (performance.now() - progressAt > STALL_LIMIT_MS) {
+          throw new Error(
+            `the coordinator's task count stood at ${count} of ${n} for ${STALL_LIMIT_MS / 1000} s`,
+          )
+        }
+        continue
+      }
       // No count available: wait for RSS to settle (each sample costs the child a full GC).
       const rss = (await coordinator.memory()).rss
       stable = Math.abs(rss - last) < rss * 0.002 ? stable + 1 : 0
@@ -130,9 +186,10 @@ async function pendingTaskMemoryOnce(
     )
     return { rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n, how }
   } finally {
-    if (executor)
-      await executor.shutdown({ wait: false, cancelFutures: true }).catch(() => undefined)
+    // The coordinator goes first: the client then only has to fail its futures, not cancel
+    // a million tasks one by one over the socket.
     await coordinator.close()
+    if (executor) await shutdownQuietly(executor)
   }
 }
 
