@@ -57,6 +57,8 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   readonly #outbox = new Outbox<Out>(() => this.flush())
   #waitingForDrain = false
   #closed = false
+  /** When the peer was last heard from (any frame or pong), for `keepAlive`. Date.now() ms. */
+  #lastHeard = Date.now()
   #drainListeners: (() => void)[] = []
   #held:
     { messages: MessagesByDirection[D][]; close?: { code: number; reason: string } } | undefined
@@ -75,7 +77,10 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     this.#maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024
     this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
     ws.binaryType = 'nodebuffer'
-    ws.on('message', (data, isBinary) => this.#receive(data, isBinary))
+    ws.on('message', (data, isBinary) => {
+      this.#lastHeard = Date.now()
+      this.#receive(data, isBinary)
+    })
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
     ws.on('error', () => {
       // 'close' follows every 'error'; the reason is reported there.
@@ -169,14 +174,16 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
    * nothing else would notice. Stops when the connection closes.
    */
   keepAlive(intervalMs: number, timeoutMs: number, onDead?: (silentMs: number) => void): void {
-    let lastPong = Date.now()
-    this.ws.on('pong', () => (lastPong = Date.now()))
+    this.#lastHeard = Date.now()
+    this.ws.on('pong', () => (this.#lastHeard = Date.now()))
     const timer = setInterval(() => {
       if (this.#closed) {
         clearInterval(timer)
         return
       }
-      const silentMs = Date.now() - lastPong
+      // Any frame counts as a sign of life, not only pongs: a pong can sit behind a large
+      // backlog the peer is still sending (a client submitting a million tasks in one loop).
+      const silentMs = Date.now() - this.#lastHeard
       if (silentMs > timeoutMs) {
         clearInterval(timer)
         onDead?.(silentMs)
