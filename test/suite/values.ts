@@ -53,8 +53,6 @@ export function valueTests(suite: Suite): void {
       t.true(Buffer.isBuffer(back))
       t.deepEqual(back, Buffer.from([1, 2, 3]))
     },
-    // Bug: in worker threads the pool hands a Buffer argument to the task as a plain Uint8Array.
-    ['thread'],
   )
 
   suite.it('values built inside the task come back with their types', async (t, ex) => {

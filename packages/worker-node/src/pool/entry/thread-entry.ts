@@ -26,5 +26,7 @@ const runner = new Runner(
 runner.installGlobalHooks()
 
 port.on('message', (bytes: Uint8Array) => {
-  runner.receive(decoder.decode(bytes))
+  // The port delivers a plain Uint8Array; viewed as a Buffer (no copy), byte values inside
+  // decode as Buffers, as they do in a child process reading its pipe.
+  runner.receive(decoder.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)))
 })
