@@ -87,25 +87,15 @@ export function taskTests(suite: Suite): void {
     t.is(await ex.submit(double, 8), 16)
   })
 
-  suite.it(
-    'a module task written in TypeScript runs without a build step',
-    async (t, ex) => {
-      const url = new URL('../fixtures/tasks.ts', import.meta.url)
-      t.is(
-        await ex.submit(task<[{ x: number; y: number }], number>(url, 'norm'), { x: 3, y: 4 }),
-        5,
-      )
-      t.is(await ex.submit(task<[string], string>(url, 'shout'), 'hi'), 'HI')
-      t.is(await ex.submit(task<[number], number>(url), 5), 15, 'default export')
-      t.deepEqual(await collect(ex.map(task<[number], number>(url), [1, 2])), [3, 6])
-      const missing = await t.throwsAsync(ex.submit(task(url, 'nope')), {
-        instanceOf: InvalidTaskError,
-      })
-      t.regex(missing.message, /no export named "nope"/)
-    },
-    // Bug: when the program runs under tsx (`tsx main.ts`, or `node --import tsx` as ava does here),
-    // threads see tsx in execArgv and skip registering it, but Node 20 does not apply the parent's
-    // --import hooks in worker threads: importing the .ts module fails (ERR_UNKNOWN_FILE_EXTENSION).
-    ['thread'],
-  )
+  suite.it('a module task written in TypeScript runs without a build step', async (t, ex) => {
+    const url = new URL('../fixtures/tasks.ts', import.meta.url)
+    t.is(await ex.submit(task<[{ x: number; y: number }], number>(url, 'norm'), { x: 3, y: 4 }), 5)
+    t.is(await ex.submit(task<[string], string>(url, 'shout'), 'hi'), 'HI')
+    t.is(await ex.submit(task<[number], number>(url), 5), 15, 'default export')
+    t.deepEqual(await collect(ex.map(task<[number], number>(url), [1, 2])), [3, 6])
+    const missing = await t.throwsAsync(ex.submit(task(url, 'nope')), {
+      instanceOf: InvalidTaskError,
+    })
+    t.regex(missing.message, /no export named "nope"/)
+  })
 }

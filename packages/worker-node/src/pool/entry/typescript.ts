@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 
 /**
  * TypeScript modules run in pool children without a build step: tsx is registered in the child
@@ -15,9 +16,16 @@ const TS_EXTENSION = /\.[cm]?ts$/i
 
 let registration: Promise<void> | undefined
 
-/** True when this code itself runs through tsx (tests run the entry from source) or the flags load it. */
+/**
+ * True when this code itself runs through tsx (tests run the entry from source) or the flags load
+ * it. A worker thread sees its process's flags, but Node 20 does not apply the process's
+ * `--import` hooks to threads: there only the first test counts.
+ */
 function alreadyActive(): boolean {
-  return import.meta.url.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))
+  return (
+    import.meta.url.endsWith('.ts') ||
+    (isMainThread && process.execArgv.some((a) => a.includes('tsx')))
+  )
 }
 
 /** Registers tsx in this process or thread, once. */
