@@ -4,4 +4,4 @@
  * `role` fields and `refuse` keeps its layout, so peers of different versions can always tell
  * each other so.
  */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2

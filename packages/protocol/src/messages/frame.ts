@@ -13,6 +13,7 @@
  */
 import { PayloadTooLargeError, ProtocolError, VersionMismatchError } from '../errors/errors.js'
 import type { Decoder, Encoder } from '../values/codec.js'
+import { asRows } from '../values/rows.js'
 import type { ClientHello, ClientToCoordinator, CoordinatorToClient } from './client.js'
 import type { Check, Invalid } from './guards.js'
 import { describe, invalid, isObj, version } from './guards.js'
@@ -57,9 +58,25 @@ const CHECKS: Readonly<Record<Direction, ReadonlyMap<string, Check>>> = {
   [Direction.COORDINATOR_TO_WORKER]: COORDINATOR_TO_WORKER,
 }
 
-/** Encodes messages as one frame. Messages are trusted (built by this side); nothing is checked. */
+/**
+ * Encodes messages as one frame. Messages are trusted (built by this side); nothing is checked.
+ * Their `tasks` and `items` lists travel as rows (`values/rows.ts`); the messages are not changed.
+ */
 export function encodeFrame(encoder: Encoder, messages: readonly Message[]): Uint8Array {
-  return encoder.encode(messages)
+  return encoder.encode(messages.map(withRows))
+}
+
+/** `m` with its `tasks` or `items` list as `Rows`, or `m` itself when it has neither. */
+function withRows(m: Message): unknown {
+  const fields = m as unknown as Record<string, unknown>
+  if (fields.tasks !== undefined) {
+    const tasks = asRows(fields.tasks)
+    if (tasks !== fields.tasks) return { ...fields, tasks }
+  } else if (fields.items !== undefined) {
+    const items = asRows(fields.items)
+    if (items !== fields.items) return { ...fields, items }
+  }
+  return m
 }
 
 /**

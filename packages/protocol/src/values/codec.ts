@@ -1,6 +1,6 @@
 import { Packr, Unpackr, addExtension } from 'msgpackr'
 
-import { checkSendable } from './sendable.js'
+import { holdsMap } from './sendable.js'
 
 /**
  * The value codec: msgpack through msgpackr, set up for untrusted input.
@@ -60,8 +60,7 @@ export function createDecoder(): Decoder {
  * that names the part of `label` that cannot be sent.
  */
 export function encodeValue(encoder: Encoder, value: unknown, label: string): Uint8Array {
-  const { hasMap } = checkSendable(value, label)
-  return encoder.encode(hasMap ? boxMaps(value) : value)
+  return encoder.encode(holdsMap(value, label) ? boxMaps(value) : value)
 }
 
 /** Copies the paths that lead to Maps, replacing each Map with an `EncodedMap`. */

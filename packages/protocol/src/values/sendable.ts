@@ -27,18 +27,35 @@ export function allowSendableClass(cls: abstract new (...args: never[]) => objec
  * `label` names the root in the message, for example `argument 2`.
  */
 export function checkSendable(value: unknown, label: string): SendableReport {
-  const report: SendableReport = { hasMap: false }
-  walk(value, label, report, 0, new Set())
-  return report
+  return { hasMap: holdsMap(value, label) }
 }
 
-function walk(
-  value: unknown,
-  path: string,
-  report: SendableReport,
-  depth: number,
-  seen: Set<object>,
-): void {
+/**
+ * `checkSendable` without the report object: whether `value` holds a Map. The hot path of every
+ * task's arguments and result, so it allocates nothing for values made of primitives, arrays and
+ * plain objects of primitives: a child's path is only spelled out when the child is an object
+ * (or is refused), and the ancestor set only exists once the walk goes below the root.
+ */
+export function holdsMap(value: unknown, label: string): boolean {
+  if (!needsWalk(value)) return false
+  const state: WalkState = { hasMap: false, seen: undefined }
+  walk(value, label, state, 0)
+  return state.hasMap
+}
+
+interface WalkState {
+  hasMap: boolean
+  /** The objects on the path from the root to the value being walked (circularity check). */
+  seen: Set<object> | undefined
+}
+
+/** Whether `walk` has anything to do for `value`: objects are walked, functions and symbols refused. */
+function needsWalk(value: unknown): boolean {
+  const type = typeof value
+  return (type === 'object' && value !== null) || type === 'function' || type === 'symbol'
+}
+
+function walk(value: unknown, path: string, state: WalkState, depth: number): void {
   switch (typeof value) {
     case 'number':
     case 'string':
@@ -57,28 +74,35 @@ function walk(
   const obj = value
   if (depth > MAX_DEPTH)
     throw new UnsendableValueError(path, `value nested deeper than ${MAX_DEPTH} levels`)
-  if (seen.has(obj)) throw new UnsendableValueError(path, 'circular reference')
+  if (state.seen?.has(obj)) throw new UnsendableValueError(path, 'circular reference')
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return
   if (obj instanceof Date || obj instanceof RegExp) return
+  const seen = (state.seen ??= new Set())
   seen.add(obj)
   try {
     if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) walk(obj[i], `${path}[${i}]`, report, depth + 1, seen)
+      for (let i = 0; i < obj.length; i++) {
+        const item: unknown = obj[i]
+        if (needsWalk(item)) walk(item, `${path}[${i}]`, state, depth + 1)
+      }
       return
     }
     if (obj instanceof Map) {
-      report.hasMap = true
+      state.hasMap = true
       let i = 0
       for (const [k, v] of obj) {
-        walk(k, `${path}.keys()[${i}]`, report, depth + 1, seen)
-        walk(v, `${path}.get(${describeKey(k)})`, report, depth + 1, seen)
+        if (needsWalk(k)) walk(k, `${path}.keys()[${i}]`, state, depth + 1)
+        if (needsWalk(v)) walk(v, `${path}.get(${describeKey(k)})`, state, depth + 1)
         i++
       }
       return
     }
     if (obj instanceof Set) {
       let i = 0
-      for (const v of obj) walk(v, `${path}.values()[${i++}]`, report, depth + 1, seen)
+      for (const v of obj) {
+        if (needsWalk(v)) walk(v, `${path}.values()[${i}]`, state, depth + 1)
+        i++
+      }
       return
     }
     if (obj instanceof Error) return
@@ -88,7 +112,8 @@ function walk(
       throw new UnsendableValueError(path, describeInstance(obj))
     }
     for (const key of Object.keys(obj)) {
-      walk((obj as Record<string, unknown>)[key], `${path}.${key}`, report, depth + 1, seen)
+      const item = (obj as Record<string, unknown>)[key]
+      if (needsWalk(item)) walk(item, `${path}.${key}`, state, depth + 1)
     }
   } finally {
     seen.delete(obj)
