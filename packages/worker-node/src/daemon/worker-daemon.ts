@@ -23,6 +23,7 @@ import {
 import { destination, pino, type Logger } from 'pino'
 
 import { TaskPool, kPoolInternals } from '../pool/runtime/task-pool.js'
+import type { PoolTask } from '../pool/types.js'
 import { CpuMeter, rssBytes } from './cpu.js'
 import type { Connection } from '../transport/connection.js'
 import { openSession } from '../transport/dial.js'
@@ -307,7 +308,7 @@ export class WorkerDaemon {
   #assign(t: AssignTask): void {
     if (this.#state !== 'running') return
     // A relayed input becomes a replica here: the coordinator may place more dependents here.
-    for (const d of t.deps ?? []) if (d.keep && d.value) this.#hold(d.key, d.value.slice())
+    if (t.deps) for (const d of t.deps) if (d.keep && d.value) this.#hold(d.key, d.value.slice())
     const id = ++this.#nextId
     let fn: FnRef
     let args = t.args
@@ -324,14 +325,15 @@ export class WorkerDaemon {
     }
     this.#tasks.set(id, { key: t.key, keep: t.keep === true, startedAt: 0, started: false })
     this.#ids.set(t.key, id)
-    this.#pool.submit({
+    const task: { -readonly [K in keyof PoolTask]: PoolTask[K] } = {
       id,
       fn,
       args,
       attempt: t.attempt,
-      ...(t.opts?.timeoutMs === undefined ? {} : { timeoutMs: t.opts.timeoutMs }),
-      ...(t.chunk ? { chunk: true } : {}),
-    })
+    }
+    if (t.opts?.timeoutMs !== undefined) task.timeoutMs = t.opts.timeoutMs
+    if (t.chunk) task.chunk = true
+    this.#pool.submit(task)
   }
 
   #resolveFn(t: AssignTask): FnRef {

@@ -37,8 +37,8 @@ export interface ConnectionOptions {
 /**
  * A WebSocket carrying msgpack frames of clusterpool messages, one per direction pair.
  *
- * Sending coalesces: messages queue in an outbox that is flushed once per tick (setImmediate)
- * as few frames as fit under the peer's limit, and `pushItem` appends to the last queued
+ * Sending coalesces: messages queue in an outbox that is flushed once per tick (see `Outbox` for
+ * when) as few frames as fit under the peer's limit, and `pushItem` appends to the last queued
  * message of the same kind, so a thousand results in one tick travel as one `results` message.
  * While the socket's `bufferedAmount` is over the high-water mark, the outbox waits and
  * `congested` is true, which producers use to hold work back.
@@ -116,7 +116,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     this.#held = { messages: [...messages] }
   }
 
-  /** Queues a message; it leaves with the next flush (this tick). */
+  /** Queues a message; it leaves with the next flush (see `MessageSink.send`). */
   send(message: Out): void {
     if (this.#closed) return
     this.#outbox.push(message)
@@ -124,7 +124,8 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
 
   /**
    * Appends `item` to the `field` list of the last queued message if it is of `kind`, or
-   * queues `{ kind, [field]: [item] }`. Keeps order across kinds.
+   * queues `{ kind, [field]: [item] }`. Keeps order across kinds, except that `running` items
+   * join the queued `running` message (see `Outbox`).
    */
   pushItem<K extends Out['kind'], F extends ItemsKey<OfKind<Out, K>>>(
     kind: K,
@@ -153,12 +154,16 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       return
     }
     const messages = this.#outbox.take()
-    for (const frame of this.#frames(messages)) {
-      this.stats.framesOut++
-      this.stats.bytesOut += frame.byteLength
-      this.ws.send(frame, { binary: true })
-    }
+    const frame = encodeFrame(this.#encoder, messages)
+    if (frame.byteLength <= this.#maxFrameBytes) this.#sendFrame(frame)
+    else for (const part of this.#split(messages)) this.#sendFrame(part)
     if (this.ws.bufferedAmount > this.#highWaterMark) this.#waitForDrain()
+  }
+
+  #sendFrame(frame: Uint8Array): void {
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.byteLength
+    this.ws.send(frame, BINARY)
   }
 
   /** Flushes what is queued, then closes with `code` and a reason (truncated to fit a close frame). */
@@ -225,6 +230,11 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       yield frame
       return
     }
+    yield* this.#split(messages)
+  }
+
+  /** Frames for messages that encode over the size limit together (rare: the slow path). */
+  *#split(messages: Out[]): Generator<Uint8Array> {
     if (messages.length > 1) {
       const half = messages.length >> 1
       yield* this.#frames(messages.slice(0, half))
@@ -235,7 +245,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     if (parts === undefined) {
       // One indivisible message over the limit: the peer will refuse it; senders check sizes
       // of single values (frameTooLarge) before queueing, so this is a bug if it happens.
-      yield frame
+      yield encodeFrame(this.#encoder, messages)
       return
     }
     for (const part of parts) yield* this.#frames([part])
@@ -249,7 +259,13 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       )
       return
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+    // binaryType 'nodebuffer': one Buffer, or its fragments. The Buffer is the frame's own
+    // (ws hands over a view of what it read, never reused), so it is decoded in place.
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data)
     this.stats.framesIn++
     this.stats.bytesIn += bytes.byteLength
     const decoded = decodeFrame(this.#decoder, bytes, this.#direction)
@@ -277,6 +293,9 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     else this.#handlers.onClose(code, reason)
   }
 }
+
+/** `ws.send` options of every frame: binary, never compressed (the server disables it anyway). */
+const BINARY = { binary: true } as const
 
 /** Splits a message with one long list field into two halves, or undefined if it has none. */
 function splitMessage<M extends Message>(message: M): M[] | undefined {
