@@ -76,8 +76,9 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #encoder = createEncoder()
   readonly #decoder = createDecoder()
   readonly #futures = new Map<number, Future<unknown>>()
-  readonly #ids = new WeakMap<Future<unknown>, number>()
-  readonly #sentSources = new Set<string>()
+  readonly #ids = new FutureIds()
+  /** Functions whose source the coordinator has, by hash: the reference to send without it. */
+  readonly #sentSources = new Map<string, WireFnRef>()
   /**
    * Finished tasks whose value stays on a worker and that nobody has awaited yet. Held weakly:
    * when such a future is collected, the coordinator is told to release the value.
@@ -152,6 +153,8 @@ export class ClusterExecutor extends BaseExecutor {
   }
 
   protected override submitTask(t: Task, args: unknown[]): Future<unknown> {
+    // Arguments that are all primitives hold no futures: skip the walk (and what it allocates).
+    if (!args.some(isObject)) return this.#submit({ ref: t.ref, options: t.options, args }, [])
     const replaced = replaceFutures(args, (f) => {
       const done = classifyDone(f)
       if (done) return done
@@ -180,14 +183,14 @@ export class ClusterExecutor extends BaseExecutor {
     this.#ids.set(future, id)
     future.addDoneCallback(this.#onPendingDone)
     setAbortHandler(future, () => this.#connection.pushItem('cancel', 'ids', id))
-    const task: SubmitTask = {
+    const task: { -readonly [K in keyof SubmitTask]: SubmitTask[K] } = {
       id,
       fn: this.#wireFn(call),
       args,
-      ...(deps.length > 0 ? { deps } : {}),
-      ...(Object.keys(call.options).length > 0 ? { opts: call.options } : {}),
-      ...(call.chunk ? { chunk: true } : {}),
     }
+    if (deps.length > 0) task.deps = deps
+    if (hasOwnKeys(call.options)) task.opts = call.options
+    if (call.chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
     return future
   }
@@ -270,8 +273,9 @@ export class ClusterExecutor extends BaseExecutor {
   #wireFn(call: ScheduledCall): WireFnRef {
     const ref = call.ref
     if (ref.kind === 'module') return ref
-    if (this.#sentSources.has(ref.hash)) return { kind: 'source', hash: ref.hash, name: ref.name }
-    this.#sentSources.add(ref.hash)
+    const sent = this.#sentSources.get(ref.hash)
+    if (sent) return sent
+    this.#sentSources.set(ref.hash, { kind: 'source', hash: ref.hash, name: ref.name })
     return ref
   }
 
@@ -355,5 +359,32 @@ export class ClusterExecutor extends BaseExecutor {
       await new Promise<void>((resolve) => (this.#idle = resolve))
     }
     this.#connection.close(1000, 'client shutdown')
+  }
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null
+}
+
+/** `Object.keys(o).length > 0` without building the array (once per submitted task). */
+function hasOwnKeys(o: object): boolean {
+  for (const key in o) if (Object.hasOwn(o, key)) return true
+  return false
+}
+
+/**
+ * This executor's id of each of its futures, as a `WeakMap<Future, number>` would keep it, but
+ * stored on the future under a symbol of this executor: a property costs a fraction of a WeakMap
+ * entry on every submit, and leaves the garbage collector no ephemerons to trace.
+ */
+class FutureIds {
+  readonly #key = Symbol('clusterpool.ClusterExecutor.id')
+
+  get(future: Future<unknown>): number | undefined {
+    return (future as unknown as Record<symbol, number | undefined>)[this.#key]
+  }
+
+  set(future: Future<unknown>, id: number): void {
+    ;(future as unknown as Record<symbol, number>)[this.#key] = id
   }
 }

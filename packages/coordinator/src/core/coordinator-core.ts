@@ -10,7 +10,6 @@ import {
   fnLabel,
   serializeError,
   type AssignDep,
-  type AssignTask,
   type ClientHello,
   type ClientToCoordinator,
   type CoordinatorToClient,
@@ -36,7 +35,7 @@ import { DataRelay } from './data-relay.js'
 import { ClientSession, WorkerSession } from './sessions.js'
 import { buildStatus, type ClusterStatus } from './status.js'
 import { Throughput } from './throughput.js'
-import { TaskEntry, detach } from './task-entry.js'
+import { TaskEntry, assignTask, detach, taskSpec, wireFn } from './task-entry.js'
 
 /**
  * The coordinator's brain, free of sockets: client and worker sessions come in through links
@@ -185,9 +184,14 @@ export class CoordinatorCore {
     const now = performance.now()
     for (const m of messages) {
       switch (m.kind) {
-        case 'submit':
+        case 'submit': {
+          const before = this.totals.submitted
           for (const t of m.tasks) this.#submit(client, t, now)
+          // One update per message, not per task: prom-client counters are not free.
+          const accepted = this.totals.submitted - before
+          if (accepted > 0) this.#metrics?.tasksSubmitted.inc(accepted)
           break
+        }
         case 'cancel':
           for (const id of m.ids) this.#cancel(client, client.key(id), now)
           break
@@ -349,22 +353,7 @@ export class CoordinatorCore {
       t.chunk === true,
     )
     try {
-      this.scheduler.submit(
-        {
-          key,
-          fnKey: fnKey(fn),
-          clientId: client.id,
-          ...(t.opts?.priority === undefined ? {} : { priority: t.opts.priority }),
-          ...(t.opts?.resources === undefined ? {} : { resources: t.opts.resources }),
-          ...(t.opts?.workers === undefined ? {} : { workers: t.opts.workers }),
-          ...(t.opts?.allowOtherWorkers === undefined
-            ? {}
-            : { allowOtherWorkers: t.opts.allowOtherWorkers }),
-          ...(t.opts?.retries === undefined ? {} : { retries: t.opts.retries }),
-          ...(deps ? { deps: deps.map((d) => d.key) } : {}),
-        },
-        now,
-      )
+      this.scheduler.submit(taskSpec(key, fnKey(fn), client.id, t.opts, deps), now)
     } catch (error) {
       return fail(error as Error)
     }
@@ -372,16 +361,17 @@ export class CoordinatorCore {
     client.keys.add(key)
     this.#progress(entry).pending++
     this.totals.submitted++
-    this.#metrics?.tasksSubmitted.inc()
   }
 
   #progress(entry: TaskEntry): FunctionProgress {
+    if (entry.progress) return entry.progress
     const label = fnLabel(entry.fn)
     let p = this.progress.get(label)
     if (!p) {
       p = { pending: 0, running: 0, done: 0, erred: 0 }
       this.progress.set(label, p)
     }
+    entry.progress = p
     return p
   }
 
@@ -612,6 +602,7 @@ export class CoordinatorCore {
   // ─── decisions ──────────────────────────────────────────────────────────────────────────
 
   #apply(): void {
+    const finished = this.totals.finished
     // Handling a decision may feed the scheduler again (a relayed input that cannot come).
     for (
       let ds = this.scheduler.takeDecisions();
@@ -619,6 +610,12 @@ export class CoordinatorCore {
       ds = this.scheduler.takeDecisions()
     )
       for (const d of ds) this.#decide(d)
+    // Counted once per batch of decisions, not per task (`memory` counts `totals.finished`).
+    const done = this.totals.finished - finished
+    if (done > 0) {
+      this.throughput.add(done)
+      this.#metrics?.tasksFinished.inc({ outcome: 'finished' }, done)
+    }
     this.#changed()
   }
 
@@ -666,11 +663,7 @@ export class CoordinatorCore {
       }
       case 'memory': {
         const entry = this.#tasks.get(d.key)
-        if (!entry?.scattered) {
-          this.totals.finished++
-          this.throughput.add(1)
-          this.#metrics?.tasksFinished.inc({ outcome: 'finished' })
-        }
+        if (!entry?.scattered) this.totals.finished++ // throughput and metrics: in #apply
         if (!entry) return
         if (entry.arriving !== undefined) entry.value = detach(entry.arriving)
         entry.arriving = undefined
@@ -821,20 +814,9 @@ export class CoordinatorCore {
     attempt: number,
     deps: readonly AssignDep[] | undefined,
   ): void {
-    const fn: WireFnRef =
-      entry.fn.kind === 'source' && worker.sentSources.has(entry.fn.hash)
-        ? { kind: 'source', hash: entry.fn.hash, name: entry.fn.name }
-        : entry.fn
+    const sent = entry.fn.kind === 'source' && worker.sentSources.has(entry.fn.hash)
     if (entry.fn.kind === 'source') worker.sentSources.add(entry.fn.hash)
-    const task: AssignTask = {
-      key: entry.key,
-      fn,
-      args: entry.args,
-      attempt,
-      ...(deps ? { deps } : {}),
-      ...(entry.opts ? { opts: entry.opts } : {}),
-      ...(entry.chunk ? { chunk: true } : {}),
-    }
+    const task = assignTask(entry, wireFn(entry.fn, sent), attempt, deps)
     worker.link.pushItem('assign', 'tasks', task)
     // Cancelled by its client while it moved (a steal): the new worker drops or aborts it too.
     if (entry.aborting) worker.link.pushItem('cancel', 'keys', entry.key)

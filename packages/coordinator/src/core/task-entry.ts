@@ -1,5 +1,14 @@
-import type { FnRef, SerializedError, TaskOptions } from '@clusterpool/protocol'
+import type {
+  AssignDep,
+  AssignTask,
+  FnRef,
+  SerializedError,
+  SourceFnRef,
+  TaskOptions,
+  WireFnRef,
+} from '@clusterpool/protocol'
 
+import type { TaskSpec } from '../scheduler/specs.js'
 import type { ClientSession } from './sessions.js'
 
 /**
@@ -37,6 +46,8 @@ export class TaskEntry {
   settled = false
   /** Its outcome is counted in the per-function progress. */
   counted = false
+  /** Its function's row of the per-function progress, once looked up. */
+  progress: { pending: number; running: number; done: number; erred: number } | undefined
 
   constructor(
     key: string,
@@ -62,7 +73,72 @@ export class TaskEntry {
 /**
  * Copies a byte view out of its frame when the frame is much larger, so that one long-held
  * value does not keep a whole batch frame alive.
+ *
+ * Decoded byte fields are `Buffer`s, whose `slice` is a view, not a copy: the copy is made
+ * explicitly, with `Buffer.allocUnsafe`, which takes values under 4 KiB from Node's shared pool
+ * (a small value then pins at most one 8 KiB pool slab, and costs no allocation of its own).
  */
 export function detach(bytes: Uint8Array): Uint8Array {
-  return bytes.buffer.byteLength > 4 * bytes.byteLength + 4096 ? bytes.slice() : bytes
+  if (bytes.buffer.byteLength <= 4 * bytes.byteLength + 4096) return bytes
+  const copy = Buffer.allocUnsafe(bytes.byteLength)
+  copy.set(bytes)
+  return copy
+}
+
+// ─── messages and specs built per task (the hot path: no spreads, no temporary objects) ─────
+
+/** The scheduler's view of a submitted task; options and dependencies only when given. */
+export function taskSpec(
+  key: string,
+  fnKey: string,
+  clientId: string,
+  opts: Readonly<TaskOptions> | undefined,
+  deps: TaskEntry['deps'],
+): TaskSpec {
+  if (opts === undefined && deps === undefined) return { key, fnKey, clientId }
+  const spec: { -readonly [K in keyof TaskSpec]: TaskSpec[K] } = { key, fnKey, clientId }
+  if (opts?.priority !== undefined) spec.priority = opts.priority
+  if (opts?.resources !== undefined) spec.resources = opts.resources
+  if (opts?.workers !== undefined) spec.workers = opts.workers
+  if (opts?.allowOtherWorkers !== undefined) spec.allowOtherWorkers = opts.allowOtherWorkers
+  if (opts?.retries !== undefined) spec.retries = opts.retries
+  if (deps) spec.deps = deps.map((d) => d.key)
+  return spec
+}
+
+/** A task as a worker receives it: `fn` as `wireFn` gives it, dependencies when it has some. */
+export function assignTask(
+  entry: TaskEntry,
+  fn: WireFnRef,
+  attempt: number,
+  deps: readonly AssignDep[] | undefined,
+): AssignTask {
+  if (deps === undefined && entry.opts === undefined && !entry.chunk)
+    return { key: entry.key, fn, args: entry.args, attempt }
+  const task: { -readonly [K in keyof AssignTask]: AssignTask[K] } = {
+    key: entry.key,
+    fn,
+    args: entry.args,
+    attempt,
+  }
+  if (deps) task.deps = deps
+  if (entry.opts) task.opts = entry.opts
+  if (entry.chunk) task.chunk = true
+  return task
+}
+
+const withoutSource = new WeakMap<SourceFnRef, WireFnRef>()
+
+/**
+ * `fn` as a peer that has its source (`sent`) needs it: for a source function, the reference
+ * without the source, one object per function rather than one per task.
+ */
+export function wireFn(fn: FnRef, sent: boolean): WireFnRef {
+  if (fn.kind !== 'source' || !sent) return fn
+  let light = withoutSource.get(fn)
+  if (light === undefined) {
+    light = { kind: 'source', hash: fn.hash, name: fn.name }
+    withoutSource.set(fn, light)
+  }
+  return light
 }
