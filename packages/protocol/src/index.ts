@@ -25,6 +25,7 @@ export {
   WorkerDiedError,
 } from './errors/errors.js'
 export { deserializeError, isSerializedError, serializeError } from './errors/serialize.js'
+export { detachBytes } from './values/bytes.js'
 export { createDecoder, createEncoder, encodeValue } from './values/codec.js'
 export { checkSendable } from './values/sendable.js'
 export { fnKey, fnLabel, moduleFnRef, sourceFnRef } from './task/fn-ref.js'

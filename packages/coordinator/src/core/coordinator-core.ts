@@ -2,6 +2,7 @@ import {
   AbortedError,
   DataLostError,
   DependencyError,
+  detachBytes,
   KilledWorkerError,
   NoWorkerError,
   PROTOCOL_VERSION,
@@ -35,7 +36,7 @@ import { DataRelay } from './data-relay.js'
 import { ClientSession, WorkerSession } from './sessions.js'
 import { buildStatus, type ClusterStatus } from './status.js'
 import { Throughput } from './throughput.js'
-import { TaskEntry, assignTask, detach, taskSpec, wireFn } from './task-entry.js'
+import { TaskEntry, assignTask, taskSpec, wireFn } from './task-entry.js'
 
 /**
  * The coordinator's brain, free of sockets: client and worker sessions come in through links
@@ -300,7 +301,7 @@ export class CoordinatorCore {
     entry.scattered = true
     entry.counted = true // not a task: no progress, no totals
     entry.announced = true
-    entry.value = detach(item.value) // until it is stored on a worker
+    entry.value = detachBytes(item.value) // until it is stored on a worker
     this.#tasks.set(key, entry)
     client.keys.add(key)
     this.scheduler.scatter(
@@ -347,7 +348,7 @@ export class CoordinatorCore {
       client,
       t.id,
       fn,
-      detach(t.args),
+      detachBytes(t.args),
       deps,
       t.opts,
       t.chunk === true,
@@ -665,7 +666,7 @@ export class CoordinatorCore {
         const entry = this.#tasks.get(d.key)
         if (!entry?.scattered) this.totals.finished++ // throughput and metrics: in #apply
         if (!entry) return
-        if (entry.arriving !== undefined) entry.value = detach(entry.arriving)
+        if (entry.arriving !== undefined) entry.value = detachBytes(entry.arriving)
         entry.arriving = undefined
         this.#moveProgress(entry, 'done')
         if (entry.gathering) {

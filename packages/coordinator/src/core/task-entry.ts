@@ -70,21 +70,6 @@ export class TaskEntry {
   }
 }
 
-/**
- * Copies a byte view out of its frame when the frame is much larger, so that one long-held
- * value does not keep a whole batch frame alive.
- *
- * Decoded byte fields are `Buffer`s, whose `slice` is a view, not a copy: the copy is made
- * explicitly, with `Buffer.allocUnsafe`, which takes values under 4 KiB from Node's shared pool
- * (a small value then pins at most one 8 KiB pool slab, and costs no allocation of its own).
- */
-export function detach(bytes: Uint8Array): Uint8Array {
-  if (bytes.buffer.byteLength <= 4 * bytes.byteLength + 4096) return bytes
-  const copy = Buffer.allocUnsafe(bytes.byteLength)
-  copy.set(bytes)
-  return copy
-}
-
 // ─── messages and specs built per task (the hot path: no spreads, no temporary objects) ─────
 
 /** The scheduler's view of a submitted task; options and dependencies only when given. */

@@ -2,6 +2,7 @@ import { hostname, totalmem } from 'node:os'
 
 import {
   AbortedError,
+  detachBytes,
   AuthError,
   InvalidOptionError,
   PROTOCOL_VERSION,
@@ -289,7 +290,7 @@ export class WorkerDaemon {
         return
       }
       case 'store':
-        for (const { key, value } of m.items) this.#hold(key, value.slice())
+        for (const { key, value } of m.items) this.#hold(key, detachBytes(value))
         return
       case 'release':
         for (const key of m.keys) this.#release(key)
@@ -308,7 +309,8 @@ export class WorkerDaemon {
   #assign(t: AssignTask): void {
     if (this.#state !== 'running') return
     // A relayed input becomes a replica here: the coordinator may place more dependents here.
-    if (t.deps) for (const d of t.deps) if (d.keep && d.value) this.#hold(d.key, d.value.slice())
+    if (t.deps)
+      for (const d of t.deps) if (d.keep && d.value) this.#hold(d.key, detachBytes(d.value))
     const id = ++this.#nextId
     let fn: FnRef
     let args = t.args
@@ -404,8 +406,7 @@ export class WorkerDaemon {
     if (!t) return
     this.#forget(id)
     if (t.keep || value.byteLength > this.#holdOverBytes) {
-      // Kept long: copy it out of the pipe's read buffer if it is only a view into it.
-      this.#hold(t.key, value.buffer.byteLength > value.byteLength ? value.slice() : value)
+      this.#hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
       this.#connection?.pushItem('results', 'items', {
         key: t.key,
         size: value.byteLength,
