@@ -7,18 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${1:-clusterpool:local}
 base=${BASE:-node:20-slim}
-for p in protocol worker-node client coordinator; do
+for p in protocol transport pool worker-node client coordinator clusterpool; do
   [ -f "packages/$p/dist/index.js" ] || { echo "packages/$p is not built: run npm run build" >&2; exit 1; }
 done
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/app/packages"
 cp package.json "$stage/app/"
-for p in protocol worker-node client coordinator; do
+for p in protocol transport pool worker-node client coordinator clusterpool; do
   mkdir -p "$stage/app/packages/$p"
   cp "packages/$p/package.json" "$stage/app/packages/$p/"
   cp -r "packages/$p/dist" "$stage/app/packages/$p/dist"
 done
+cp -r packages/clusterpool/bin "$stage/app/packages/clusterpool/bin"
 # Runtime dependencies only: leave out the build, lint and test tools.
 tar -C . -c \
   --exclude='node_modules/typescript' --exclude='node_modules/@turbo' --exclude='node_modules/turbo' \

@@ -18,8 +18,8 @@ import {
   task,
   type ClusterExecutor,
   type Future,
-} from '@clusterpool/client'
-import type { LocalCluster } from '@clusterpool/coordinator'
+  type LocalCluster,
+} from 'clusterpool'
 import test, { type ExecutionContext } from 'ava'
 
 import { startCluster } from './helpers/cluster.js'

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-import type { LocalCluster } from '@clusterpool/coordinator'
+import type { LocalCluster } from 'clusterpool'
 import test from 'ava'
 import { chromium, type Browser, type Page } from 'playwright-core'
 

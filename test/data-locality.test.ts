@@ -2,8 +2,7 @@
 // scattered data runs its dependents where it is, values move between workers only when a
 // task runs elsewhere, and a value goes away once no future refers to it.
 import { DataLostError, DependencyError } from '@clusterpool/protocol'
-import { LocalCluster } from '@clusterpool/coordinator'
-import { task, type ClusterExecutor } from '@clusterpool/client'
+import { LocalCluster, task, type ClusterExecutor } from 'clusterpool'
 import { settledState } from '@clusterpool/client/internal'
 import test from 'ava'
 

@@ -1,7 +1,6 @@
 // Dynamic load balancing with real worker processes: a worker that joins mid-run gets work at
 // once, a slow worker gets fewer tasks, priorities and resources hold.
-import { task } from '@clusterpool/client'
-import { LocalCluster } from '@clusterpool/coordinator'
+import { task, LocalCluster } from 'clusterpool'
 import test from 'ava'
 
 const sleepTask = async (ms: number): Promise<string> => {

@@ -4,16 +4,16 @@
 // client ("the witness") keeps working on the same coordinator.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import {
   AuthError,
   ClusterExecutor,
   InvalidOptionError,
   PayloadTooLargeError,
-} from '@clusterpool/client'
-import { Coordinator, type LocalCluster } from '@clusterpool/coordinator'
+  Coordinator,
+  type LocalCluster,
+} from 'clusterpool'
 import { CloseCode, PROTOCOL_VERSION, createDecoder, createEncoder } from '@clusterpool/protocol'
 import test, { type ExecutionContext } from 'ava'
 import WebSocket from 'ws'
@@ -274,15 +274,10 @@ test('a non-loopback host without a token is refused unless insecure', async (t)
 })
 
 test('the worker CLI exits non-zero with a clear message on a wrong token', async (t) => {
-  const cli = join(
-    dirname(createRequire(import.meta.url).resolve('@clusterpool/worker-node/package.json')),
-    'dist',
-    'cli',
-    'worker-cli.js',
-  )
+  const cli = fileURLToPath(import.meta.resolve('clusterpool/cli'))
   const child = spawn(
     process.execPath,
-    [cli, cluster.url, '--procs', '1', '--token', 'wrong-token-123'],
+    [cli, 'worker', cluster.url, '--procs', '1', '--token', 'wrong-token-123'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLUSTERPOOL_TOKEN: '' } },
   )
   let output = ''

@@ -13,8 +13,7 @@ import test from 'ava'
 const SMOKE_ROOT = fileURLToPath(new URL('./.smoke/', import.meta.url))
 
 const PROGRAM = `
-import { ClusterExecutor, ProcessPoolExecutor, task, TaskScopeError } from '@clusterpool/client'
-import { LocalCluster } from '@clusterpool/coordinator'
+import { ClusterExecutor, ProcessPoolExecutor, task, TaskScopeError, LocalCluster } from 'clusterpool'
 
 const out = {}
 // Plain Node 20 has no \`await using\`: close in finally.

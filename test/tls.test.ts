@@ -4,12 +4,11 @@ import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-import { ClusterExecutor, ConnectionLostError } from '@clusterpool/client'
-import { Coordinator } from '@clusterpool/coordinator'
+import { ClusterExecutor, ConnectionLostError, Coordinator } from 'clusterpool'
 import test from 'ava'
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterpool-tls-'))
@@ -39,10 +38,7 @@ execFileSync(
 const cert = readFileSync(certFile)
 
 let coordinator: Coordinator
-const workerCli = join(
-  dirname(createRequire(import.meta.url).resolve('@clusterpool/worker-node/package.json')),
-  'dist/cli/worker-cli.js',
-)
+const cli = fileURLToPath(import.meta.resolve('clusterpool/cli'))
 
 test.before(async () => {
   coordinator = await Coordinator.start({
@@ -67,7 +63,8 @@ test.serial('a worker and a client that trust the CA run tasks over wss', async 
   const worker = spawn(
     process.execPath,
     [
-      workerCli,
+      cli,
+      'worker',
       coordinator.url,
       '--procs',
       '1',

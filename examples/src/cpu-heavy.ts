@@ -1,6 +1,6 @@
 // The seed's cpu_heavy experiment: four loops of 1e8 iterations, run serially, on a thread
 // pool and on a process pool, with each task's start and finish drawn as a timeline.
-import { ProcessPoolExecutor, ThreadPoolExecutor, task, type Executor } from '@clusterpool/client'
+import { ProcessPoolExecutor, ThreadPoolExecutor, task, type Executor } from 'clusterpool'
 
 import { cpuHeavy } from './tasks.js'
 import { timeline, type Span } from './timeline.js'

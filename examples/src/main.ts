@@ -3,8 +3,7 @@
 // `npm start -- --keep` leaves the cluster and its dashboard running.
 import { parseArgs } from 'node:util'
 
-import { task, type Executor } from '@clusterpool/client'
-import { LocalCluster } from '@clusterpool/coordinator'
+import { task, type Executor, LocalCluster } from 'clusterpool'
 import { SingleBar } from 'cli-progress'
 
 import { cpuHeavyDemo, runOn } from './cpu-heavy.js'
@@ -67,7 +66,7 @@ try {
   await ex.shutdown()
   if (values.keep) {
     console.log(`\nthe cluster keeps running (Ctrl-C to stop). dashboard: ${dashboard}`)
-    console.log(`more workers: npx clusterpool-worker ${cluster.url} --token ${cluster.token}`)
+    console.log(`more workers: npx clusterpool worker ${cluster.url} --token ${cluster.token}`)
     process.once('SIGINT', () => void cluster.close().then(() => process.exit(0)))
   } else {
     await cluster.close()

@@ -2,7 +2,7 @@
 // 1, 2, 5, 7 and 10 workers. With 10 workers the ideal is the longest single sleep.
 import { parseArgs } from 'node:util'
 
-import { ThreadPoolExecutor, type Executor } from '@clusterpool/client'
+import { ThreadPoolExecutor, type Executor } from 'clusterpool'
 
 export const VALUES = [1, 4, 3, 5, 6, 3, 7, 5, 8, 10]
 

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-import { ThreadPoolExecutor, asCompleted, type Executor, type Future } from '@clusterpool/client'
+import { ThreadPoolExecutor, asCompleted, type Executor, type Future } from 'clusterpool'
 
 /** Fetches a URL and returns its body length; a non-2xx status is an error. */
 const loadUrl = async (url: string, timeoutMs: number): Promise<number> => {

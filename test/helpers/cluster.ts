@@ -1,5 +1,5 @@
 // Starts a LocalCluster quietly: real worker daemon processes over loopback WebSocket.
-import { LocalCluster, type LocalClusterOptions } from '@clusterpool/coordinator'
+import { LocalCluster, type LocalClusterOptions } from 'clusterpool'
 
 export async function startCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   return LocalCluster.start({

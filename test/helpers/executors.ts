@@ -1,6 +1,10 @@
 // One executor factory per kind, so the shared suite runs unchanged on each.
-import { ProcessPoolExecutor, ThreadPoolExecutor, type BaseExecutor } from '@clusterpool/client'
-import type { LocalCluster } from '@clusterpool/coordinator'
+import {
+  ProcessPoolExecutor,
+  ThreadPoolExecutor,
+  type BaseExecutor,
+  type LocalCluster,
+} from 'clusterpool'
 
 import { startCluster } from './cluster.js'
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
-import { ClusterExecutor, task } from '@clusterpool/client'
+import { ClusterExecutor, task } from 'clusterpool'
 import test from 'ava'
 import {
   GenericContainer,
@@ -51,14 +51,7 @@ async function startWorker(name: string): Promise<StartedTestContainer> {
     .withNetwork(network)
     .withHostname(name)
     .withEnvironment({ CLUSTERPOOL_TOKEN: token })
-    .withCommand([
-      'packages/worker-node/dist/cli/worker-cli.js',
-      'ws://coordinator:8786',
-      '--procs',
-      '1',
-      '--name',
-      name,
-    ])
+    .withCommand(['worker', 'ws://coordinator:8786', '--procs', '1', '--name', name])
     .withWaitStrategy(Wait.forLogMessage('registered with the coordinator'))
     .start()
   workers.set(name, c)
@@ -102,13 +95,7 @@ if (hasDocker) {
       .withNetworkAliases('coordinator')
       .withExposedPorts(8786)
       .withEnvironment({ CLUSTERPOOL_TOKEN: token, CLUSTERPOOL_WORKER_TIMEOUT_MS: '3000' })
-      .withCommand([
-        'packages/coordinator/dist/cli/coordinator-cli.js',
-        '--host',
-        '0.0.0.0',
-        '--log-level',
-        'warn',
-      ])
+      .withCommand(['coordinator', '--host', '0.0.0.0', '--log-level', 'warn'])
       .withWaitStrategy(Wait.forLogMessage('coordinator listening'))
       .start()
     await Promise.all([startWorker('host-a'), startWorker('host-b')])

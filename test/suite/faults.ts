@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { TaskTimeoutError, WorkerDiedError, task, type TaskContext } from '@clusterpool/client'
+import { TaskTimeoutError, WorkerDiedError, task, type TaskContext } from 'clusterpool'
 
 import { double, gated, scratch, type Suite } from './shared.js'
 

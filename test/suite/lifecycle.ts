@@ -1,13 +1,13 @@
 // The shared executor suite: `shutdown` (wait, cancelFutures, submit after it, `await using`)
 // and `Future.cancel` of pending and running tasks.
 
-import type { Future } from '@clusterpool/client'
 import {
+  type Future,
   AbortedError,
   CancelledError,
   ExecutorShutdownError,
   type BaseExecutor,
-} from '@clusterpool/client'
+} from 'clusterpool'
 
 import { waitFor } from '../helpers/processes.js'
 

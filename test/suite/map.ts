@@ -1,7 +1,7 @@
 // The shared executor suite: `Executor.map` (order, the first error, timeoutMs from the call,
 // chunksize, async iterables).
 
-import { TimeoutError, type TaskContext } from '@clusterpool/client'
+import { TimeoutError, type TaskContext } from 'clusterpool'
 
 import { sleep } from '../helpers/processes.js'
 

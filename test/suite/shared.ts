@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import type { BaseExecutor, Future, TaskContext } from '@clusterpool/client'
+import type { BaseExecutor, Future, TaskContext } from 'clusterpool'
 import type { ExecutionContext } from 'ava'
 
 import type { ExecutorKind, ExecutorKit } from '../helpers/executors.js'

@@ -1,7 +1,7 @@
 // The shared executor suite: what a task may be (closures, unsendable values, refused
 // functions, TypeScript module tasks).
 
-import { InvalidTaskError, TaskScopeError, UnsendableValueError, task } from '@clusterpool/client'
+import { InvalidTaskError, TaskScopeError, UnsendableValueError, task } from 'clusterpool'
 
 import { collect, double, echo, type Suite } from './shared.js'
 

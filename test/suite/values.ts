@@ -1,6 +1,6 @@
 // The shared executor suite: values, errors, and the Future on a real task.
 
-import { TaskError, TimeoutError, wait } from '@clusterpool/client'
+import { TaskError, TimeoutError, wait } from 'clusterpool'
 
 import { sleep, waitFor } from '../helpers/processes.js'
 

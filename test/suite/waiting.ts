@@ -1,14 +1,14 @@
 // The shared executor suite: `asCompleted` and `wait` (each `returnWhen`, timeouts) on real tasks.
 
-import type { Future } from '@clusterpool/client'
 import {
+  type Future,
   ALL_COMPLETED,
   FIRST_COMPLETED,
   FIRST_EXCEPTION,
   TimeoutError,
   asCompleted,
   wait,
-} from '@clusterpool/client'
+} from 'clusterpool'
 
 import { sleep } from '../helpers/processes.js'
 

@@ -1,8 +1,7 @@
 // The LocalCluster systems. @clusterpool/coordinator is imported dynamically and described by the
 // small interface below, so that the rest of the bench runs (and says why this part is skipped)
 // while the coordinator does not build or does not export LocalCluster yet.
-import type { Executor } from '@clusterpool/client'
-import type { LocalCluster } from '@clusterpool/coordinator'
+import type { Executor, LocalCluster } from 'clusterpool'
 
 import { withTimeout } from '../harness/timeout.js'
 import { loadClient, shutdownQuietly, type ExecutorSystem, type OpenSystem } from './systems.js'
@@ -23,7 +22,7 @@ export interface LocalClusterStatic {
   }): Promise<LocalClusterLike>
 }
 
-const COORDINATOR = '@clusterpool/coordinator'
+const COORDINATOR = 'clusterpool'
 
 /** LocalCluster, or the reason it is not available. */
 export async function loadLocalCluster(): Promise<
@@ -99,7 +98,7 @@ export function localCluster(
  * configured), then closes it.
  */
 export async function withEmptyCluster<T>(body: (cluster: LocalCluster) => Promise<T>): Promise<T> {
-  const { LocalCluster } = await import('@clusterpool/coordinator')
+  const { LocalCluster } = await import('clusterpool')
   const cluster = await withTimeout(
     LocalCluster.start({ workers: 0, workerOutput: 'ignore' }),
     60_000,

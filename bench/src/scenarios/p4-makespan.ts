@@ -18,7 +18,7 @@ import {
 } from './p4-scenarios.js'
 
 const METRIC = 'makespan / lower bound'
-const COORDINATOR = '@clusterpool/coordinator'
+const COORDINATOR = '@clusterpool/coordinator/sim'
 
 interface SimulateFn {
   (

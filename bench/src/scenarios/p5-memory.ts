@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
-import type { Executor } from '@clusterpool/client'
+import type { Executor } from 'clusterpool'
 
 import { killChild, runJsonLines, startChild } from '../harness/children.js'
 import { guarded, type Ctx } from '../harness/measure.js'

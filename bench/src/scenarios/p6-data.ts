@@ -51,7 +51,7 @@ function add(
 
 /** The transfer time of `mb` MB between two workers, once per run (a fresh value each time). */
 async function relayRuns(mb: number, runs: number): Promise<number[]> {
-  const { task } = await import('@clusterpool/client')
+  const { task } = await import('clusterpool')
   return withEmptyCluster(async (cluster) => {
     for (const name of ['alpha', 'beta']) cluster.addWorker({ name, env: { CP_BENCH_NAME: name } })
     await cluster.waitForWorkers(2, 60_000)

@@ -1,7 +1,7 @@
 // The clusterpool systems under test, opened and closed uniformly. The packages are loaded with
 // dynamic imports so that the anchors still run when a package does not build.
-import type * as Client from '@clusterpool/client'
-import type { Executor } from '@clusterpool/client'
+import type * as Client from 'clusterpool'
+import type { Executor } from 'clusterpool'
 
 import { withTimeout } from '../harness/timeout.js'
 
@@ -23,7 +23,7 @@ let clientModule: Promise<ClientModule> | undefined
 
 /** `@clusterpool/client`, loaded once; rejects with the import error if it does not load. */
 export function loadClient(): Promise<ClientModule> {
-  clientModule ??= import('@clusterpool/client')
+  clientModule ??= import('clusterpool')
   return clientModule
 }
 

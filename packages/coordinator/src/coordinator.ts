@@ -1,16 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 import {
-  ClusterExecutor,
-  type Executor,
-  type Future,
-  type ScatterOptions,
-  type MapOptions,
-  type ShutdownOptions,
-  type SubmitArgs,
-  type TaskLike,
-} from '@clusterpool/client'
-import {
   PROTOCOL_VERSION,
   type ClientHello,
   type ClientToCoordinator,
@@ -19,12 +9,11 @@ import {
   type CoordinatorToWorker,
   type WorkerHello,
 } from '@clusterpool/protocol'
-import { CLUSTERPOOL_VERSION, Connection } from '@clusterpool/worker-node'
+import { CLUSTERPOOL_VERSION, Connection, LoopbackEnd } from '@clusterpool/transport'
 import { destination, pino, type Logger } from 'pino'
 import type { WebSocket } from 'ws'
 
 import { CoordinatorCore } from './core/coordinator-core.js'
-import { LoopbackEnd } from './core/loopback.js'
 import type { ClusterStatus } from './core/status.js'
 import { installDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.js'
 import { CoordinatorMetrics } from './http/metrics.js'
@@ -44,16 +33,15 @@ export interface CoordinatorStartOptions extends CoordinatorOptions {
 
 /**
  * The coordinator: accepts clients and worker daemons over WebSocket, schedules tasks across the
- * workers, and serves status endpoints. It is an `Executor` itself: a program that embeds it can
- * `submit` directly.
+ * workers, and serves status endpoints. A program that embeds it gets an in-process client with
+ * `embeddedExecutor(coordinator)` from the `clusterpool` package (see `openClientLink`).
  *
  * ```ts
  * await using coordinator = await Coordinator.start({ port: 8786, token })
- * // workers: npx clusterpool-worker ws://HOST:8786 --token …
- * const f = coordinator.submit((x: number) => x * 2, 21)
+ * // workers: npx clusterpool worker ws://HOST:8786 --token …
  * ```
  */
-export class Coordinator implements Executor {
+export class Coordinator {
   readonly log: Logger
   readonly core: CoordinatorCore
   readonly metrics: CoordinatorMetrics
@@ -62,7 +50,6 @@ export class Coordinator implements Executor {
   readonly #pages: PageHandler[] = []
   #url = ''
   #httpUrl = ''
-  #embedded: ClusterExecutor | undefined
   #dashboard: Dashboard | undefined
   #closed: Promise<void> | undefined
 
@@ -146,8 +133,15 @@ export class Coordinator implements Executor {
     this.#pages.push(handler)
   }
 
-  /** A new in-process client of this coordinator, with the full Executor API. */
-  executor(): ClusterExecutor {
+  /**
+   * Opens an in-process link for a new client named `name`: the client's end, already
+   * welcomed. Messages cross it as objects, without encoding; `ClusterExecutor.overLink` turns
+   * it into an executor.
+   */
+  openClientLink(name = 'embedded'): {
+    link: LoopbackEnd<CoordinatorToClient, ClientToCoordinator>
+    welcome: ClientWelcome
+  } {
     const [clientEnd, coordinatorEnd] = LoopbackEnd.pair<CoordinatorToClient, ClientToCoordinator>()
     let welcome: ClientWelcome | undefined
     clientEnd.setHandlers({
@@ -157,57 +151,19 @@ export class Coordinator implements Executor {
       },
       onClose: () => {},
     })
-    const hello: ClientHello = {
-      kind: 'hello',
-      version: PROTOCOL_VERSION,
-      role: 'client',
-      name: 'embedded',
-    }
+    const hello: ClientHello = { kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name }
     const session = this.core.addClient(coordinatorEnd, hello, 'in-process')
     coordinatorEnd.setHandlers({
       onMessages: (messages) => this.core.onClientMessages(session, messages),
       onClose: () => this.core.onClientClosed(session),
     })
     coordinatorEnd.flush()
-    if (!welcome) throw new Error('the embedded client was not welcomed')
-    return ClusterExecutor.overLink(clientEnd, welcome)
-  }
-
-  #default(): ClusterExecutor {
-    this.#embedded ??= this.executor()
-    return this.#embedded
-  }
-
-  submit<A extends unknown[], R>(fn: TaskLike<A, R>, ...args: SubmitArgs<A>): Future<Awaited<R>> {
-    return this.#default().submit(fn, ...args)
-  }
-
-  map<T, R>(
-    fn: TaskLike<[T], R>,
-    items: Iterable<T> | AsyncIterable<T>,
-    options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#default().map(fn, items, options)
-  }
-
-  /** Puts a value on a worker; see `ClusterExecutor.scatter`. */
-  scatter<T>(value: T, options?: ScatterOptions): Future<T> {
-    return this.#default().scatter(value, options)
-  }
-
-  /** The values of many futures, in order; see `ClusterExecutor.gather`. */
-  gather<T>(futures: Iterable<Future<T>>): Promise<T[]> {
-    return this.#default().gather(futures)
-  }
-
-  /** Shuts down the embedded executor (see `ShutdownOptions`), then closes the coordinator. */
-  async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    await this.#embedded?.shutdown(options)
-    await this.close()
+    if (!welcome) throw new Error('the in-process client was not welcomed')
+    return { link: clientEnd, welcome }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.shutdown()
+    await this.close()
   }
 
   /** Closes every connection and stops listening. Idempotent. */

@@ -6,7 +6,7 @@ import {
   type SimOptions,
   type SimTask,
   type SimWorker,
-} from '../src/scheduler/index.js'
+} from '../src/scheduler/sim.js'
 
 /** Runs the simulation and checks makespan / lower bound ≤ 1.10. */
 function within10(

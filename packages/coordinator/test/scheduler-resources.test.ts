@@ -1,12 +1,7 @@
 import test from 'ava'
 
-import {
-  Scheduler,
-  simulate,
-  type AssignDecision,
-  type SimTask,
-  type SimWorker,
-} from '../src/scheduler/index.js'
+import { Scheduler, type AssignDecision } from '../src/scheduler/index.js'
+import { simulate, type SimTask, type SimWorker } from '../src/scheduler/sim.js'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same run. */
 function rng(seed: number): () => number {

@@ -20,7 +20,7 @@ import {
   type ConnectionHandlers,
   type DialOptions,
   type MessageSink,
-} from '@clusterpool/worker-node'
+} from '@clusterpool/transport'
 
 import { Future } from '../future/future.js'
 import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future/internal.js'

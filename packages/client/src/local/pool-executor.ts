@@ -7,7 +7,7 @@ import {
   type SerializedError,
   type TaskOptions,
 } from '@clusterpool/protocol'
-import { TaskPool, type TaskPoolOptions } from '@clusterpool/worker-node'
+import { TaskPool, type TaskPoolOptions } from '@clusterpool/pool'
 
 import { Future } from '../future/future.js'
 import { setAbortHandler } from '../future/internal.js'

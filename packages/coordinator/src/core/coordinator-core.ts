@@ -24,7 +24,7 @@ import {
   type WorkerHello,
   type WorkerToCoordinator,
 } from '@clusterpool/protocol'
-import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/worker-node'
+import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/transport'
 import type { Logger } from 'pino'
 
 import type { CoordinatorMetrics } from '../http/metrics.js'

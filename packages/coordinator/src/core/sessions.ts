@@ -1,5 +1,5 @@
 import type { CoordinatorToClient, CoordinatorToWorker, Versions } from '@clusterpool/protocol'
-import type { MessageSink } from '@clusterpool/worker-node'
+import type { MessageSink } from '@clusterpool/transport'
 
 /** A connected client: its link and the keys of its live tasks. */
 export class ClientSession {

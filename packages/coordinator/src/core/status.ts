@@ -1,4 +1,4 @@
-import { CLUSTERPOOL_VERSION } from '@clusterpool/worker-node'
+import { CLUSTERPOOL_VERSION } from '@clusterpool/transport'
 
 import type { TaskCounts } from '../scheduler/views.js'
 import type { CoordinatorCore } from './coordinator-core.js'

@@ -2,7 +2,6 @@ export { Scheduler } from './scheduler.js'
 export { DecisionType } from './decisions.js'
 export { SCHEDULER_DEFAULTS, resolveSchedulerOptions } from './options.js'
 export { TASK_TRANSITIONS, TaskState, WorkerState } from './states.js'
-export { lowerBoundMs, simulate } from './simulate.js'
 
 export type { ErrorReport, FinishReport, ScatterSpec, TaskSpec, WorkerSpec } from './specs.js'
 export type {
@@ -24,11 +23,3 @@ export type {
 export type { ResolvedSchedulerOptions, SchedulerOptions } from './options.js'
 export type { TaskTransition } from './states.js'
 export type { EstimateView, TaskCounts, TaskView, WorkerView } from './views.js'
-export type {
-  SimInspector,
-  SimOptions,
-  SimResult,
-  SimTask,
-  SimWorker,
-  SimWorkerResult,
-} from './simulate.js'

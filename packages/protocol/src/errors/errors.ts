@@ -4,7 +4,7 @@ export interface ClusterpoolErrorOptions {
   cause?: unknown
 }
 
-/** Base class of every error clusterpool raises. `code` is stable; `name` is the class name. */
+/** Base class of every error clusterpool raises. `code` is stable; `name` is the class name, as a literal. */
 export class ClusterpoolError extends Error {
   readonly code: ErrorCode
 
@@ -13,13 +13,18 @@ export class ClusterpoolError extends Error {
     this.code = code
   }
 
+  /** A literal per class, so the name survives minifiers (`constructor.name` would not). */
   override get name(): string {
-    return this.constructor.name
+    return 'ClusterpoolError'
   }
 }
 
 /** The future was cancelled. */
 export class CancelledError extends ClusterpoolError {
+  override get name(): 'CancelledError' {
+    return 'CancelledError'
+  }
+
   constructor(message = 'the future was cancelled', options?: ClusterpoolErrorOptions) {
     super(ErrorCode.CANCELLED, message, options)
   }
@@ -27,6 +32,10 @@ export class CancelledError extends ClusterpoolError {
 
 /** A wait on futures ran out of time (the futures themselves keep running). */
 export class TimeoutError extends ClusterpoolError {
+  override get name(): 'TimeoutError' {
+    return 'TimeoutError'
+  }
+
   constructor(message = 'timed out', options?: ClusterpoolErrorOptions) {
     super(ErrorCode.TIMEOUT, message, options)
   }
@@ -34,6 +43,10 @@ export class TimeoutError extends ClusterpoolError {
 
 /** The operation does not fit the future's (or executor's) current state. */
 export class InvalidStateError extends ClusterpoolError {
+  override get name(): 'InvalidStateError' {
+    return 'InvalidStateError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.INVALID_STATE, message, options)
   }
@@ -41,6 +54,10 @@ export class InvalidStateError extends ClusterpoolError {
 
 /** The executor can no longer run tasks; pending futures fail with this. */
 export class BrokenExecutorError extends ClusterpoolError {
+  override get name(): 'BrokenExecutorError' {
+    return 'BrokenExecutorError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.BROKEN_EXECUTOR, message, options)
   }
@@ -48,6 +65,10 @@ export class BrokenExecutorError extends ClusterpoolError {
 
 /** `submit` or `map` after `shutdown`. */
 export class ExecutorShutdownError extends ClusterpoolError {
+  override get name(): 'ExecutorShutdownError' {
+    return 'ExecutorShutdownError'
+  }
+
   constructor(
     message = 'cannot submit new tasks after shutdown()',
     options?: ClusterpoolErrorOptions,
@@ -76,6 +97,10 @@ export class TaskError extends ClusterpoolError {
 
 /** The function cannot be shipped to a worker (bound, native or a class method). */
 export class InvalidTaskError extends ClusterpoolError {
+  override get name(): 'InvalidTaskError' {
+    return 'InvalidTaskError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.INVALID_TASK, message, options)
   }
@@ -83,6 +108,10 @@ export class InvalidTaskError extends ClusterpoolError {
 
 /** The task's function used a variable from an enclosing scope, which does not exist where it runs. */
 export class TaskScopeError extends ClusterpoolError {
+  override get name(): 'TaskScopeError' {
+    return 'TaskScopeError'
+  }
+
   readonly variable: string
 
   constructor(variable: string, options?: ClusterpoolErrorOptions) {
@@ -100,6 +129,10 @@ export class TaskScopeError extends ClusterpoolError {
 
 /** A value cannot be sent between processes. */
 export class UnsendableValueError extends ClusterpoolError {
+  override get name(): 'UnsendableValueError' {
+    return 'UnsendableValueError'
+  }
+
   readonly path: string
   readonly valueType: string
 
@@ -117,6 +150,10 @@ export class UnsendableValueError extends ClusterpoolError {
 
 /** The process or thread that ran the task died. */
 export class WorkerDiedError extends ClusterpoolError {
+  override get name(): 'WorkerDiedError' {
+    return 'WorkerDiedError'
+  }
+
   readonly exitCode: number | null
   readonly signal: string | null
 
@@ -134,6 +171,10 @@ export class WorkerDiedError extends ClusterpoolError {
 
 /** The task ran past its `timeoutMs`; it was killed together with its process. */
 export class TaskTimeoutError extends ClusterpoolError {
+  override get name(): 'TaskTimeoutError' {
+    return 'TaskTimeoutError'
+  }
+
   readonly timeoutMs: number
 
   constructor(timeoutMs: number, options?: ClusterpoolErrorOptions) {
@@ -148,6 +189,10 @@ export class TaskTimeoutError extends ClusterpoolError {
 
 /** The task was aborted before it started. */
 export class AbortedError extends ClusterpoolError {
+  override get name(): 'AbortedError' {
+    return 'AbortedError'
+  }
+
   constructor(
     message = 'the task was aborted before it started',
     options?: ClusterpoolErrorOptions,
@@ -158,6 +203,10 @@ export class AbortedError extends ClusterpoolError {
 
 /** An option had a value it cannot take; the message names the option. */
 export class InvalidOptionError extends ClusterpoolError {
+  override get name(): 'InvalidOptionError' {
+    return 'InvalidOptionError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.INVALID_OPTION, message, options)
   }
@@ -165,6 +214,10 @@ export class InvalidOptionError extends ClusterpoolError {
 
 /** The task's worker died `allowedFailures` times while running it. */
 export class KilledWorkerError extends ClusterpoolError {
+  override get name(): 'KilledWorkerError' {
+    return 'KilledWorkerError'
+  }
+
   readonly workers: readonly string[]
 
   constructor(taskId: string, workers: readonly string[], options?: ClusterpoolErrorOptions) {
@@ -180,6 +233,10 @@ export class KilledWorkerError extends ClusterpoolError {
 
 /** A future that the task depends on failed or was cancelled. */
 export class DependencyError extends ClusterpoolError {
+  override get name(): 'DependencyError' {
+    return 'DependencyError'
+  }
+
   readonly dependency: string
 
   constructor(dependency: string, reason: string, options?: ClusterpoolErrorOptions) {
@@ -190,6 +247,10 @@ export class DependencyError extends ClusterpoolError {
 
 /** A peer broke the wire protocol. */
 export class ProtocolError extends ClusterpoolError {
+  override get name(): 'ProtocolError' {
+    return 'ProtocolError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.PROTOCOL, message, options)
   }
@@ -197,6 +258,10 @@ export class ProtocolError extends ClusterpoolError {
 
 /** The peers speak different protocol versions. */
 export class VersionMismatchError extends ClusterpoolError {
+  override get name(): 'VersionMismatchError' {
+    return 'VersionMismatchError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.VERSION_MISMATCH, message, options)
   }
@@ -204,6 +269,10 @@ export class VersionMismatchError extends ClusterpoolError {
 
 /** The token was missing or wrong. */
 export class AuthError extends ClusterpoolError {
+  override get name(): 'AuthError' {
+    return 'AuthError'
+  }
+
   constructor(message = 'the token was missing or wrong', options?: ClusterpoolErrorOptions) {
     super(ErrorCode.AUTH, message, options)
   }
@@ -211,6 +280,10 @@ export class AuthError extends ClusterpoolError {
 
 /** A frame or value exceeded `maxPayload`. */
 export class PayloadTooLargeError extends ClusterpoolError {
+  override get name(): 'PayloadTooLargeError' {
+    return 'PayloadTooLargeError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.PAYLOAD_TOO_LARGE, message, options)
   }
@@ -218,6 +291,10 @@ export class PayloadTooLargeError extends ClusterpoolError {
 
 /** The connection to the coordinator was lost. */
 export class ConnectionLostError extends ClusterpoolError {
+  override get name(): 'ConnectionLostError' {
+    return 'ConnectionLostError'
+  }
+
   constructor(
     message = 'the connection to the coordinator was lost',
     options?: ClusterpoolErrorOptions,
@@ -228,6 +305,10 @@ export class ConnectionLostError extends ClusterpoolError {
 
 /** No connected worker can run the task, and none ever could (resources, placement). */
 export class NoWorkerError extends ClusterpoolError {
+  override get name(): 'NoWorkerError' {
+    return 'NoWorkerError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.NO_WORKER, message, options)
   }
@@ -238,6 +319,10 @@ export class NoWorkerError extends ClusterpoolError {
  * again: data put there with `scatter`, or a result whose fetch failed.
  */
 export class DataLostError extends ClusterpoolError {
+  override get name(): 'DataLostError' {
+    return 'DataLostError'
+  }
+
   constructor(message: string, options?: ClusterpoolErrorOptions) {
     super(ErrorCode.DATA_LOST, message, options)
   }

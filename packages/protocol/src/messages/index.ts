@@ -5,6 +5,8 @@ export {
   CoordinatorToClientKind,
   CoordinatorToWorkerKind,
   Direction,
+  LAZY_KINDS,
+  MERGED_BACK_KIND,
   Role,
   WorkerToCoordinatorKind,
 } from './kinds.js'

@@ -82,3 +82,23 @@ export const KINDS_BY_DIRECTION: Readonly<Record<Direction, readonly string[]>> 
   [Direction.WORKER_TO_COORDINATOR]: Object.values(WorkerToCoordinatorKind),
   [Direction.COORDINATOR_TO_WORKER]: Object.values(CoordinatorToWorkerKind),
 }
+
+/**
+ * Kinds nothing waits for, which a transport may hold back to ride with the next urgent message
+ * (or a few milliseconds): a task started (the client's future shows it), and a task or value
+ * that the peer may drop.
+ */
+export const LAZY_KINDS: ReadonlySet<string> = new Set<string>([
+  CoordinatorToClientKind.RUNNING,
+  ClientToCoordinatorKind.RELEASE,
+  CoordinatorToWorkerKind.RELEASE,
+])
+
+/**
+ * The kind whose items a transport may add to the queued message of that kind even when other
+ * kinds were queued after it: a task's `running` may move before anything queued after it, since
+ * nothing about that task can be queued before it (the coordinator announces a task only while
+ * it has not settled). When results and new assignments alternate, a frame to the client then
+ * holds one `running` message rather than one per task.
+ */
+export const MERGED_BACK_KIND: string = CoordinatorToClientKind.RUNNING

@@ -21,14 +21,11 @@ import {
   type WorkerToCoordinator,
   type WorkerWelcome,
 } from '@clusterpool/protocol'
+import { TaskPool, type PoolTask } from '@clusterpool/pool'
+import { CLUSTERPOOL_VERSION, openSession, type Connection } from '@clusterpool/transport'
 import { destination, pino, type Logger } from 'pino'
 
-import { TaskPool, kPoolInternals } from '../pool/runtime/task-pool.js'
-import type { PoolTask } from '../pool/types.js'
 import { CpuMeter, rssBytes } from './cpu.js'
-import type { Connection } from '../transport/connection.js'
-import { openSession } from '../transport/dial.js'
-import { CLUSTERPOOL_VERSION } from '../version.js'
 import {
   resolveWorkerDaemonOptions,
   type ResolvedWorkerDaemonOptions,
@@ -451,10 +448,7 @@ export class WorkerDaemon {
   }
 
   #sendHeartbeat(): void {
-    const pids = [
-      process.pid,
-      ...this.#pool[kPoolInternals]().children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
-    ]
+    const pids = [process.pid, ...this.#pool.childPids()]
     const cpu = this.#cpu.sample(pids)
     const stats = this.#pool.stats
     this.#connection?.send({

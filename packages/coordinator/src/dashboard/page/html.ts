@@ -70,7 +70,7 @@ export const INDEX_HTML = String.raw`<!doctype html>
         <tbody id="workers-body"></tbody>
       </table>
     </div>
-    <p id="workers-empty" class="empty">No workers connected. Start one with <code>npx clusterpool-worker ws://HOST:PORT</code>.</p>
+    <p id="workers-empty" class="empty">No workers connected. Start one with <code>npx clusterpool worker ws://HOST:PORT</code>.</p>
   </section>
   <section class="card span-2" id="errors-panel">
     <div class="card-head"><h2>Recent errors <span class="muted" id="errors-total"></span></h2></div>

@@ -1,0 +1,104 @@
+// `clusterpool coordinator`: runs a coordinator that workers and clients connect to.
+import { readFileSync } from 'node:fs'
+
+import { COORDINATOR_DEFAULTS, Coordinator } from '@clusterpool/coordinator'
+import { Command, Option } from 'commander'
+import { nonNegativeNumber, port } from './parse.js'
+
+export function coordinatorCommand(): Command {
+  const program: Command = new Command('coordinator')
+    .description('Run a clusterpool coordinator: workers and clients connect to it over WebSocket.')
+    .addOption(
+      new Option('--host <host>', 'interface to bind')
+        .env('CLUSTERPOOL_HOST')
+        .default(COORDINATOR_DEFAULTS.host),
+    )
+    .addOption(
+      new Option('--port <port>', 'port for WebSocket and HTTP')
+        .env('CLUSTERPOOL_PORT')
+        .default(COORDINATOR_DEFAULTS.port)
+        .argParser(port),
+    )
+    .addOption(
+      new Option('--token <token>', 'shared secret for clients, workers and the dashboard').env(
+        'CLUSTERPOOL_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://').env(
+        'CLUSTERPOOL_TLS_CERT',
+      ),
+    )
+    .addOption(
+      new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('CLUSTERPOOL_TLS_KEY'),
+    )
+    .addOption(
+      new Option('--insecure', 'allow a non-loopback --host without a token').env(
+        'CLUSTERPOOL_INSECURE',
+      ),
+    )
+    .addOption(
+      new Option('--max-payload <bytes>', 'largest frame a peer may send')
+        .env('CLUSTERPOOL_MAX_PAYLOAD')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option(
+        '--hold-results-over-bytes <bytes>',
+        'keep larger results on their worker until awaited (default 65536)',
+      )
+        .env('CLUSTERPOOL_HOLD_RESULTS_OVER_BYTES')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--worker-timeout-ms <ms>', 'remove a worker silent this long')
+        .env('CLUSTERPOOL_WORKER_TIMEOUT_MS')
+        .argParser(nonNegativeNumber),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+        .env('CLUSTERPOOL_LOG_LEVEL')
+        .default('info'),
+    )
+    .action(async (opts: Record<string, string | number | boolean | undefined>) => {
+      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined))
+        return program.error('error: --tls-cert and --tls-key go together')
+      let coordinator: Coordinator
+      try {
+        coordinator = await Coordinator.start({
+          host: String(opts.host),
+          port: Number(opts.port),
+          ...(opts.token === undefined ? {} : { token: String(opts.token) }),
+          ...(opts.tlsCert === undefined
+            ? {}
+            : {
+                tls: {
+                  cert: readFileSync(String(opts.tlsCert)),
+                  key: readFileSync(String(opts.tlsKey)),
+                },
+              }),
+          ...(opts.insecure ? { insecure: true } : {}),
+          ...(opts.maxPayload === undefined ? {} : { maxPayload: Number(opts.maxPayload) }),
+          ...(opts.holdResultsOverBytes === undefined
+            ? {}
+            : { holdResultsOverBytes: Number(opts.holdResultsOverBytes) }),
+          ...(opts.workerTimeoutMs === undefined
+            ? {}
+            : { workerTimeoutMs: Number(opts.workerTimeoutMs) }),
+          logLevel: String(opts.logLevel) as 'info',
+        })
+      } catch (error) {
+        return program.error(`error: ${(error as Error).message}`)
+      }
+      // A line for people and for scripts that wait for readiness.
+      console.log(
+        `clusterpool coordinator listening on ${coordinator.url} (status: ${coordinator.httpUrl}/api/status)`,
+      )
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          void coordinator.close().then(() => process.exit(0))
+        })
+      }
+    })
+  return program
+}

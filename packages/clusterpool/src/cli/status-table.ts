@@ -1,0 +1,49 @@
+import type { ClusterStatus } from '@clusterpool/coordinator'
+
+/** The cluster summary as terminal text: workers, task counts, throughput. */
+export function formatStatus(s: ClusterStatus): string {
+  const lines: string[] = []
+  lines.push(
+    `clusterpool ${s.coordinator.version}  up ${s.coordinator.uptimeSeconds}s  ${s.workers.length} workers  ` +
+      `${s.workers.reduce((n, w) => n + w.procs, 0)} procs  ${s.coordinator.clients} clients  ${s.tasksPerSecond.toFixed(0)} tasks/s`,
+  )
+  const t = s.tasks
+  lines.push(
+    `tasks: ${t.waiting} waiting  ${t.queued} queued  ${t.processing} processing  ${t.memory} in memory  ${t.erred} erred  ` +
+      `(submitted ${s.totals.submitted}, finished ${s.totals.finished}, erred ${s.totals.erred}, cancelled ${s.totals.cancelled})`,
+  )
+  const header = [
+    'worker',
+    'host',
+    'procs',
+    'running',
+    'queued',
+    'done',
+    'failed',
+    'cpu',
+    'memory',
+    'heartbeat',
+    'state',
+  ]
+  const rows = s.workers.map((w) => [
+    w.name,
+    w.host,
+    String(w.procs),
+    String(w.running),
+    String(w.queued),
+    String(w.done),
+    String(w.failed),
+    `${(w.cpu * 100).toFixed(0)}%`,
+    `${(w.memoryRss / 2 ** 20).toFixed(0)} MiB`,
+    `${(w.lastHeartbeatMsAgo / 1000).toFixed(1)}s ago`,
+    w.state,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt))
+  return lines.join('\n')
+}

@@ -1,0 +1,156 @@
+// The `clusterpool` command as a user runs it: the committed bin file, real coordinator and
+// worker processes, and a client that submits to them.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+import test from 'ava'
+
+import { ClusterExecutor } from '../src/index.js'
+
+const BIN = fileURLToPath(new URL('../bin/clusterpool.js', import.meta.url))
+const TOKEN = 'cli-test-token-0123456789'
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `clusterpool ...args` to its end. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+/** Starts `clusterpool ...args` and resolves once a line of its output matches `ready`. */
+async function start(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', CLUSTERPOOL_TOKEN: '' },
+  })
+  let output = ''
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 30 s:\n${output}`)), 30_000)
+    const onData = (d: Buffer): void => {
+      output += d.toString()
+      const m = ready.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m)
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${String(code)} before it was ready:\n${output}`))
+    })
+  })
+  return { child, match, output: () => output }
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const [code] = (await exited) as [number | null]
+  clearTimeout(timer)
+  return code
+}
+
+test('clusterpool --help lists the three commands', async (t) => {
+  const { code, stdout } = await run(['--help'])
+  t.is(code, 0)
+  for (const command of ['coordinator', 'worker', 'status']) t.regex(stdout, new RegExp(command))
+})
+
+test('each command documents its flags and their environment variables', async (t) => {
+  const coordinator = await run(['coordinator', '--help'])
+  t.is(coordinator.code, 0)
+  t.regex(coordinator.stdout, /--token/)
+  t.regex(coordinator.stdout, /CLUSTERPOOL_TOKEN/)
+  t.regex(coordinator.stdout, /--port/)
+  const worker = await run(['worker', '--help'])
+  t.is(worker.code, 0)
+  t.regex(worker.stdout, /--procs/)
+  t.regex(worker.stdout, /CLUSTERPOOL_PROCS/)
+  t.regex(worker.stdout, /--resources/)
+  const status = await run(['status', '--help'])
+  t.is(status.code, 0)
+  t.regex(status.stdout, /--json/)
+})
+
+test('a wrong command or a missing URL fails with a message and a non-zero code', async (t) => {
+  const unknown = await run(['cordinator'])
+  t.not(unknown.code, 0)
+  t.regex(unknown.stderr, /unknown command/)
+  const noUrl = await run(['worker'], { CLUSTERPOOL_COORDINATOR: '' })
+  t.not(noUrl.code, 0)
+  t.regex(noUrl.stderr, /missing coordinator URL/)
+  const badProcs = await run(['worker', 'ws://127.0.0.1:1', '--procs', 'many'])
+  t.not(badProcs.code, 0)
+  t.regex(badProcs.stderr, /--procs/)
+})
+
+test.serial('coordinator, worker and status run a cluster end to end', async (t) => {
+  const coordinator = await start(
+    ['coordinator', '--port', '0', '--token', TOKEN, '--log-level', 'warn'],
+    /listening on (ws:\/\/\S+) /,
+  )
+  t.teardown(() => stop(coordinator.child))
+  const url = coordinator.match[1]!
+  const worker = await start(
+    [
+      'worker',
+      url,
+      '--procs',
+      '1',
+      '--name',
+      'cli-worker',
+      '--token',
+      TOKEN,
+      '--log-level',
+      'info',
+    ],
+    /registered|joined|welcome/i,
+  )
+  t.teardown(() => stop(worker.child))
+
+  const ex = await ClusterExecutor.connect(url, { token: TOKEN })
+  t.is(await ex.submit((x: number) => x * 2, 21), 42)
+  await ex.shutdown()
+
+  const table = await run(['status', url, '--token', TOKEN])
+  t.is(table.code, 0, table.stderr)
+  t.regex(table.stdout, /cli-worker/)
+  const json = await run(['status', url.replace('ws:', 'http:'), '--json'], {
+    CLUSTERPOOL_TOKEN: TOKEN,
+  })
+  t.is(json.code, 0, json.stderr)
+  const status = JSON.parse(json.stdout) as { workers: { name: string }[] }
+  t.deepEqual(
+    status.workers.map((w) => w.name),
+    ['cli-worker'],
+  )
+  const refused = await run(['status', url, '--token', 'wrong'])
+  t.not(refused.code, 0)
+  t.regex(refused.stderr, /refused the token/)
+
+  t.is(await stop(worker.child), 0, 'the worker drains and exits 0 on SIGTERM')
+  t.is(await stop(coordinator.child), 0)
+})

@@ -1,0 +1,12 @@
+// @clusterpool/coordinator/sim: the scheduler driven by a simulated clock and simulated workers,
+// for benchmarks and tests; not part of the product's main entry.
+export { lowerBoundMs, simulate } from './simulate.js'
+
+export type {
+  SimInspector,
+  SimOptions,
+  SimResult,
+  SimTask,
+  SimWorker,
+  SimWorkerResult,
+} from './simulate.js'

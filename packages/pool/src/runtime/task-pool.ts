@@ -1,0 +1,458 @@
+import type { SerializedError } from '@clusterpool/protocol'
+import {
+  ExecutorShutdownError,
+  InvalidOptionError,
+  InvalidStateError,
+  TaskTimeoutError,
+  serializeError,
+} from '@clusterpool/protocol'
+
+import type { ToParent } from '../messages.js'
+import { ToParentKind } from '../messages.js'
+import type { ResolvedPoolOptions, TaskPoolOptions } from '../options.js'
+import { resolvePoolOptions } from '../options.js'
+import type { PoolEvents, PoolTask, TaskPoolStats } from '../types.js'
+import { ChildSlot } from './child-slot.js'
+import {
+  abortedQueuedError,
+  forceClosedQueuedError,
+  forceClosedRunningError,
+  sortOrphans,
+  workerDiedError,
+} from './death.js'
+import { DispatchLimits, canAccept, loadScore, shouldReclaim } from './dispatch.js'
+import { FnRegistry } from './fn-registry.js'
+import { ProcessWorker } from './process-worker.js'
+import type { TaskEntry } from './task-entry.js'
+import { createTaskEntry } from './task-entry.js'
+import { TaskQueue } from './task-queue.js'
+import { ThreadWorker } from './thread-worker.js'
+import type { WorkerExit, WorkerHandle } from './worker-handle.js'
+
+/** Key of `TaskPool`'s internal counters, for tests and diagnostics (exported from `internal`). */
+export const kPoolInternals: unique symbol = Symbol('clusterpool.TaskPool.internals')
+
+export interface PoolInternals {
+  /** Batches written to children (each one frame or one postMessage). */
+  readonly batchesSent: number
+  /** Batches read from children. */
+  readonly batchesReceived: number
+  /** Processes or threads started so far. */
+  readonly spawned: number
+  /** The live children: process ids, or thread ids. */
+  readonly children: readonly { pid: number | undefined; threadId: number | undefined }[]
+  /** Estimated run time per function label, in ms. */
+  readonly estimates: ReadonlyMap<string, number>
+}
+
+/**
+ * A pool of child processes or worker threads running tasks: the engine under local executors
+ * and every worker daemon.
+ *
+ * Children start lazily, up to `maxWorkers`, and stay warm. Each runs one task at a time, in
+ * the order handed to it. Functions never measured go one per child; fast ones go in batches
+ * (see `dispatch.ts`). All messages for a child in one tick leave as one batch.
+ *
+ * The pool:
+ *
+ * ```
+ *   open ──close()──► closing: runs what is queued, then stops its children ──► closed
+ *     │                  │ close({ force: true })
+ *     └──close({ force: true })──► forced: fails every unfinished task, kills children ──► closed
+ * ```
+ */
+export class TaskPool {
+  readonly #options: ResolvedPoolOptions
+  readonly #events: PoolEvents
+  readonly #fns = new FnRegistry()
+  readonly #queue = new TaskQueue()
+  readonly #tasks = new Map<number, TaskEntry>()
+  readonly #children = new Set<ChildSlot>()
+  #inFlight = 0
+  #completed = 0
+  #failed = 0
+  #pumpScheduled = false
+  #lastPump = -Infinity
+  #refed = true
+  #closing = false
+  #forced = false
+  #closed: Promise<void> | undefined
+  #resolveClosed: (() => void) | undefined
+  #idleTimer: NodeJS.Timeout | undefined
+  #rebalanceTimer: NodeJS.Timeout | undefined
+  #batchesSent = 0
+  #batchesReceived = 0
+  #spawned = 0
+
+  constructor(options: TaskPoolOptions, events: PoolEvents) {
+    this.#options = resolvePoolOptions(options)
+    for (const name of ['onStart', 'onResult', 'onError'] as const) {
+      if (typeof (events as unknown as Record<string, unknown> | null)?.[name] !== 'function') {
+        throw new InvalidOptionError(`events.${name} must be a function`)
+      }
+    }
+    this.#events = events
+  }
+
+  submit(task: PoolTask): void {
+    if (this.#closing) {
+      throw new ExecutorShutdownError('cannot submit tasks to a TaskPool after close()')
+    }
+    if (this.#tasks.has(task.id)) {
+      throw new InvalidStateError(`task ${task.id} is already in the pool`)
+    }
+    const entry = createTaskEntry(task, this.#fns, this.#options.taskTimeoutMs)
+    this.#tasks.set(entry.id, entry)
+    this.#queue.push(entry)
+    this.#schedulePump()
+  }
+
+  cancel(id: number): boolean {
+    const entry = this.#tasks.get(id)
+    if (entry === undefined || entry.state !== 'queued' || entry.started) return false
+    this.#queue.remove(entry)
+    this.#tasks.delete(id)
+    this.#schedulePump()
+    return true
+  }
+
+  abort(id: number): void {
+    const entry = this.#tasks.get(id)
+    if (entry === undefined || entry.abortRequested) return
+    entry.abortRequested = true
+    if (entry.state === 'queued') {
+      this.#queue.remove(entry)
+      this.#fail(entry, abortedQueuedError(entry))
+    } else if (entry.state === 'in-flight') {
+      for (const child of this.#children) {
+        if (child.inFlight.includes(entry)) child.abort(id)
+      }
+    }
+    this.#schedulePump()
+  }
+
+  get stats(): TaskPoolStats {
+    return {
+      queued: this.#queue.size,
+      inFlight: this.#inFlight,
+      workers: this.#children.size,
+      completed: this.#completed,
+      failed: this.#failed,
+    }
+  }
+
+  close(options?: { force?: boolean }): Promise<void> {
+    this.#closing = true
+    this.#closed ??= new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+    if (options?.force === true && !this.#forced) this.#forceClose()
+    this.#schedulePump()
+    return this.#closed
+  }
+
+  /** Process ids of the live child processes (none for a thread pool): for CPU and memory readings. */
+  childPids(): number[] {
+    const pids: number[] = []
+    for (const c of this.#children) if (c.handle.pid !== undefined) pids.push(c.handle.pid)
+    return pids
+  }
+
+  [kPoolInternals](): PoolInternals {
+    return {
+      batchesSent: this.#batchesSent,
+      batchesReceived: this.#batchesReceived,
+      spawned: this.#spawned,
+      children: [...this.#children].map((c) => ({
+        pid: c.handle.pid,
+        threadId: c.handle.threadId,
+      })),
+      estimates: new Map([...this.#fns.all()].map((f) => [f.label, f.estimateMs])),
+    }
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return
+    this.#pumpScheduled = true
+    // Idle: pump at the end of this task, for latency; busy: on the loop's next turn, so more
+    // tasks share each child's batch.
+    if (performance.now() - this.#lastPump < 0.25) setImmediate(() => this.#pump())
+    else queueMicrotask(() => this.#pump())
+  }
+
+  /** Hands queued tasks to children, sends each child its batch, and tidies up. */
+  #pump(): void {
+    this.#pumpScheduled = false
+    this.#lastPump = performance.now()
+    const now = performance.now()
+    for (const child of this.#children) {
+      // A retired child's replacement may start in this very pump.
+      if (child.state === 'retiring' && child.inFlight.length === 0) child.stop()
+    }
+    for (let entry = this.#queue.peek(); entry !== undefined; entry = this.#queue.peek()) {
+      const child = this.#pickChild(entry, now)
+      if (child === undefined) break
+      this.#queue.shift()
+      this.#dispatch(entry, child, now)
+    }
+    const drained = this.#closing && this.#queue.size === 0
+    for (const child of this.#children) {
+      if (drained && child.state === 'active' && child.inFlight.length === 0) child.stop()
+      if (child.flush()) this.#batchesSent++
+    }
+    this.#updateRef()
+    this.#updateIdleTimer()
+    this.#updateRebalanceTimer()
+    this.#checkClosed()
+  }
+
+  #pickChild(entry: TaskEntry, now: number): ChildSlot | undefined {
+    let live = 0
+    for (const child of this.#children) {
+      if (child.state === 'active' && child.inFlight.length === 0) return child
+      if (child.state === 'active' || child.state === 'retiring') live++
+    }
+    if (live < this.#options.maxWorkers && !this.#forced) return this.#spawn()
+    let best: ChildSlot | undefined
+    let bestScore = Infinity
+    for (const child of this.#children) {
+      if (child.state !== 'active') continue
+      const load = child.load(now)
+      if (!canAccept(load, entry.fn.estimateMs)) continue
+      const score = loadScore(load)
+      if (best === undefined || score < bestScore) {
+        best = child
+        bestScore = score
+      }
+    }
+    return best
+  }
+
+  #dispatch(entry: TaskEntry, child: ChildSlot, now: number): void {
+    entry.state = 'in-flight'
+    this.#inFlight++
+    child.add(entry, now)
+    if (child.dispatched >= this.#options.maxTasksPerChild) child.state = 'retiring'
+    if (!entry.started) {
+      entry.started = true
+      this.#emit(() => this.#events.onStart(entry.id))
+    }
+  }
+
+  #spawn(): ChildSlot {
+    const { kind, execArgv, env, memoryLimitMb } = this.#options
+    const child = new ChildSlot(
+      (slot): WorkerHandle => {
+        const events = {
+          onMessages: (messages: ToParent[]) => this.#onMessages(slot, messages),
+          onExit: (exit: WorkerExit) => this.#onExit(slot, exit),
+        }
+        const options = { execArgv, env, memoryLimitMb }
+        return kind === 'process'
+          ? new ProcessWorker(options, events)
+          : new ThreadWorker(options, events)
+      },
+      (slot) => this.#onHeadTimeout(slot),
+    )
+    if (!this.#refed) child.handle.setRef(false)
+    this.#children.add(child)
+    this.#spawned++
+    return child
+  }
+
+  #onMessages(child: ChildSlot, messages: ToParent[]): void {
+    this.#batchesReceived++
+    const now = performance.now()
+    for (const m of messages) {
+      switch (m[0]) {
+        case ToParentKind.RESULT: {
+          const entry = this.#takeFinished(child, m[1], m[3], now)
+          if (entry === undefined) break
+          this.#completed++
+          this.#emit(() => this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000))
+          break
+        }
+        case ToParentKind.ERROR: {
+          const entry = this.#takeFinished(child, m[1], m[3], now)
+          if (entry === undefined) break
+          this.#failed++
+          this.#emit(() => this.#events.onError(entry.id, m[2], Math.max(0, m[3]) / 1000))
+          break
+        }
+        case ToParentKind.FATAL:
+          child.report = { kind: 'fatal', runningId: m[1], error: m[2], origin: m[3] }
+          break
+        case ToParentKind.EXITING:
+          child.report ??= { kind: 'exiting', runningId: m[1], code: m[2] }
+          break
+        case ToParentKind.RETURNED: {
+          const entries = m[1]
+            .map((id) => this.#tasks.get(id))
+            .filter((e): e is TaskEntry => e !== undefined && child.inFlight.includes(e))
+          child.giveBack(entries, now)
+          this.#inFlight -= entries.length
+          this.#requeue(entries)
+          break
+        }
+      }
+    }
+    this.#schedulePump()
+  }
+
+  /** The task `id` finished in `child`: take it out of the pool. */
+  #takeFinished(
+    child: ChildSlot,
+    id: number,
+    durationUs: number,
+    now: number,
+  ): TaskEntry | undefined {
+    const entry = this.#tasks.get(id)
+    if (entry === undefined || entry.state !== 'in-flight' || !child.remove(entry, now)) {
+      return undefined // finished already (timed out, force-closed) or never ours
+    }
+    if (durationUs >= 0) FnRegistry.record(entry.fn, durationUs / 1000)
+    entry.state = 'finished'
+    this.#tasks.delete(id)
+    this.#inFlight--
+    return entry
+  }
+
+  #onHeadTimeout(child: ChildSlot): void {
+    const head = child.inFlight[0]
+    if (head === undefined || child.state === 'killed' || child.state === 'exited') return
+    FnRegistry.record(head.fn, performance.now() - child.headStartedAt)
+    const rest = child.takeAll().slice(1)
+    this.#inFlight -= rest.length + 1
+    child.kill()
+    this.#fail(head, new TaskTimeoutError(head.timeoutMs ?? 0))
+    this.#requeue(rest)
+    this.#schedulePump()
+  }
+
+  #onExit(child: ChildSlot, exit: WorkerExit): void {
+    child.exited()
+    this.#children.delete(child)
+    const entries = child.takeAll()
+    this.#inFlight -= entries.length
+    const { lost, culprit, requeue } = sortOrphans(entries, child.report, child.completed > 0)
+    const { kind, memoryLimitMb } = this.#options
+    const death = { kind, exit, report: child.report, memoryLimitMb }
+    for (const e of lost) this.#fail(e, workerDiedError(death, e, false))
+    if (culprit !== undefined) this.#fail(culprit, workerDiedError(death, culprit))
+    this.#requeue(requeue)
+    this.#schedulePump()
+  }
+
+  /** Puts tasks that never started back at the front of the queue. */
+  #requeue(entries: readonly TaskEntry[]): void {
+    const back: TaskEntry[] = []
+    for (const e of entries) {
+      if (e.abortRequested) this.#fail(e, abortedQueuedError(e))
+      else {
+        e.state = 'queued'
+        back.push(e)
+      }
+    }
+    this.#queue.pushFront(back)
+  }
+
+  #forceClose(): void {
+    this.#forced = true
+    for (const entry of this.#queue.drain()) this.#fail(entry, forceClosedQueuedError(entry))
+    for (const child of this.#children) {
+      if (child.state === 'exited') continue
+      const entries = child.takeAll()
+      this.#inFlight -= entries.length
+      child.kill()
+      entries.forEach((e, i) => {
+        const error =
+          i === 0 ? forceClosedRunningError(this.#options.kind, e) : forceClosedQueuedError(e)
+        this.#fail(e, error)
+      })
+    }
+  }
+
+  /** Fails a task that is no longer queued or in flight anywhere. */
+  #fail(entry: TaskEntry, error: Error): void {
+    entry.state = 'finished'
+    this.#tasks.delete(entry.id)
+    this.#failed++
+    const serialized: SerializedError = serializeError(error)
+    this.#emit(() => this.#events.onError(entry.id, serialized, 0))
+  }
+
+  /** Children keep this process alive only while the pool has work (or is closing). */
+  #updateRef(): void {
+    const busy = this.#closing || this.#queue.size > 0 || this.#inFlight > 0
+    if (busy === this.#refed) return
+    this.#refed = busy
+    for (const child of this.#children) child.handle.setRef(busy)
+  }
+
+  #updateIdleTimer(): void {
+    const idleTimeoutMs = this.#options.idleTimeoutMs
+    if (idleTimeoutMs === undefined || this.#idleTimer !== undefined || this.#closing) return
+    if (this.#children.size === 0) return
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined
+      const now = performance.now()
+      for (const child of this.#children) {
+        if (
+          child.state === 'active' &&
+          child.inFlight.length === 0 &&
+          now - child.idleSince >= idleTimeoutMs
+        ) {
+          child.stop()
+        }
+      }
+      this.#schedulePump()
+    }, idleTimeoutMs)
+    this.#idleTimer.unref()
+  }
+
+  /**
+   * While some child holds waiting tasks and another could take them, look every few ms for a
+   * child whose running task has overrun its estimate, and take its waiting tasks back.
+   */
+  #updateRebalanceTimer(): void {
+    if (this.#rebalanceTimer !== undefined || this.#forced) return
+    let holding = false
+    let live = 0
+    let idle = false
+    for (const child of this.#children) {
+      if (child.state !== 'active' && child.state !== 'retiring') continue
+      live++
+      if (child.inFlight.length > 1 && !child.reclaiming) holding = true
+      if (child.state === 'active' && child.inFlight.length === 0) idle = true
+    }
+    if (!holding || (!idle && live >= this.#options.maxWorkers)) return
+    this.#rebalanceTimer = setTimeout(() => {
+      this.#rebalanceTimer = undefined
+      const now = performance.now()
+      for (const child of this.#children) {
+        if (child.state !== 'active' && child.state !== 'retiring') continue
+        if (!child.reclaiming && shouldReclaim(child.load(now))) child.reclaim()
+      }
+      this.#schedulePump()
+    }, DispatchLimits.REBALANCE_INTERVAL_MS)
+    this.#rebalanceTimer.unref()
+  }
+
+  #checkClosed(): void {
+    if (!this.#closing || this.#children.size > 0 || this.#queue.size > 0) return
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
+    this.#idleTimer = undefined
+    this.#resolveClosed?.()
+  }
+
+  /** Runs an event callback; its exception surfaces asynchronously, never inside the pool. */
+  #emit(callback: () => void): void {
+    try {
+      callback()
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+}
