@@ -10,5 +10,4 @@ export {
   setFutureErrorLogger,
   settledState,
 } from './future/internal.js'
-export { MapIterator } from './executor/map-iterator.js'
 export { replaceFutures } from './cluster/dependencies.js'
