@@ -2,6 +2,7 @@ import {
   BrokenExecutorError,
   ConnectionLostError,
   PROTOCOL_VERSION,
+  ProtocolError,
   createDecoder,
   createEncoder,
   deserializeError,
@@ -76,6 +77,12 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #encoder = createEncoder()
   readonly #decoder = createDecoder()
   readonly #futures = new Map<number, Future<unknown>>()
+  /**
+   * Ids cancelled here before the coordinator said they run. The coordinator may have handed
+   * the task to a worker already: it then aborts it and reports its outcome, and keeps the task
+   * (and a held value) until this client releases it.
+   */
+  readonly #cancelling = new Set<number>()
   readonly #ids = new FutureIds()
   /** Functions whose source the coordinator has, by hash: the reference to send without it. */
   readonly #sentSources = new Map<string, WireFnRef>()
@@ -199,6 +206,7 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #onPendingDone = (f: Future<unknown>): void => {
     const id = this.#ids.get(f)
     if (f.cancelled() && id !== undefined && this.#futures.delete(id)) {
+      this.#cancelling.add(id)
       this.#connection.pushItem('cancel', 'ids', id)
       this.#checkIdle()
     }
@@ -238,7 +246,10 @@ export class ClusterExecutor extends BaseExecutor {
   /** The task finished and its value stays on a worker: fetch it once someone wants it. */
   #held(id: number): void {
     const future = this.#futures.get(id)
-    if (!future || future.done()) return
+    if (!future || future.done()) {
+      if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
+      return
+    }
     this.#futures.delete(id)
     this.#remote.set(id, new WeakRef(future))
     this.#collected.register(future, id, future)
@@ -295,7 +306,15 @@ export class ClusterExecutor extends BaseExecutor {
             continue
           }
           const future = this.#take(item.id)
-          if (!future || item.value === undefined) continue
+          if (!future) continue
+          if (item.value === undefined) {
+            future.setException(
+              new ProtocolError(
+                `the coordinator reported task ${item.id} finished without its value or where it is held`,
+              ),
+            )
+            continue
+          }
           let value: unknown
           try {
             value = this.#decoder.decode(item.value)
@@ -312,6 +331,8 @@ export class ClusterExecutor extends BaseExecutor {
         this.#checkIdle()
         return
       case 'cancelled':
+        for (const id of m.ids) this.#cancelling.delete(id)
+        return
       case 'cluster':
       case 'pong':
       case 'welcome':
@@ -323,7 +344,10 @@ export class ClusterExecutor extends BaseExecutor {
   /** Removes a finished task's future and tells the coordinator it may forget the task. */
   #take(id: number): Future<unknown> | undefined {
     const future = this.#futures.get(id)
-    if (!future) return undefined
+    if (!future) {
+      if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
+      return undefined
+    }
     this.#futures.delete(id)
     this.#connection.pushItem('release', 'ids', id)
     return future.done() ? undefined : future
@@ -336,6 +360,7 @@ export class ClusterExecutor extends BaseExecutor {
     if (this.state === 'running') this.#broken = error
     for (const future of this.#futures.values()) if (!future.done()) future.setException(error)
     this.#futures.clear()
+    this.#cancelling.clear()
     for (const ref of this.#remote.values()) {
       const future = ref.deref()
       if (future && !future.done()) future.setException(error)
