@@ -40,6 +40,15 @@ export function fnLabel(ref: FnRef): string {
   return ref.name || `<anonymous ${ref.hash.slice(0, 6)}>`
 }
 
+/**
+ * The hash that names a function's source on the wire: 22 base64url characters of its SHA-256.
+ * Whoever caches a source checks it against this before keeping it (`SourceCache`), so a peer
+ * cannot put other code under a hash that names an honest function.
+ */
+export function sourceHash(source: string): string {
+  return createHash('sha256').update(source).digest('base64url').slice(0, 22)
+}
+
 const cache = new WeakMap<(...args: never[]) => unknown, SourceFnRef>()
 
 /**
@@ -78,7 +87,7 @@ export function sourceFnRef(fn: (...args: never[]) => unknown): SourceFnRef {
   }
   const ref: SourceFnRef = {
     kind: 'source',
-    hash: createHash('sha256').update(source).digest('base64url').slice(0, 22),
+    hash: sourceHash(source),
     source,
     name: fn.name,
   }
