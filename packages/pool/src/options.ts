@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 
-import { InvalidOptionError } from '@clusterpool/protocol'
+import { InvalidOptionError, MAX_TIMER_MS, checkMs } from '@clusterpool/protocol'
 
 /** How a `TaskPool` runs its tasks. Every field is validated once, in the constructor. */
 export interface TaskPoolOptions {
@@ -41,9 +41,6 @@ export const POOL_DEFAULTS = Object.freeze({
   maxTasksPerChild: Infinity,
   execArgv: Object.freeze([] as string[]),
 })
-
-/** The largest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 const KNOWN = new Set([
   'kind',
@@ -98,26 +95,19 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
     kind: o.kind,
     maxWorkers: maxWorkers as number,
     maxTasksPerChild: maxTasksPerChild as number,
-    taskTimeoutMs: optionalMs(o.taskTimeoutMs, 'taskTimeoutMs'),
+    taskTimeoutMs: checkMs(o.taskTimeoutMs, 'taskTimeoutMs', TIMER_MS_RANGE),
     execArgv: Object.freeze([...(execArgv as string[])]),
     env: env === undefined ? undefined : Object.freeze({ ...(env as Record<string, string>) }),
-    idleTimeoutMs: optionalMs(o.idleTimeoutMs, 'idleTimeoutMs'),
+    idleTimeoutMs: checkMs(o.idleTimeoutMs, 'idleTimeoutMs', TIMER_MS_RANGE),
     memoryLimitMb: optionalPositive(o.memoryLimitMb, 'memoryLimitMb', 'MiB'),
   })
 }
 
-/** Validates a task's own `timeoutMs`. */
-export function checkTimeoutMs(value: unknown, name: string): number | undefined {
-  return optionalMs(value, name)
-}
-
-function optionalMs(value: unknown, name: string): number | undefined {
-  const ms = optionalPositive(value, name, 'milliseconds')
-  if (ms !== undefined && ms > MAX_TIMER_MS) {
-    throw new InvalidOptionError(`${name} must be at most ${MAX_TIMER_MS} milliseconds, got ${ms}`)
-  }
-  return ms
-}
+/**
+ * The range of a timer delay in milliseconds (the pool's options, a task's own `timeoutMs`):
+ * unset, or positive and short enough for `setTimeout`, which fires at once past `MAX_TIMER_MS`.
+ */
+export const TIMER_MS_RANGE = Object.freeze({ allowUndefined: true, max: MAX_TIMER_MS } as const)
 
 function optionalPositive(value: unknown, name: string, unit: string): number | undefined {
   if (value === undefined) return undefined

@@ -1,6 +1,7 @@
 import {
   ExecutorShutdownError,
   InvalidOptionError,
+  checkMs,
   type FnRef,
   type TaskOptions,
 } from '@clusterpool/protocol'
@@ -158,11 +159,11 @@ function validateMapOptions(
   options: MapOptions,
 ): Required<Omit<MapOptions, 'timeoutMs'>> & MapOptions {
   const { timeoutMs, chunksize = 1, maxInFlight = 16384 } = options
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-    throw new InvalidOptionError(
-      `map options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`,
-    )
-  }
+  checkMs(timeoutMs, 'map options.timeoutMs', {
+    allowZero: true,
+    allowUndefined: true,
+    allowInfinity: true,
+  })
   if (!Number.isInteger(chunksize) || chunksize < 1) {
     throw new InvalidOptionError(
       `map options.chunksize must be a positive integer, got ${String(chunksize)}`,

@@ -1,8 +1,10 @@
 import {
   CancelledError,
-  InvalidOptionError,
   InvalidStateError,
+  MAX_TIMER_MS,
   TimeoutError,
+  checkMs,
+  type InvalidOptionError,
 } from '@clusterpool/protocol'
 
 // ── states ──────────────────────────────────────────────────────────────────────────────────────
@@ -108,22 +110,19 @@ export function setFutureErrorLogger(logger: FutureErrorLogger | undefined): Fut
   return previous
 }
 
-/** The longest delay `setTimeout` honours; longer timeouts mean "forever". */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
 /**
  * Validates a `timeoutMs` option. Returns the timer delay in ms, or `undefined` for no timeout
- * (`undefined`, `Infinity`, or anything past what a timer can express: about 24.8 days).
+ * (`undefined`, `Infinity`, or anything past `MAX_TIMER_MS`, the longest timer: about 24.8 days).
  * @throws InvalidOptionError naming `name` if the value is not a non-negative number.
  */
 export function timerDelay(timeoutMs: number | undefined, name: string): number | undefined {
-  if (timeoutMs === undefined) return undefined
-  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new InvalidOptionError(
-      `${name} must be a non-negative number of milliseconds (or undefined to wait forever), got ${String(timeoutMs)}`,
-    )
-  }
-  return timeoutMs > MAX_TIMER_MS ? undefined : timeoutMs
+  const ms = checkMs(timeoutMs, name, {
+    allowZero: true,
+    allowUndefined: true,
+    allowInfinity: true,
+    undefinedMeans: 'to wait forever',
+  })
+  return ms === undefined || ms > MAX_TIMER_MS ? undefined : ms
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   deserializeError,
   encodeValue,
   fnLabel,
+  shouldRetry,
   type SerializedError,
   type TaskOptions,
 } from '@clusterpool/protocol'
@@ -105,8 +106,7 @@ export class PoolExecutor extends BaseExecutor {
   #onError(id: number, error: SerializedError): void {
     const entry = this.#entries.get(id)
     if (!entry) return
-    const retries = entry.call.options.retries ?? 0
-    if (entry.attempt <= retries && isRetryable(error)) {
+    if (shouldRetry(entry.call.options.retries, entry.attempt, { code: error.code })) {
       this.#entries.delete(id)
       const next = ++this.#nextId
       entry.attempt++
@@ -138,9 +138,4 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
-/** A task is retried when its own function threw, not when it was cancelled or aborted. */
-function isRetryable(error: SerializedError): boolean {
-  return error.code !== 'CP_ERR_ABORTED' && error.code !== 'CP_ERR_CANCELLED'
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@clusterpool/protocol'
+import { InvalidOptionError, checkMs } from '@clusterpool/protocol'
 
 /** Tuning of the scheduler. Every field is optional; the defaults suit most clusters. */
 export interface SchedulerOptions {
@@ -69,8 +69,14 @@ export const SCHEDULER_DEFAULTS: ResolvedSchedulerOptions = Object.freeze({
   noWorkerTimeoutMs: Infinity,
 })
 
-const POSITIVE = ['defaultDurationMs', 'bandwidthBytesPerSecond', 'saturationFactor'] as const
-const NON_NEGATIVE = ['roundTripMs', 'tinyTaskMs', 'stealLatencyMs', 'noWorkerTimeoutMs'] as const
+const POSITIVE = ['bandwidthBytesPerSecond', 'saturationFactor'] as const
+/** Durations that may be 0 or `Infinity`. */
+const NON_NEGATIVE_MS = [
+  'roundTripMs',
+  'tinyTaskMs',
+  'stealLatencyMs',
+  'noWorkerTimeoutMs',
+] as const
 const INTEGERS = { prefetch: 0, tinyTaskDepth: 1, allowedFailures: 1 } as const
 
 /** Validates once, naming the option; applies the defaults. */
@@ -86,6 +92,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) (o as Record<string, unknown>)[key] = value
   }
+  checkMs(o.defaultDurationMs, 'options.defaultDurationMs')
   for (const key of POSITIVE) {
     const v = o[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) {
@@ -94,11 +101,8 @@ export function resolveSchedulerOptions(options: SchedulerOptions = {}): Resolve
       )
     }
   }
-  for (const key of NON_NEGATIVE) {
-    const v = o[key]
-    if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
-      throw new InvalidOptionError(`options.${key} must be a number >= 0, got ${String(v)}`)
-    }
+  for (const key of NON_NEGATIVE_MS) {
+    checkMs(o[key], `options.${key}`, { allowZero: true, allowInfinity: true })
   }
   for (const [key, min] of Object.entries(INTEGERS) as [keyof typeof INTEGERS, number][]) {
     const v = o[key]

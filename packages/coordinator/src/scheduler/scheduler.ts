@@ -1,3 +1,5 @@
+import { shouldRetry } from '@clusterpool/protocol'
+
 import { Core } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
 import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
@@ -221,8 +223,7 @@ export class Scheduler {
     }
     detach(c, t)
     w.failed++
-    if (t.retriesLeft > 0 && report.final !== true) {
-      t.retriesLeft--
+    if (shouldRetry(t.retries, t.attempt, { aborted: report.final === true })) {
       t.attempt++
       c.emit({ type: DecisionType.RETRY, key, attempt: t.attempt })
       enterWaiting(c, t, 'requeue')

@@ -21,7 +21,8 @@ export class TaskRecord {
 
   /** The client (a future) still refers to the key. */
   wanted = true
-  retriesLeft: number
+  /** Runs again this many times if the function throws (`shouldRetry` decides). */
+  readonly retries: number
   /** 1 for the first run; each retry after an error adds one. */
   attempt = 1
 
@@ -73,7 +74,7 @@ export class TaskRecord {
     this.priority = priority
     this.seq = seq
     this.group = group
-    this.retriesLeft = retries
+    this.retries = retries
     this.nbytes = nbytes
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@clusterpool/protocol'
+import { InvalidOptionError, checkMs } from '@clusterpool/protocol'
 
 /** How a coordinator listens, authenticates and treats its peers. */
 export interface CoordinatorOptions {
@@ -78,17 +78,13 @@ export function resolveCoordinatorOptions(
         'on a network you trust.',
     )
   }
-  for (const key of [
-    'maxPayload',
-    'heartbeatIntervalMs',
-    'workerTimeoutMs',
-    'tickIntervalMs',
-  ] as const) {
-    if (typeof o[key] !== 'number' || !(o[key] > 0)) {
-      throw new InvalidOptionError(
-        `options.${key} must be a positive number, got ${String(o[key])}`,
-      )
-    }
+  if (typeof o.maxPayload !== 'number' || !(o.maxPayload > 0)) {
+    throw new InvalidOptionError(
+      `options.maxPayload must be a positive number of bytes, got ${String(o.maxPayload)}`,
+    )
+  }
+  for (const key of ['heartbeatIntervalMs', 'workerTimeoutMs', 'tickIntervalMs'] as const) {
+    checkMs(o[key], `options.${key}`, { allowInfinity: true })
   }
   if (!Number.isInteger(o.allowedFailures) || o.allowedFailures < 1) {
     throw new InvalidOptionError(

@@ -1,6 +1,6 @@
-import { InvalidTaskError } from '@clusterpool/protocol'
+import { InvalidTaskError, checkMs } from '@clusterpool/protocol'
 
-import { checkTimeoutMs } from '../options.js'
+import { TIMER_MS_RANGE } from '../options.js'
 import type { PoolTask } from '../types.js'
 import type { FnInfo, FnRegistry } from './fn-registry.js'
 
@@ -60,7 +60,7 @@ export function createTaskEntry(
     timeoutMs:
       task.timeoutMs === undefined
         ? defaultTimeoutMs
-        : checkTimeoutMs(task.timeoutMs, `task ${task.id} timeoutMs`),
+        : checkMs(task.timeoutMs, `task ${task.id} timeoutMs`, TIMER_MS_RANGE),
     attempt: task.attempt ?? 1,
     chunk: task.chunk === true,
     state: 'queued',

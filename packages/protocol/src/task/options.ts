@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors/errors.js'
+import { checkMs } from '../validate.js'
 
 const show = (v: unknown): string =>
   typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)
@@ -38,12 +39,7 @@ export function validateTaskOptions(
     if (v === undefined) continue
     switch (key) {
       case 'timeoutMs':
-        if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
-          throw new InvalidOptionError(
-            `${where}.timeoutMs must be a positive number of milliseconds, got ${show(v)}`,
-          )
-        }
-        out.timeoutMs = v
+        out.timeoutMs = checkMs(v, `${where}.timeoutMs`)
         break
       case 'retries':
         if (!Number.isInteger(v) || (v as number) < 0) {

@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os'
 
-import { InvalidOptionError } from '@clusterpool/protocol'
+import { InvalidOptionError, checkMs } from '@clusterpool/protocol'
 
 /** How a worker daemon joins a cluster. */
 export interface WorkerDaemonOptions {
@@ -31,6 +31,9 @@ export type ResolvedWorkerDaemonOptions = Required<
 > &
   Pick<WorkerDaemonOptions, 'token' | 'ca' | 'memoryLimitBytes'>
 
+/** The delays: positive; `Infinity` passes (`drainTimeoutMs: Infinity` waits for tasks forever). */
+const DELAY = Object.freeze({ allowInfinity: true } as const)
+
 export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWorkerDaemonOptions {
   if (typeof o.coordinatorUrl !== 'string' || !/^wss?:\/\/.+/.test(o.coordinatorUrl)) {
     throw new InvalidOptionError(
@@ -55,19 +58,17 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     procs,
     name: o.name ?? `${hostname()}-${process.pid}`,
     resources,
-    reconnectInitialDelayMs: o.reconnectInitialDelayMs ?? 200,
-    reconnectMaxDelayMs: o.reconnectMaxDelayMs ?? 5000,
-    drainTimeoutMs: o.drainTimeoutMs ?? 30_000,
+    reconnectInitialDelayMs: checkMs(
+      o.reconnectInitialDelayMs ?? 200,
+      'reconnectInitialDelayMs',
+      DELAY,
+    ),
+    reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 5000, 'reconnectMaxDelayMs', DELAY),
+    drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
   }
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
   if (o.memoryLimitBytes !== undefined) out.memoryLimitBytes = o.memoryLimitBytes
-  for (const key of ['reconnectInitialDelayMs', 'reconnectMaxDelayMs', 'drainTimeoutMs'] as const) {
-    if (!(out[key] > 0))
-      throw new InvalidOptionError(
-        `${key} must be a positive number of milliseconds, got ${String(out[key])}`,
-      )
-  }
   return out
 }
 
