@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 import { ClusterExecutor, type ClusterExecutorOptions } from '@clusterpool/client'
 import { Coordinator, type CoordinatorStartOptions } from '@clusterpool/coordinator'
-import { InvalidOptionError, TimeoutError } from '@clusterpool/protocol'
+import { InvalidOptionError, MAX_TIMER_MS, TimeoutError, checkMs } from '@clusterpool/protocol'
 import { nanoid } from 'nanoid'
 
 import { embeddedExecutor } from './embedded-executor.js'
@@ -61,6 +61,11 @@ export class LocalCluster {
       throw new InvalidOptionError(
         `LocalCluster options.procs must be a positive integer, got ${String(procs)}`,
       )
+    const startTimeoutMs = checkMs(
+      options.startTimeoutMs ?? 30_000,
+      'LocalCluster options.startTimeoutMs',
+      { max: MAX_TIMER_MS },
+    )
     const coordinator = await Coordinator.start({
       logLevel: 'warn',
       ...options.coordinator,
@@ -71,7 +76,7 @@ export class LocalCluster {
     const cluster = new LocalCluster(coordinator, procs, options.workerOutput ?? 'inherit')
     try {
       for (let i = 0; i < workers; i++) cluster.addWorker()
-      await cluster.waitForWorkers(workers, options.startTimeoutMs ?? 30_000)
+      await cluster.waitForWorkers(workers, startTimeoutMs)
     } catch (error) {
       await cluster.close()
       throw error

@@ -2,6 +2,8 @@ import {
   AuthError,
   ConnectionLostError,
   InvalidOptionError,
+  MAX_TIMER_MS,
+  checkMs,
   refusalError,
   type ClusterpoolError,
   type Direction,
@@ -45,11 +47,18 @@ export function openSession<
   if (!/^wss?:\/\//.test(url)) {
     throw new InvalidOptionError(`coordinator url must start with ws:// or wss://, got ${url}`)
   }
-  const timeoutMs = options.connectTimeoutMs ?? 10_000
+  const timeoutMs = checkMs(options.connectTimeoutMs ?? 10_000, 'options.connectTimeoutMs', {
+    max: MAX_TIMER_MS,
+  })
+  const maxPayload = options.maxPayload ?? 256 * 1024 * 1024
+  if (!Number.isInteger(maxPayload) || maxPayload < 1)
+    throw new InvalidOptionError(
+      `options.maxPayload must be a positive integer number of bytes, got ${String(maxPayload)}`,
+    )
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
       headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
-      maxPayload: options.maxPayload ?? 256 * 1024 * 1024,
+      maxPayload,
       perMessageDeflate: false,
       // A zero masking key: ws then neither masks what it sends nor unmasks at the other end,
       // which otherwise costs a JavaScript pass over every byte (≈100 MB/s here) of every frame.

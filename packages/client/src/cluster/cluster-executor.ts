@@ -1,8 +1,10 @@
 import {
   BrokenExecutorError,
   ConnectionLostError,
+  MAX_TIMER_MS,
   PROTOCOL_VERSION,
   ProtocolError,
+  checkMs,
   createDecoder,
   createEncoder,
   deserializeError,
@@ -116,6 +118,13 @@ export class ClusterExecutor extends BaseExecutor {
     url: string,
     options: ClusterExecutorOptions = {},
   ): Promise<ClusterExecutor> {
+    const keepAliveMs = checkMs(
+      options.keepAliveIntervalMs ?? 5000,
+      'options.keepAliveIntervalMs',
+      {
+        max: MAX_TIMER_MS / 3,
+      },
+    )
     const hello: ClientHello = {
       kind: 'hello',
       version: PROTOCOL_VERSION,
@@ -129,10 +138,7 @@ export class ClusterExecutor extends BaseExecutor {
     >(url, 'coordinator->client', hello, options)
     // A coordinator that vanished without closing (a partition, a frozen host) is noticed by
     // pings: the connection is dropped and the unfinished futures fail with ConnectionLostError.
-    connection.keepAlive(
-      options.keepAliveIntervalMs ?? 5000,
-      3 * (options.keepAliveIntervalMs ?? 5000),
-    )
+    connection.keepAlive(keepAliveMs, 3 * keepAliveMs)
     return new ClusterExecutor(connection, welcome)
   }
 
