@@ -243,7 +243,7 @@ browserTest('the dashboard is refused without the token', async (t) => {
 
 test.serial('the event stream is bounded, and idle without viewers', async (t) => {
   const core = cluster.coordinator.core
-  await waitFor(() => core.onTaskEnd === undefined, 'earlier viewers to leave')
+  await waitFor(() => !core.events.listening('taskEnd'), 'earlier viewers to leave')
 
   const refused = await openEvents(cluster.httpUrl, undefined)
   t.is(refused.status, 401)
@@ -256,7 +256,7 @@ test.serial('the event stream is bounded, and idle without viewers', async (t) =
   const hello = sse.events[0]!
   t.is(hello.event, 'hello')
   const config = (hello.data as { config: { streamCap: number } }).config
-  t.true(core.onTaskEnd !== undefined, 'watching hooks the core')
+  t.true(core.events.listening('taskEnd'), 'watching subscribes to the core')
 
   const n = 1500
   const ex = cluster.executor()
@@ -287,7 +287,10 @@ test.serial('the event stream is bounded, and idle without viewers', async (t) =
   )
 
   sse.close()
-  await waitFor(() => core.onTaskEnd === undefined, 'the dashboard to unhook once nobody watches')
+  await waitFor(
+    () => !core.events.listening('taskEnd'),
+    'the dashboard to unhook once nobody watches',
+  )
   t.pass()
 })
 

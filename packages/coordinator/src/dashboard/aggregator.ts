@@ -1,6 +1,7 @@
 import type { SerializedError } from '@clusterpool/protocol'
 
-import type { FunctionProgress, TaskEndEvent } from '../core/coordinator-core.js'
+import type { TaskEndEvent } from '../core/events.js'
+import type { FunctionProgress } from '../core/progress.js'
 import type { ClusterStatus } from '../core/status.js'
 import type { ResolvedDashboardOptions } from './options.js'
 import { Reservoir, Ring } from './ring.js'

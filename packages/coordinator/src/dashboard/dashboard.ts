@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-import type { FunctionProgress, TaskEndEvent } from '../core/coordinator-core.js'
+import type { CoreEventSource, TaskEndEvent } from '../core/events.js'
+import type { FunctionProgress } from '../core/progress.js'
 import type { ClusterStatus } from '../core/status.js'
 import type { PageHandler } from '../http/routes.js'
 import { Aggregator } from './aggregator.js'
@@ -8,10 +9,9 @@ import { serveAsset } from './assets.js'
 import { EventStream } from './event-stream.js'
 import { resolveDashboardOptions, type DashboardOptions } from './options.js'
 
-/** The hooks of the coordinator's core the dashboard attaches to while someone watches. */
+/** What the dashboard observes of the coordinator's core: its events (while someone watches), its progress. */
 export interface DashboardCoreHooks {
-  onChange: (() => void) | undefined
-  onTaskEnd: ((event: TaskEndEvent) => void) | undefined
+  readonly events: CoreEventSource
   readonly progress: ReadonlyMap<string, FunctionProgress>
 }
 
@@ -31,7 +31,7 @@ export interface DashboardHost {
  *   idle | live ──close──▶ closed
  * ```
  *
- * While `live`, it hooks the core's `onChange` and `onTaskEnd` (O(1) each) and a timer builds
+ * While `live`, it listens to the core's `change` and `taskEnd` events (O(1) each) and a timer builds
  * one bounded update every `updateIntervalMs` for all viewers.
  */
 export type DashboardState = 'idle' | 'live' | 'closed'
@@ -50,10 +50,6 @@ export class Dashboard {
   #timer: NodeJS.Timeout | undefined
   readonly #onChange = (): void => this.#aggregator.changed()
   readonly #onTaskEnd = (event: TaskEndEvent): void => this.#aggregator.taskEnded(event)
-  #previousOnChange: (() => void) | undefined
-  #previousOnTaskEnd: ((event: TaskEndEvent) => void) | undefined
-  #installedOnChange: (() => void) | undefined
-  #installedOnTaskEnd: ((event: TaskEndEvent) => void) | undefined
 
   constructor(host: DashboardHost, options: DashboardOptions = {}) {
     const resolved = resolveDashboardOptions(options)
@@ -112,25 +108,9 @@ export class Dashboard {
   #attach(): void {
     if (this.#state !== 'idle') return
     this.#state = 'live'
-    const core = this.#host.core
-    this.#previousOnChange = core.onChange
-    this.#previousOnTaskEnd = core.onTaskEnd
-    const previousChange = this.#previousOnChange
-    const previousTaskEnd = this.#previousOnTaskEnd
-    this.#installedOnChange = previousChange
-      ? () => {
-          previousChange()
-          this.#onChange()
-        }
-      : this.#onChange
-    this.#installedOnTaskEnd = previousTaskEnd
-      ? (event) => {
-          previousTaskEnd(event)
-          this.#onTaskEnd(event)
-        }
-      : this.#onTaskEnd
-    core.onChange = this.#installedOnChange
-    core.onTaskEnd = this.#installedOnTaskEnd
+    const events = this.#host.core.events
+    events.on('change', this.#onChange)
+    events.on('taskEnd', this.#onTaskEnd)
     this.#aggregator.resume()
     this.#timer = setInterval(() => this.#tick(), this.#updateIntervalMs)
     this.#timer.unref()
@@ -141,12 +121,9 @@ export class Dashboard {
     this.#state = 'idle'
     clearInterval(this.#timer)
     this.#timer = undefined
-    const core = this.#host.core
-    // Restore what was there, unless someone hooked in after us (then theirs stays).
-    if (core.onChange === this.#installedOnChange) core.onChange = this.#previousOnChange
-    if (core.onTaskEnd === this.#installedOnTaskEnd) core.onTaskEnd = this.#previousOnTaskEnd
-    this.#installedOnChange = undefined
-    this.#installedOnTaskEnd = undefined
+    const events = this.#host.core.events
+    events.off('change', this.#onChange)
+    events.off('taskEnd', this.#onTaskEnd)
   }
 
   #tick(): void {

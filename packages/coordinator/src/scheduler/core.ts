@@ -13,7 +13,7 @@ import type { WorkerRecord } from './worker.js'
  * stealing). Task states change only through `transition`, which checks the move against
  * `TASK_TRANSITIONS` and keeps the counters that other rules rely on.
  */
-export class Core {
+export class SchedulerState {
   readonly o: ResolvedSchedulerOptions
   readonly bytesPerMs: number
   readonly estimates: Estimates

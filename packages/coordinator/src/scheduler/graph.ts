@@ -1,4 +1,4 @@
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { DecisionType, type FailReason } from './decisions.js'
 import { isActive, TaskState } from './states.js'
 import type { TaskRecord } from './task.js'
@@ -21,7 +21,7 @@ import type { WorkerRecord } from './worker.js'
  * inputs. Inputs that were released are recomputed from lineage, transitively.
  */
 export function enterWaiting(
-  c: Core,
+  c: SchedulerState,
   t: TaskRecord,
   name: 'requeue' | 'recompute' | 'lose-input' | null,
 ): void {
@@ -61,7 +61,12 @@ export function enterWaiting(
  * A client put `t`'s value on `w` (`scatter`): in memory there at once. Its decisions are
  * `store` (send the value) and `memory` (the client's future is done).
  */
-export function scatterTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
+export function scatterTask(
+  c: SchedulerState,
+  t: TaskRecord,
+  w: WorkerRecord,
+  nbytes: number,
+): void {
   t.scattered = true
   c.transition(t, 'scatter')
   t.nbytes = nbytes
@@ -73,7 +78,12 @@ export function scatterTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: num
 }
 
 /** The worker reported `t`'s result. The caller has detached it from `w`. */
-export function finishTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
+export function finishTask(
+  c: SchedulerState,
+  t: TaskRecord,
+  w: WorkerRecord,
+  nbytes: number,
+): void {
   c.transition(t, 'finish')
   t.nbytes = nbytes
   t.whoHas = [w]
@@ -90,7 +100,7 @@ export function finishTask(c: Core, t: TaskRecord, w: WorkerRecord, nbytes: numb
  * dependents that wait for it wait again, and those sent to other workers but not reported
  * started (they may be fetching from the dead worker) are called back.
  */
-export function loseData(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
+export function loseData(c: SchedulerState, t: TaskRecord, lostOn: WorkerRecord): void {
   t.whoHas = null
   if (!t.wanted && t.pendingDependents === 0) {
     c.transition(t, 'drop-data')
@@ -132,7 +142,7 @@ export function loseData(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
  * need it — those not yet started (waiting, queued, or sent elsewhere but not reported started).
  * Dependents already running have their input and go on.
  */
-function loseScattered(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
+function loseScattered(c: SchedulerState, t: TaskRecord, lostOn: WorkerRecord): void {
   c.transition(t, 'lose')
   c.emit({
     type: DecisionType.FAILED,
@@ -150,7 +160,7 @@ function loseScattered(c: Core, t: TaskRecord, lostOn: WorkerRecord): void {
 
 /** The scheduler gives up on `t`; its dependents fail with reason `dependency`. */
 export function failTask(
-  c: Core,
+  c: SchedulerState,
   t: TaskRecord,
   reason: FailReason,
   message: string,
@@ -164,14 +174,14 @@ export function failTask(
 }
 
 /** The function threw and no retries are left. The caller has detached it. */
-export function errTask(c: Core, t: TaskRecord, w: WorkerRecord): void {
+export function errTask(c: SchedulerState, t: TaskRecord, w: WorkerRecord): void {
   c.transition(t, 'err')
   c.emit({ type: DecisionType.ERRED, key: t.key, workerId: w.id, attempt: t.attempt })
   failDependents(c, t)
   c.settle.push(t)
 }
 
-export function cancelTask(c: Core, t: TaskRecord): void {
+export function cancelTask(c: SchedulerState, t: TaskRecord): void {
   if (t.state === TaskState.PROCESSING) zombify(c, t)
   c.transition(t, 'cancel')
   failDependents(c, t)
@@ -179,7 +189,7 @@ export function cancelTask(c: Core, t: TaskRecord): void {
 }
 
 /** Fails every active dependent of `root`, transitively (iteratively: chains may be long). */
-function failDependents(c: Core, root: TaskRecord): void {
+function failDependents(c: SchedulerState, root: TaskRecord): void {
   const stack = [root]
   for (let x = stack.pop(); x !== undefined; x = stack.pop()) {
     for (const d of x.dependents ?? []) {
@@ -200,7 +210,7 @@ function failDependents(c: Core, root: TaskRecord): void {
 }
 
 /** Drops data or forgets the record once nobody needs it (see the lifetime rules above). */
-export function settle(c: Core, t: TaskRecord): void {
+export function settle(c: SchedulerState, t: TaskRecord): void {
   if (t.state === TaskState.FORGOTTEN || t.wanted || t.pendingDependents > 0) return
   switch (t.state) {
     case TaskState.PROCESSING:
@@ -222,7 +232,7 @@ export function settle(c: Core, t: TaskRecord): void {
   if (t.liveDependents === 0) forget(c, t)
 }
 
-function dropData(c: Core, t: TaskRecord): void {
+function dropData(c: SchedulerState, t: TaskRecord): void {
   const holders = t.whoHas ?? []
   if (holders.length > 0) {
     c.emit({ type: DecisionType.RELEASE_DATA, key: t.key, workerIds: holders.map((w) => w.id) })
@@ -232,7 +242,7 @@ function dropData(c: Core, t: TaskRecord): void {
   c.transition(t, 'drop-data')
 }
 
-function forget(c: Core, t: TaskRecord): void {
+function forget(c: SchedulerState, t: TaskRecord): void {
   c.transition(t, 'forget')
   c.tasks.delete(t.key)
   c.emit({ type: DecisionType.FORGOTTEN, key: t.key })

@@ -1,6 +1,6 @@
 import { InvalidOptionError, InvalidStateError } from '@clusterpool/protocol'
 
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { enterWaiting, failTask, loseData } from './graph.js'
 import type { WorkerSpec } from './specs.js'
 import { abortSteal, detach, refreshHungry } from './slots.js'
@@ -10,7 +10,7 @@ import { WorkerRecord } from './worker.js'
 
 /** Workers joining and leaving. */
 
-export function joinWorker(c: Core, spec: WorkerSpec): WorkerRecord {
+export function joinWorker(c: SchedulerState, spec: WorkerSpec): WorkerRecord {
   if (typeof spec.id !== 'string' || spec.id === '') {
     throw new InvalidOptionError('worker id must be a non-empty string')
   }
@@ -57,7 +57,7 @@ export function joinWorker(c: Core, spec: WorkerSpec): WorkerRecord {
  * waiting on the worker do not count (Dask counts every processing task; a deep queue of tiny
  * tasks would otherwise be condemned by one crash).
  */
-export function leaveWorker(c: Core, w: WorkerRecord): void {
+export function leaveWorker(c: SchedulerState, w: WorkerRecord): void {
   w.state = WorkerState.GONE
   c.workers.delete(w.id)
   c.hungry.delete(w)

@@ -1,4 +1,4 @@
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { failTask, settle } from './graph.js'
 import type { QueueGroup } from './group.js'
 import { TaskState, WorkerState } from './states.js'
@@ -26,7 +26,7 @@ import type { WorkerRecord } from './worker.js'
  * Processes the worklists, then hands queued tasks to hungry workers; then, if a worker still
  * has a free process, lets it steal (`stealForIdle`).
  */
-export function flush(c: Core): void {
+export function flush(c: SchedulerState): void {
   for (;;) {
     const t = c.ready.pop()
     if (t !== undefined) {
@@ -41,7 +41,7 @@ export function flush(c: Core): void {
   if (c.o.workStealing) stealForIdle(c)
 }
 
-function place(c: Core, t: TaskRecord): void {
+function place(c: SchedulerState, t: TaskRecord): void {
   if (t.deps !== null) {
     const w = nearData(c, t)
     if (w !== null) {
@@ -56,7 +56,7 @@ function place(c: Core, t: TaskRecord): void {
   }
 }
 
-function nearData(c: Core, t: TaskRecord): WorkerRecord | null {
+function nearData(c: SchedulerState, t: TaskRecord): WorkerRecord | null {
   let total = 0
   const held = new Map<WorkerRecord, number>()
   for (const d of t.deps as TaskRecord[]) {
@@ -92,7 +92,7 @@ function nearData(c: Core, t: TaskRecord): WorkerRecord | null {
  * Gives queued tasks to workers below their cap, one at a time to the least occupied, until
  * the queue or the hungry workers run out.
  */
-export function dispatch(c: Core): void {
+export function dispatch(c: SchedulerState): void {
   if (c.queuedLive === 0 || c.hungryTiny.size === 0) return
   let anyTiny = false
   for (const g of c.active) {
@@ -126,7 +126,7 @@ export function dispatch(c: Core): void {
 }
 
 /** The best queued task `w` may take now (constraints, free resources, cap). */
-function bestTaskFor(c: Core, w: WorkerRecord): TaskRecord | undefined {
+function bestTaskFor(c: SchedulerState, w: WorkerRecord): TaskRecord | undefined {
   let best: TaskRecord | undefined
   for (const g of c.active) {
     if (!g.canRun(w, c.workers.values(), c.epoch) || !w.resourcesFree(g.need)) continue
@@ -139,7 +139,7 @@ function bestTaskFor(c: Core, w: WorkerRecord): TaskRecord | undefined {
 }
 
 /** Fails the queued tasks of groups that have had no possible worker for `noWorkerTimeoutMs`. */
-export function checkNoWorker(c: Core): void {
+export function checkNoWorker(c: SchedulerState): void {
   for (const g of c.active) {
     if (g.hasWorker(c.workers.values(), c.epoch)) {
       g.noWorkerSince = -1
@@ -154,7 +154,7 @@ export function checkNoWorker(c: Core): void {
 }
 
 /** Queued tasks that no connected worker could run. */
-export function countNoWorker(c: Core): number {
+export function countNoWorker(c: SchedulerState): number {
   let n = 0
   for (const g of c.active) if (!g.hasWorker(c.workers.values(), c.epoch)) n += g.live
   return n

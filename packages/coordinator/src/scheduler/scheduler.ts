@@ -1,6 +1,6 @@
 import { shouldRetry } from '@clusterpool/protocol'
 
-import { Core } from './core.js'
+import { SchedulerState } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
 import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
 import { joinWorker, leaveWorker } from './membership.js'
@@ -66,10 +66,10 @@ const SCATTER_FN = '<scatter>'
  * `estimates.ts`.
  */
 export class Scheduler {
-  readonly #c: Core
+  readonly #c: SchedulerState
 
   constructor(options?: SchedulerOptions) {
-    this.#c = new Core(resolveSchedulerOptions(options))
+    this.#c = new SchedulerState(resolveSchedulerOptions(options))
   }
 
   addWorker(spec: WorkerSpec, nowMs: number): void {
@@ -358,7 +358,7 @@ export class Scheduler {
     return (this.#c.tasks.get(key)?.whoHas ?? []).map((w) => w.id)
   }
 
-  #start(nowMs: number): Core {
+  #start(nowMs: number): SchedulerState {
     if (nowMs > this.#c.now) this.#c.now = nowMs
     return this.#c
   }

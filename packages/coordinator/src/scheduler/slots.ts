@@ -1,4 +1,4 @@
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { DecisionType, type DepLocation } from './decisions.js'
 import { WorkerState } from './states.js'
 import { Assignment, type TaskRecord } from './task.js'
@@ -14,7 +14,7 @@ import type { WorkerRecord } from './worker.js'
 const NO_DEPS: readonly DepLocation[] = Object.freeze([])
 
 /** Puts `t` on `w` and sends it there. The caller has moved `t` to processing. */
-export function attach(c: Core, t: TaskRecord, w: WorkerRecord): void {
+export function attach(c: SchedulerState, t: TaskRecord, w: WorkerRecord): void {
   const transfer = transferMs(c, t, w)
   const a = new Assignment(
     t,
@@ -38,7 +38,7 @@ export function attach(c: Core, t: TaskRecord, w: WorkerRecord): void {
 }
 
 /** Takes `t` off its worker (aborting a steal in flight). */
-export function detach(c: Core, t: TaskRecord): void {
+export function detach(c: SchedulerState, t: TaskRecord): void {
   const a = t.run
   if (a === null) return
   if (a.steal !== null) abortSteal(c, a)
@@ -56,7 +56,7 @@ export function detach(c: Core, t: TaskRecord): void {
  * resources as a zombie until the worker answers (taskDropped, or the task's own result):
  * a task that already runs must not be double-booked.
  */
-export function zombify(c: Core, t: TaskRecord): void {
+export function zombify(c: SchedulerState, t: TaskRecord): void {
   const w = t.worker
   if (w === null) return
   c.emit({ type: DecisionType.CANCEL_ON_WORKER, key: t.key, workerId: w.id })
@@ -67,7 +67,7 @@ export function zombify(c: Core, t: TaskRecord): void {
 }
 
 /** The worker answered for a task it was told to drop. False if there was no such zombie. */
-export function consumeZombie(c: Core, w: WorkerRecord, key: string): boolean {
+export function consumeZombie(c: SchedulerState, w: WorkerRecord, key: string): boolean {
   if (w.zombies.size === 0) return false
   const z = w.zombies.get(key)
   if (z === undefined) return false
@@ -78,7 +78,12 @@ export function consumeZombie(c: Core, w: WorkerRecord, key: string): boolean {
 }
 
 /** Reserves the task on `thief` and asks its worker to give it up. */
-export function requestSteal(c: Core, a: Assignment, thief: WorkerRecord, costMs: number): void {
+export function requestSteal(
+  c: SchedulerState,
+  a: Assignment,
+  thief: WorkerRecord,
+  costMs: number,
+): void {
   a.steal = thief
   a.stealCostMs = costMs
   thief.incoming.add(a)
@@ -95,7 +100,7 @@ export function requestSteal(c: Core, a: Assignment, thief: WorkerRecord, costMs
 }
 
 /** Undoes `requestSteal`'s reservation: the task counts on its victim again. */
-export function abortSteal(c: Core, a: Assignment): void {
+export function abortSteal(c: SchedulerState, a: Assignment): void {
   const thief = a.steal
   if (thief === null) return
   a.steal = null
@@ -108,7 +113,7 @@ export function abortSteal(c: Core, a: Assignment): void {
 }
 
 /** The first `procs` assigned tasks are (taken as) running: stamp their start. */
-export function advanceWindow(c: Core, w: WorkerRecord): void {
+export function advanceWindow(c: SchedulerState, w: WorkerRecord): void {
   let i = 0
   for (const a of w.assigned) {
     if (i++ >= w.procs) break
@@ -126,7 +131,7 @@ export function advanceWindow(c: Core, w: WorkerRecord): void {
  * - otherwise `procs`: the worker gets a task only when it has a free process, so every task
  *   starts on the first process that frees anywhere, in queue order (greedy list scheduling).
  */
-export function capOf(c: Core, w: WorkerRecord, t: TaskRecord): number {
+export function capOf(c: SchedulerState, w: WorkerRecord, t: TaskRecord): number {
   if (c.estimates.isTiny(t.fn)) return w.tinyCap
   if (prefetchPays(c, t)) return w.baseCap
   return Math.min(w.procs, w.baseCap)
@@ -142,16 +147,16 @@ export function capOf(c: Core, w: WorkerRecord, t: TaskRecord): number {
  * `queued × roundTripMs / procs in the cluster` per process until the queue runs dry. Prefetch
  * only while the second exceeds the first.
  */
-export function prefetchPays(c: Core, t: TaskRecord): boolean {
+export function prefetchPays(c: SchedulerState, t: TaskRecord): boolean {
   const rtt = c.o.roundTripMs
   if (rtt === Infinity) return true
   return c.queuedLive * rtt > t.fn.spreadMs * clusterProcs(c)
 }
 
-const procsCache = new WeakMap<Core, { epoch: number; procs: number }>()
+const procsCache = new WeakMap<SchedulerState, { epoch: number; procs: number }>()
 
 /** Processes of all connected workers, recounted when the set of workers changes. */
-function clusterProcs(c: Core): number {
+function clusterProcs(c: SchedulerState): number {
   let e = procsCache.get(c)
   if (e === undefined || e.epoch !== c.epoch) {
     let procs = 0
@@ -162,7 +167,7 @@ function clusterProcs(c: Core): number {
   return e.procs
 }
 
-export function refreshHungry(c: Core, w: WorkerRecord): void {
+export function refreshHungry(c: SchedulerState, w: WorkerRecord): void {
   w.idleScanned = false
   const running = w.state === WorkerState.RUNNING
   const load = w.load
@@ -177,7 +182,7 @@ export function refreshHungry(c: Core, w: WorkerRecord): void {
  * its remaining time `max(estimate, 2 × elapsed) − elapsed` (past half its estimate it is assumed
  * halfway done); a waiting one its estimate plus input transfer.
  */
-export function refreshOccupancy(c: Core, w: WorkerRecord): void {
+export function refreshOccupancy(c: SchedulerState, w: WorkerRecord): void {
   let occ = 0
   for (const a of w.assigned) {
     a.costMs = a.startedAt >= 0 ? remainingMs(c, a) : a.task.fn.estimateMs + a.transferMs
@@ -188,13 +193,13 @@ export function refreshOccupancy(c: Core, w: WorkerRecord): void {
 }
 
 /** Remaining time of a started task: `max(estimate, 2 × elapsed) − elapsed`. Milliseconds. */
-export function remainingMs(c: Core, a: Assignment): number {
+export function remainingMs(c: SchedulerState, a: Assignment): number {
   const elapsed = a.startedAt >= 0 ? Math.max(0, c.now - a.startedAt) : 0
   return Math.max(a.task.fn.estimateMs - elapsed, elapsed)
 }
 
 /** Time to move the inputs `w` lacks. Milliseconds. */
-export function transferMs(c: Core, t: TaskRecord, w: WorkerRecord): number {
+export function transferMs(c: SchedulerState, t: TaskRecord, w: WorkerRecord): number {
   if (t.deps === null) return 0
   let bytes = 0
   for (const d of t.deps) {

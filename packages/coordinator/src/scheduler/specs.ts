@@ -1,6 +1,6 @@
 import { InvalidOptionError, InvalidStateError } from '@clusterpool/protocol'
 
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { groupSignature, QueueGroup } from './group.js'
 import { TaskRecord } from './task.js'
 import type { ResourceNeed } from './worker.js'
@@ -70,7 +70,10 @@ export interface ErrorReport {
  * `unknown` names the first dependency that is not (or no longer) known; the caller fails the
  * task with it.
  */
-export function createTask(c: Core, spec: TaskSpec): { task: TaskRecord; unknown: string | null } {
+export function createTask(
+  c: SchedulerState,
+  spec: TaskSpec,
+): { task: TaskRecord; unknown: string | null } {
   if (typeof spec.key !== 'string') throw new InvalidOptionError('task key must be a string')
   if (c.tasks.has(spec.key)) {
     throw new InvalidStateError(`scheduler: task ${spec.key} was already submitted`)

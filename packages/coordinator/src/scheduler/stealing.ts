@@ -1,4 +1,4 @@
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { WorkerState } from './states.js'
 import type { Assignment } from './task.js'
 import { capOf, remainingMs, requestSteal, transferMs } from './slots.js'
@@ -36,7 +36,7 @@ import type { WorkerRecord } from './worker.js'
  * pass does not over-steal; the victim confirms (stealReply) before the thief gets the task, so
  * nothing runs twice.
  */
-export function planSteals(c: Core): void {
+export function planSteals(c: SchedulerState): void {
   if (c.workers.size < 2) return
   let occ = 0
   let procs = 0
@@ -56,7 +56,7 @@ export function planSteals(c: Core): void {
 }
 
 /** The idle trigger: steals for running workers with a free process not considered since their load last changed. */
-export function stealForIdle(c: Core): void {
+export function stealForIdle(c: SchedulerState): void {
   if (c.hungry.size === 0 || c.workers.size < 2) return
   let thieves: WorkerRecord[] | null = null
   for (const w of c.hungry) {
@@ -70,13 +70,21 @@ export function stealForIdle(c: Core): void {
   stealFrom(c, victims, thieves)
 }
 
-function stealFrom(c: Core, victims: WorkerRecord[], thieves: readonly WorkerRecord[]): void {
+function stealFrom(
+  c: SchedulerState,
+  victims: WorkerRecord[],
+  thieves: readonly WorkerRecord[],
+): void {
   if (thieves.length === 0 || victims.length === 0) return
   victims.sort((a, b) => b.occupancyMs / b.procs - a.occupancyMs / a.procs)
   for (const victim of victims) stealFromVictim(c, victim, thieves)
 }
 
-function stealFromVictim(c: Core, victim: WorkerRecord, thieves: readonly WorkerRecord[]): void {
+function stealFromVictim(
+  c: SchedulerState,
+  victim: WorkerRecord,
+  thieves: readonly WorkerRecord[],
+): void {
   const list = [...victim.assigned]
   let starts = startTimes(c, victim, list)
   for (let i = victim.procs; i < list.length; i++) {
@@ -112,7 +120,7 @@ function stealFromVictim(c: Core, victim: WorkerRecord, thieves: readonly Worker
  * by replaying the worker's FIFO on its processes with the current estimates. Running tasks get
  * 0. Tasks being stolen are left out (they are leaving). Milliseconds.
  */
-function startTimes(c: Core, w: WorkerRecord, list: readonly Assignment[]): number[] {
+function startTimes(c: SchedulerState, w: WorkerRecord, list: readonly Assignment[]): number[] {
   const free = new Array<number>(w.procs).fill(0)
   const starts = new Array<number>(list.length).fill(0)
   for (let i = 0; i < list.length; i++) {

@@ -1,4 +1,4 @@
-import type { Core } from './core.js'
+import type { SchedulerState } from './core.js'
 import { countNoWorker } from './placement.js'
 import type { TaskState, WorkerState } from './states.js'
 import type { TaskRecord } from './task.js'
@@ -83,11 +83,11 @@ export function workerView(w: WorkerRecord): WorkerView {
   }
 }
 
-export function taskCounts(c: Core): TaskCounts {
+export function taskCounts(c: SchedulerState): TaskCounts {
   return { ...c.counts, noWorker: countNoWorker(c), total: c.tasks.size }
 }
 
-export function estimateViews(c: Core): EstimateView[] {
+export function estimateViews(c: SchedulerState): EstimateView[] {
   return [...c.estimates.values()].map((s) => ({
     fnKey: s.fnKey,
     estimateMs: s.estimateMs,

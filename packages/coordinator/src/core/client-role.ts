@@ -1,0 +1,262 @@
+import {
+  AbortedError,
+  DependencyError,
+  detachBytes,
+  fnKey,
+  fnLabel,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  serializeError,
+  type ClientHello,
+  type ClientToCoordinator,
+  type CoordinatorToClient,
+  type FnRef,
+  type ScatterItem,
+  type SourceFnRef,
+  type SubmitTask,
+  type WireFnRef,
+} from '@clusterpool/protocol'
+import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/transport'
+
+import { ClientTask, ClientTaskState } from './client-task.js'
+import type { CoreState } from './core-state.js'
+import type { RelayedAssigns } from './relayed-assigns.js'
+import { ClientSession } from './sessions.js'
+import { taskSpec } from './task-wire.js'
+import { sendValue } from './values.js'
+
+/**
+ * The coordinator's side of a client connection: `submit`, `cancel`, `release`, `gather`,
+ * `scatter` and `ping` come in and become scheduler events and client tasks
+ * (`ClientTask`); what the client hears back about its tasks is decided by the `Dispatcher`.
+ * The caller applies the scheduler's decisions after each batch.
+ */
+export class ClientRole {
+  readonly #s: CoreState
+  readonly #assigns: RelayedAssigns
+  /** Function sources clients sent, by hash (later submits name the hash only). */
+  readonly #sources = new Map<string, SourceFnRef>()
+  #next = 0
+
+  constructor(s: CoreState, assigns: RelayedAssigns) {
+    this.#s = s
+    this.#assigns = assigns
+  }
+
+  /** A client passed its handshake: it gets an id and a `welcome`. */
+  join(link: MessageSink<CoordinatorToClient>, hello: ClientHello, remote: string): ClientSession {
+    const s = this.#s
+    const id = `c${++this.#next}`
+    const session = new ClientSession(id, hello.name ?? id, remote, link)
+    s.clients.set(id, session)
+    link.send({
+      kind: 'welcome',
+      version: PROTOCOL_VERSION,
+      clientId: id,
+      maxPayload: s.options.maxPayload,
+      coordinator: {
+        name: 'clusterpool-coordinator',
+        versions: { node: process.versions.node, clusterpool: CLUSTERPOOL_VERSION },
+        workers: s.workers.size,
+        procs: s.procs,
+      },
+    })
+    s.log.info({ client: id, name: session.name, remote }, 'client connected')
+    return session
+  }
+
+  /** Handles a batch of the client's messages; false if it broke the protocol and was closed. */
+  handle(client: ClientSession, messages: readonly ClientToCoordinator[]): boolean {
+    const now = performance.now()
+    for (const m of messages) {
+      switch (m.kind) {
+        case 'submit': {
+          const before = this.#s.stats.totals.submitted
+          for (const t of m.tasks) this.#submit(client, t, now)
+          // One update per message, not per task: prom-client counters are not free.
+          this.#s.stats.submitMessage(this.#s.stats.totals.submitted - before)
+          break
+        }
+        case 'cancel':
+          for (const id of m.ids) this.#cancel(client, client.key(id), now)
+          break
+        case 'release':
+          for (const id of m.ids) this.#release(client, client.key(id), now)
+          break
+        case 'gather':
+          for (const id of m.ids) this.#gather(client, id)
+          break
+        case 'scatter':
+          for (const item of m.items) this.#scatter(client, item, now)
+          break
+        case 'ping':
+          client.link.send({ kind: 'pong', seq: m.seq })
+          break
+        case 'hello':
+          client.link.close(4400, 'hello was already received')
+          return false
+      }
+    }
+    return true
+  }
+
+  /** The client's connection closed: its tasks are cancelled and released. False if known gone. */
+  closed(client: ClientSession): boolean {
+    const s = this.#s
+    if (!s.clients.delete(client.id)) return false
+    const now = performance.now()
+    for (const key of [...client.keys]) {
+      if (s.scheduler.cancel(key, now)) s.stats.cancelled()
+      s.scheduler.release(key, now)
+      s.tasks.get(key)?.drop()
+    }
+    client.keys.clear()
+    s.log.info({ client: client.id }, 'client disconnected; its tasks are cancelled and released')
+    return true
+  }
+
+  #submit(client: ClientSession, t: SubmitTask, now: number): void {
+    const s = this.#s
+    const key = client.key(t.id)
+    if (s.tasks.has(key))
+      return reject(
+        client,
+        t.id,
+        new ProtocolError(`task id ${t.id} is already in use on this connection`),
+      )
+    const fn = this.#resolveFn(t.fn)
+    if (!fn) {
+      const hash = (t.fn as { hash: string }).hash
+      return reject(
+        client,
+        t.id,
+        new ProtocolError(`function ${hash} was never sent with its source`),
+      )
+    }
+    let deps: { id: number; key: string }[] | undefined
+    if (t.deps && t.deps.length > 0) {
+      deps = []
+      for (const id of t.deps) {
+        const depKey = client.key(id)
+        if (!s.tasks.has(depKey))
+          return reject(
+            client,
+            t.id,
+            new DependencyError(
+              `task ${id}`,
+              'is unknown to the coordinator (released, or never submitted)',
+            ),
+          )
+        deps.push({ id, key: depKey })
+      }
+    }
+    try {
+      s.scheduler.submit(taskSpec(key, fnKey(fn), client.id, t.opts, deps), now)
+    } catch (error) {
+      return reject(client, t.id, error as Error)
+    }
+    const progress = s.stats.row(fnLabel(fn))
+    const args = detachBytes(t.args)
+    const task = new ClientTask(
+      key,
+      client,
+      t.id,
+      fn,
+      args,
+      deps,
+      t.opts,
+      t.chunk === true,
+      progress,
+    )
+    s.tasks.set(key, task)
+    client.keys.add(key)
+    s.stats.submitted(progress)
+  }
+
+  #resolveFn(fn: WireFnRef): FnRef | undefined {
+    if (fn.kind === 'module') return fn
+    if (fn.source !== undefined) {
+      const known = this.#sources.get(fn.hash)
+      if (known) return known
+      const ref: SourceFnRef = { kind: 'source', hash: fn.hash, source: fn.source, name: fn.name }
+      this.#sources.set(fn.hash, ref)
+      return ref
+    }
+    return this.#sources.get(fn.hash)
+  }
+
+  #cancel(client: ClientSession, key: string, now: number): void {
+    const s = this.#s
+    const task = s.tasks.get(key)
+    if (!task?.awaited) return // the client has its outcome, or no longer wants one
+    const state = task.state
+    if (state !== ClientTaskState.PENDING) {
+      const view = s.scheduler.task(key)
+      if (view?.state === 'processing' && view.workerId !== null && !this.#assigns.has(key)) {
+        // The client's future is running: the task sees its abort signal, and the future ends as
+        // the task does (usually with the AbortedError it throws), not before.
+        if (state === ClientTaskState.ABORTING) return
+        task.to('abort')
+        s.workers.get(view.workerId)?.link.pushItem('cancel', 'keys', key)
+        return
+      }
+    }
+    if (!s.scheduler.cancel(key, now)) return
+    s.stats.cancelled()
+    if (state === ClientTaskState.PENDING) {
+      client.link.pushItem('cancelled', 'ids', task.id)
+    } else {
+      // Running as far as the client knows, but on no worker now (it was to run again).
+      const error = new AbortedError(
+        'the task was aborted before it could run again (its future was cancelled)',
+      )
+      client.link.pushItem('errors', 'items', { id: task.id, error: serializeError(error) })
+    }
+    task.drop()
+    s.scheduler.release(key, now)
+  }
+
+  #release(client: ClientSession, key: string, now: number): void {
+    this.#s.tasks.get(key)?.drop()
+    client.keys.delete(key)
+    this.#s.scheduler.release(key, now)
+  }
+
+  /** The client awaits a finished task's value (one it was told is `held`). */
+  #gather(client: ClientSession, id: number): void {
+    const task = this.#s.tasks.get(client.key(id))
+    if (task) return sendValue(this.#s, task)
+    reject(
+      client,
+      id,
+      new ProtocolError(`gather: task ${id} is unknown (released, or never submitted)`),
+    )
+  }
+
+  /** Data from the client goes to a worker's memory; its future finishes as `held`. */
+  #scatter(client: ClientSession, item: ScatterItem, now: number): void {
+    const s = this.#s
+    const key = client.key(item.id)
+    if (s.tasks.has(key))
+      return reject(
+        client,
+        item.id,
+        new ProtocolError(`scatter id ${item.id} is already in use on this connection`),
+      )
+    s.tasks.set(key, ClientTask.scattered(key, client, item.id, detachBytes(item.value)))
+    client.keys.add(key)
+    s.scheduler.scatter(
+      {
+        key,
+        clientId: client.id,
+        nbytes: item.value.byteLength,
+        ...(item.workers === undefined ? {} : { workers: item.workers }),
+      },
+      now,
+    )
+  }
+}
+
+function reject(client: ClientSession, id: number, error: Error): void {
+  client.link.pushItem('errors', 'items', { id, error: serializeError(error) })
+}

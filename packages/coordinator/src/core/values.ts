@@ -1,0 +1,46 @@
+import { DataLostError, ProtocolError, serializeError } from '@clusterpool/protocol'
+
+import type { ClientTask } from './client-task.js'
+import type { CoreState } from './core-state.js'
+
+/**
+ * Sends the value of a finished task to its client (the answer to `gather`): from here when it
+ * is `inline`, else fetched from a worker holding it (through the relay), trying the holders in
+ * turn. A task being computed again (its holders were lost) regathers: the value goes out when
+ * the scheduler has it again (see `Dispatcher`). Anything else is answered with an error.
+ */
+export function sendValue(s: CoreState, task: ClientTask, tried?: Set<string>): void {
+  const link = task.client.link
+  const value = task.value
+  if (value !== undefined) {
+    link.pushItem('results', 'items', { id: task.id, value })
+    return
+  }
+  const state = s.scheduler.task(task.key)?.state
+  if (state === 'erred' && task.error) {
+    link.pushItem('errors', 'items', { id: task.id, error: task.error })
+    return
+  }
+  if (state === 'waiting' || state === 'queued' || state === 'processing') {
+    // Lost and being computed again: sent when it is back in memory.
+    if (task.state === 'settled') task.to('regather')
+    return
+  }
+  const from = s.scheduler.whoHas(task.key).find((w) => !tried?.has(w))
+  if (from === undefined) {
+    const error =
+      state === 'memory'
+        ? new DataLostError(
+            `the value of ${s.label(task.key)} could not be fetched from its workers`,
+          )
+        : new ProtocolError(
+            `gather: ${s.label(task.key)} has no value (state ${state ?? 'forgotten'})`,
+          )
+    link.pushItem('errors', 'items', { id: task.id, error: serializeError(error) })
+    return
+  }
+  s.relay.fetch(task.key, from, {
+    value: (bytes) => link.pushItem('results', 'items', { id: task.id, value: bytes }),
+    missing: () => sendValue(s, task, (tried ?? new Set()).add(from)),
+  })
+}
