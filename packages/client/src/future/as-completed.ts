@@ -1,6 +1,6 @@
 import { TimeoutError } from '@clusterpool/protocol'
 import type { Future } from './future.js'
-import { timerDelay } from './future.js'
+import { timerDelay } from './timer.js'
 import { hasDoneCallback, removeDoneCallback } from './internal.js'
 
 /** Options of {@link asCompleted}. */

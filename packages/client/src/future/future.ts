@@ -1,72 +1,27 @@
 import {
   CancelledError,
   InvalidStateError,
-  MAX_TIMER_MS,
   TimeoutError,
-  checkMs,
   type InvalidOptionError,
 } from '@clusterpool/protocol'
 
-// ── states ──────────────────────────────────────────────────────────────────────────────────────
-// Small integers ordered so that `>= FULFILLED` means done and `>= CANCELLED` means cancelled.
+import { logError } from './logger.js'
+import {
+  CANCELLED,
+  CANCELLED_NOTIFIED,
+  FULFILLED,
+  PENDING,
+  REJECTED,
+  RUNNING,
+  settledState,
+  stateName,
+  type Peek,
+  type SettledState,
+  type State,
+} from './state.js'
+import { timerDelay } from './timer.js'
 
-const PENDING = 0
-const RUNNING = 1
-const FULFILLED = 2
-const REJECTED = 3
-const CANCELLED = 4
-/** Cancelled, and the executor has been told (setRunningOrNotifyCancel returned false). */
-const CANCELLED_NOTIFIED = 5
-type State =
-  | typeof PENDING
-  | typeof RUNNING
-  | typeof FULFILLED
-  | typeof REJECTED
-  | typeof CANCELLED
-  | typeof CANCELLED_NOTIFIED
-
-/** The four states of Python's Future, as shown by `toString()`. */
-export type FutureState = 'pending' | 'running' | 'finished' | 'cancelled'
-
-/** A finer view for executors: how a done future ended. */
-export type SettledState = 'pending' | 'running' | 'fulfilled' | 'rejected' | 'cancelled'
-
-/** A synchronous look at a future: its state, and its value or error once it has one. */
-export type Peek<T> =
-  | { readonly state: 'fulfilled'; readonly value: T }
-  | { readonly state: 'rejected'; readonly error: Error }
-  | { readonly state: 'pending' | 'running' | 'cancelled' }
-
-function settledState(state: State): SettledState {
-  switch (state) {
-    case PENDING:
-      return 'pending'
-    case RUNNING:
-      return 'running'
-    case FULFILLED:
-      return 'fulfilled'
-    case REJECTED:
-      return 'rejected'
-    case CANCELLED:
-    case CANCELLED_NOTIFIED:
-      return 'cancelled'
-  }
-}
-
-function stateName(state: State): FutureState {
-  switch (state) {
-    case PENDING:
-      return 'pending'
-    case RUNNING:
-      return 'running'
-    case FULFILLED:
-    case REJECTED:
-      return 'finished'
-    case CANCELLED:
-    case CANCELLED_NOTIFIED:
-      return 'cancelled'
-  }
-}
+export type { FutureState } from './state.js'
 
 // ── module-private plumbing ─────────────────────────────────────────────────────────────────────
 
@@ -94,36 +49,6 @@ interface FutureHooks {
 
 /** Access to the private fields, assigned by Future's static block; re-exported by `internal.ts`. */
 export let hooks: FutureHooks
-
-/** How errors thrown by done callbacks and abort handlers are reported. */
-export type FutureErrorLogger = (message: string, error: unknown) => void
-
-const defaultLogger: FutureErrorLogger = (message, error) => {
-  console.error(message, error)
-}
-let logError: FutureErrorLogger = defaultLogger
-
-/** Replaces the logger (`undefined` restores `console.error`); returns the previous one. */
-export function setFutureErrorLogger(logger: FutureErrorLogger | undefined): FutureErrorLogger {
-  const previous = logError
-  logError = logger ?? defaultLogger
-  return previous
-}
-
-/**
- * Validates a `timeoutMs` option. Returns the timer delay in ms, or `undefined` for no timeout
- * (`undefined`, `Infinity`, or anything past `MAX_TIMER_MS`, the longest timer: about 24.8 days).
- * @throws InvalidOptionError naming `name` if the value is not a non-negative number.
- */
-export function timerDelay(timeoutMs: number | undefined, name: string): number | undefined {
-  const ms = checkMs(timeoutMs, name, {
-    allowZero: true,
-    allowUndefined: true,
-    allowInfinity: true,
-    undefinedMeans: 'to wait forever',
-  })
-  return ms === undefined || ms > MAX_TIMER_MS ? undefined : ms
-}
 
 /**
  * A Future's life, as in Python's `concurrent.futures` (named transitions in brackets):

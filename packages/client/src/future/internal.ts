@@ -5,11 +5,11 @@
  * They work on futures made by this copy of the module; `isFuture` also recognises futures from a
  * duplicate copy (by a `Symbol.for` brand), on which the other hooks throw a TypeError.
  */
-import { FUTURE_BRAND, Future, hooks, setFutureErrorLogger } from './future.js'
-import type { FutureErrorLogger, Peek, SettledState } from './future.js'
+import { FUTURE_BRAND, Future, hooks } from './future.js'
+import type { Peek, SettledState } from './state.js'
 
-export { setFutureErrorLogger }
-export type { FutureErrorLogger, Peek, SettledState }
+export { setFutureErrorLogger, type FutureErrorLogger } from './logger.js'
+export type { Peek, SettledState }
 
 /**
  * Registers how to abort the task behind `future` (e.g. abort its AbortSignal, tell the worker).

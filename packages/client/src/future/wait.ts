@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '@clusterpool/protocol'
 import type { Future } from './future.js'
-import { timerDelay } from './future.js'
+import { timerDelay } from './timer.js'
 import { removeDoneCallback, settledState } from './internal.js'
 
 /** `wait` returns when any future finishes or is cancelled. */

@@ -1,6 +1,7 @@
 // @clusterpool/coordinator/sim: the scheduler driven by a simulated clock and simulated workers,
 // for benchmarks and tests; not part of the product's main entry.
-export { lowerBoundMs, simulate } from './simulate.js'
+export { simulate } from './simulate.js'
+export { lowerBoundMs } from './sim-bound.js'
 
 export type {
   SimInspector,
@@ -9,4 +10,4 @@ export type {
   SimTask,
   SimWorker,
   SimWorkerResult,
-} from './simulate.js'
+} from './sim-types.js'

@@ -1,14 +1,13 @@
 import type {
   AssignDecision,
   CancelOnWorkerDecision,
-  Decision,
   ReleaseDataDecision,
   StealRequestDecision,
   StoreDecision,
 } from './decisions.js'
 import { BinaryHeap } from './heap.js'
-import type { SchedulerOptions } from './options.js'
 import { Scheduler } from './scheduler.js'
+import type { SimInspector, SimOptions, SimResult, SimTask, SimWorker } from './sim-types.js'
 
 /**
  * A discrete-event simulation of a cluster driven by the real scheduler: workers with process
@@ -18,97 +17,6 @@ import { Scheduler } from './scheduler.js'
  *
  * Not modelled: coordinator CPU time, failed fetches from dead workers (a fetch always works).
  */
-
-export interface SimWorker {
-  readonly id: string
-  readonly procs: number
-  /** Work done per millisecond relative to the task's `durationMs`. Default 1. */
-  readonly speed?: number
-  /** Joins at this time. Milliseconds; default 0. */
-  readonly joinAtMs?: number
-  /** Dies at this time (what it runs and holds is lost). Milliseconds; default never. */
-  readonly leaveAtMs?: number
-  readonly resources?: Readonly<Record<string, number>>
-  readonly name?: string
-  readonly host?: string
-}
-
-export interface SimTask {
-  readonly key: string
-  /** Compute time at speed 1. Milliseconds. */
-  readonly durationMs: number
-  /** Default 'fn'. */
-  readonly fnKey?: string
-  readonly deps?: readonly string[]
-  readonly priority?: number
-  readonly resources?: Readonly<Record<string, number>>
-  readonly workers?: readonly string[]
-  readonly allowOtherWorkers?: boolean
-  readonly retries?: number
-  /** Result size. Bytes; default 0. */
-  readonly nbytes?: number
-  /** Submitted at this time. Milliseconds; default 0. */
-  readonly submitAtMs?: number
-  /** The function throws on its first `failTimes` runs. Default 0. */
-  readonly failTimes?: number
-}
-
-export interface SimOptions {
-  readonly scheduler?: SchedulerOptions
-  /** One-way message latency between coordinator and workers. Milliseconds; default 0.05. */
-  readonly latencyMs?: number
-  /** Coordinator tick period. Milliseconds; default 100. */
-  readonly tickMs?: number
-  /** Workers report starts (taskStarted). Default true. */
-  readonly reportStarts?: boolean
-  /** Speed of input fetches between workers. Bytes per second; default 100e6. */
-  readonly bandwidthBytesPerSecond?: number
-  /** Stop the simulation at this time even if tasks remain. Milliseconds; default 1e9. */
-  readonly maxTimeMs?: number
-  /** Called after every event, for invariant checks. */
-  readonly onEvent?: (sim: SimInspector) => void
-  /** Called with each batch of decisions, in order. */
-  readonly onDecisions?: (decisions: readonly Decision[], nowMs: number) => void
-}
-
-/** What `onEvent` can look at. */
-export interface SimInspector {
-  readonly nowMs: number
-  readonly scheduler: Scheduler
-  /** Ids of the live workers. */
-  workerIds(): string[]
-  /** Resources held on the worker by the tasks it has (waiting there or running). */
-  heldResources(workerId: string): Record<string, number>
-  /** Keys of tasks the worker has, waiting there or running. */
-  heldKeys(workerId: string): string[]
-  /** Keys the worker is running. */
-  runningKeys(workerId: string): string[]
-}
-
-export interface SimWorkerResult {
-  readonly id: string
-  readonly tasksRun: number
-  /** Process time spent running tasks (fetch included). Milliseconds. */
-  readonly busyMs: number
-}
-
-export interface SimResult {
-  /** When the coordinator learned the last task's outcome. Milliseconds. */
-  readonly makespanMs: number
-  /** Tasks that ended in memory / erred (function threw) / failed (scheduler gave up). */
-  readonly finished: number
-  readonly erred: number
-  readonly failed: number
-  /** All submitted tasks reached an outcome before `maxTimeMs`. */
-  readonly complete: boolean
-  /** The last outcome of each task that has one. */
-  readonly outcomes: ReadonlyMap<string, 'memory' | 'erred' | 'failed'>
-  readonly steals: { readonly requested: number; readonly ok: number }
-  readonly workers: readonly SimWorkerResult[]
-  readonly decisions: number
-  readonly events: number
-  readonly scheduler: Scheduler
-}
 
 /** The decisions that become messages to a worker. */
 type ToWorker =
@@ -440,34 +348,4 @@ export function simulate(
     events: eventCount,
     scheduler: s,
   }
-}
-
-/**
- * A lower bound on the makespan of independent tasks: the longest task on the fastest worker,
- * and the time by which the workers' capacity (procs × speed, from when each joins until it
- * leaves) covers the total work. Ignores latency and dependencies.
- */
-export function lowerBoundMs(workers: readonly SimWorker[], tasks: readonly SimTask[]): number {
-  let total = 0
-  let longest = 0
-  for (const t of tasks) {
-    total += t.durationMs
-    longest = Math.max(longest, t.durationMs)
-  }
-  const maxSpeed = Math.max(...workers.map((w) => w.speed ?? 1))
-  const earliest = Math.min(...workers.map((w) => w.joinAtMs ?? 0))
-  const capacity = (time: number): number =>
-    workers.reduce((sum, w) => {
-      const span = Math.min(time, w.leaveAtMs ?? Infinity) - (w.joinAtMs ?? 0)
-      return sum + Math.max(0, span) * w.procs * (w.speed ?? 1)
-    }, 0)
-  let lo = 0
-  let hi = 1
-  while (capacity(hi) < total && hi < 1e15) hi *= 2
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2
-    if (capacity(mid) >= total) hi = mid
-    else lo = mid
-  }
-  return Math.max(hi, earliest + longest / maxSpeed)
 }
