@@ -46,8 +46,6 @@ export class WorkerDaemon {
   readonly options: ResolvedWorkerDaemonOptions
   readonly log: Logger
   readonly #worker = new WorkerState()
-  /** Instructions being carried out; reentrant feeds append behind and take theirs back off. */
-  readonly #todo: WorkerInstruction[] = []
   #stimulus = 0
   #pool: TaskPool
   #connection: CoordinatorConnection | undefined
@@ -98,16 +96,13 @@ export class WorkerDaemon {
     this.#feed({ kind: 'drained', stimulusId: ++this.#stimulus })
   }
 
-  /** Applies one event and carries out what it asks for. */
+  /**
+   * Applies one event and carries out what it asks for. A pool report caused by an instruction
+   * is fed, and carried out, before the next instruction, with a list of its own.
+   */
   #feed(event: WorkerEvent): void {
-    const todo = this.#todo
-    const start = todo.length
-    try {
-      this.#worker.handle(event, todo)
-      for (let i = start; i < todo.length; i++) this.#execute(todo[i]!)
-    } finally {
-      todo.length = start
-    }
+    const todo = this.#worker.handle(event)
+    for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
   }
 
   #execute(i: WorkerInstruction): void {

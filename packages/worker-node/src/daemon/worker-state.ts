@@ -90,6 +90,39 @@ export class WorkerState {
   handle(event: WorkerEvent, out: WorkerInstruction[] = []): WorkerInstruction[] {
     const s = event.stimulusId
     switch (event.kind) {
+      // The hot path first: a task's start and end, then assignments.
+      case 'task-started': {
+        const t = this.#tasks.get(event.id)
+        if (t !== undefined) this.#transition(t, 'start', s)
+        break
+      }
+      case 'task-finished': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined) break // dropped with a lost coordinator; nobody waits for it
+        this.#finish(t, s)
+        const { value, durationMs } = event
+        if (t.keep || value.byteLength > this.#holdOverBytes) {
+          this.#held.hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
+          const item = { key: t.key, size: value.byteLength, durationMs }
+          out.push({ kind: 'send-result', stimulusId: s, item })
+        } else {
+          const item = { key: t.key, value, size: value.byteLength, durationMs }
+          out.push({ kind: 'send-result', stimulusId: s, item })
+        }
+        break
+      }
+      case 'task-erred': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined) break
+        this.#finish(t, s)
+        const item = { key: t.key, error: event.error, durationMs: event.durationMs }
+        out.push({ kind: 'send-error', stimulusId: s, item })
+        break
+      }
+      case 'assign':
+        if (this.#state !== DaemonState.RUNNING) break
+        for (const t of event.tasks) this.#assign(t, s, out)
+        break
       case 'connected':
         this.#move('connect', s)
         this.#holdOverBytes = event.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
@@ -101,10 +134,6 @@ export class WorkerState {
         break
       case 'coordinator-lost':
         this.#onLost(s, out)
-        break
-      case 'assign':
-        if (this.#state !== DaemonState.RUNNING) break
-        for (const t of event.tasks) this.#assign(t, s, out)
         break
       case 'cancel':
         for (const key of event.keys) this.#cancel(key, s, out)
@@ -148,34 +177,6 @@ export class WorkerState {
         this.#move('stop', s)
         out.push({ kind: 'stop', stimulusId: s, code: 0 })
         break
-      case 'task-started': {
-        const t = this.#tasks.get(event.id)
-        if (t !== undefined) this.#transition(t, 'start', s)
-        break
-      }
-      case 'task-finished': {
-        const t = this.#tasks.get(event.id)
-        if (t === undefined) break // dropped with a lost coordinator; nobody waits for it
-        this.#finish(t, s)
-        const { value, durationMs } = event
-        if (t.keep || value.byteLength > this.#holdOverBytes) {
-          this.#held.hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
-          const item = { key: t.key, size: value.byteLength, durationMs }
-          out.push({ kind: 'send-result', stimulusId: s, item })
-        } else {
-          const item = { key: t.key, value, size: value.byteLength, durationMs }
-          out.push({ kind: 'send-result', stimulusId: s, item })
-        }
-        break
-      }
-      case 'task-erred': {
-        const t = this.#tasks.get(event.id)
-        if (t === undefined) break
-        this.#finish(t, s)
-        const item = { key: t.key, error: event.error, durationMs: event.durationMs }
-        out.push({ kind: 'send-error', stimulusId: s, item })
-        break
-      }
       case 'drain':
         this.#drain(s, out)
         break
