@@ -1,8 +1,12 @@
-// TaskPool's own state: open → closing | forced-closing → closed, and the pids it reports.
+// TaskPool's own state (open → closing | forced-closing → closed), the pids it reports, and
+// its children's states.
 import test from 'ava'
 
-import { ExecutorShutdownError } from '@clusterpool/protocol'
+import { ExecutorShutdownError, InvalidStateError } from '@clusterpool/protocol'
 
+import { ToChildKind, type ToChild } from '../src/pool/messages.js'
+import { CHILD_TRANSITIONS, ChildSlot, ChildState } from '../src/pool/runtime/child-slot.js'
+import type { WorkerHandle } from '../src/pool/runtime/worker-handle.js'
 import { PoolHarness, errorOf, sleep, valueOf } from './fixtures/pool-harness.js'
 
 test('close(): open → closing → closed; a later force changes nothing', async (t) => {
@@ -47,4 +51,73 @@ test('childPids: the live child processes, none for a thread pool', async (t) =>
   t.is(valueOf(await th.run(() => 3).outcome), 3)
   t.deepEqual(th.pool.childPids(), [])
   await th.pool.close()
+})
+
+/** A child slot over a handle that records what it was asked. */
+function slot(): { child: ChildSlot; sent: (readonly ToChild[])[]; kills: number[] } {
+  const sent: (readonly ToChild[])[] = []
+  const kills: number[] = []
+  const handle: WorkerHandle = {
+    kind: 'process',
+    pid: 4242,
+    threadId: undefined,
+    send: (messages) => sent.push(messages),
+    kill: () => kills.push(1),
+    setRef: () => {},
+  }
+  return {
+    child: new ChildSlot(
+      () => handle,
+      () => {},
+    ),
+    sent,
+    kills,
+  }
+}
+
+test('child slots: every move follows CHILD_TRANSITIONS; an illegal one throws', (t) => {
+  // Written out rather than derived from the table, so that an edit has to be made twice.
+  const legal: Record<keyof typeof CHILD_TRANSITIONS, string[]> = {
+    retire: ['active'],
+    stop: ['active', 'retiring'],
+    kill: ['active', 'retiring', 'stopping'],
+    exit: ['active', 'retiring', 'stopping', 'killed'],
+  }
+  // A route from `active` to each state, through the slot's own methods.
+  const reach: Record<ChildState, (c: ChildSlot) => void> = {
+    active: () => {},
+    retiring: (c) => c.retire(),
+    stopping: (c) => c.stop(),
+    killed: (c) => c.kill(),
+    exited: (c) => c.exited(),
+  }
+  const moves: Record<keyof typeof CHILD_TRANSITIONS, (c: ChildSlot) => void> = {
+    retire: (c) => c.retire(),
+    stop: (c) => c.stop(),
+    kill: (c) => c.kill(),
+    exit: (c) => c.exited(),
+  }
+  for (const name of Object.keys(CHILD_TRANSITIONS) as (keyof typeof CHILD_TRANSITIONS)[]) {
+    for (const from of Object.values(ChildState)) {
+      const { child } = slot()
+      reach[from](child)
+      t.is(child.state, from)
+      if (legal[name].includes(from)) {
+        moves[name](child)
+        t.is<string, string>(child.state, CHILD_TRANSITIONS[name].to, `${name} from ${from}`)
+      } else {
+        t.throws(() => moves[name](child), {
+          instanceOf: InvalidStateError,
+          message: `child 4242: cannot ${name} from ${from}`,
+        })
+        t.is(child.state, from, `${name} from ${from} leaves it as it was`)
+      }
+    }
+  }
+  const { child, sent, kills } = slot()
+  child.stop()
+  t.true(child.flush())
+  t.deepEqual(sent, [[[ToChildKind.STOP]]])
+  child.kill()
+  t.deepEqual(kills, [1])
 })

@@ -267,7 +267,7 @@ export class TaskPool {
     entry.state = 'in-flight'
     this.#inFlight++
     child.add(entry, now)
-    if (child.dispatched >= this.#options.maxTasksPerChild) child.state = 'retiring'
+    if (child.dispatched >= this.#options.maxTasksPerChild) child.retire()
     if (!entry.started) {
       entry.started = true
       this.#emit(() => this.#events.onStart(entry.id))
@@ -395,7 +395,8 @@ export class TaskPool {
     this.#transition('force-close')
     for (const entry of this.#queue.drain()) this.#fail(entry, forceClosedQueuedError(entry))
     for (const child of this.#children) {
-      if (child.state === 'exited') continue
+      // Killed already (its head task timed out): its tasks were dealt with then.
+      if (child.state === 'exited' || child.state === 'killed') continue
       const entries = child.takeAll()
       this.#inFlight -= entries.length
       child.kill()
