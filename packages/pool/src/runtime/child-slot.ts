@@ -1,4 +1,4 @@
-import type { SerializedError } from '@clusterpool/protocol'
+import { InvalidStateError, type SerializedError } from '@clusterpool/protocol'
 
 import type { ToChild } from '../messages.js'
 import { ToChildKind } from '../messages.js'
@@ -10,15 +10,38 @@ import type { WorkerHandle } from './worker-handle.js'
  * One child process or thread, as the pool tracks it.
  *
  * ```
- *  spawn ──► active ──ran maxTasksPerChild──► retiring ──nothing in flight──► stopping ──exit──► exited
- *              │ └──idle too long, or closing, nothing in flight (STOP sent)──►┘
- *              └──head task timed out, or force close (killed at once)──► killed ──exit──► exited
- *  active, retiring, stopping, killed ──crash──► exited
+ *  spawn ──► active ──retire (ran maxTasksPerChild)──► retiring ──stop (nothing in flight)──► stopping ──exit──► exited
+ *              └──stop (idle too long, or closing, nothing in flight: STOP sent)──────────────►┘
+ *  active | retiring | stopping ──kill (head task timed out, or force close)──► killed ──exit──► exited
+ *  active | retiring | stopping | killed ──exit (crash)──► exited
  * ```
+ *
+ * Moves go through `CHILD_TRANSITIONS`, which throws on an illegal one.
  *
  * Only `active` children take tasks; `active` and `retiring` ones count against `maxWorkers`.
  */
-export type ChildState = 'active' | 'retiring' | 'stopping' | 'killed' | 'exited'
+export const ChildState = {
+  ACTIVE: 'active',
+  RETIRING: 'retiring',
+  STOPPING: 'stopping',
+  KILLED: 'killed',
+  EXITED: 'exited',
+} as const
+export type ChildState = (typeof ChildState)[keyof typeof ChildState]
+
+const { ACTIVE, RETIRING, STOPPING, KILLED, EXITED } = ChildState
+
+/** Every legal move of a child: name → allowed sources and the target. */
+export const CHILD_TRANSITIONS = {
+  /** It ran `maxTasksPerChild`: it takes no more and stops once idle. */
+  retire: { from: [ACTIVE], to: RETIRING },
+  /** STOP sent: it finishes what it holds and exits. */
+  stop: { from: [ACTIVE, RETIRING], to: STOPPING },
+  kill: { from: [ACTIVE, RETIRING, STOPPING], to: KILLED },
+  exit: { from: [ACTIVE, RETIRING, STOPPING, KILLED], to: EXITED },
+} as const satisfies Record<string, { from: readonly ChildState[]; to: ChildState }>
+
+export type ChildTransition = keyof typeof CHILD_TRANSITIONS
 
 /** What a child said about its own end, just before it. */
 export type ChildReport =
@@ -35,7 +58,7 @@ const MAX_FUNCTIONS_PER_CHILD = 256
 
 export class ChildSlot {
   readonly handle: WorkerHandle
-  state: ChildState = 'active'
+  #state: ChildState = ACTIVE
   /** Tasks handed over and not finished, in the order the child runs them. */
   inFlight: TaskEntry[] = []
   /** When the head task started (as far as the parent can tell), `performance.now()`. */
@@ -64,6 +87,10 @@ export class ChildSlot {
   ) {
     this.#onHeadTimeout = onHeadTimeout
     this.handle = start(this)
+  }
+
+  get state(): ChildState {
+    return this.#state
   }
 
   load(now: number): ChildLoad {
@@ -157,22 +184,27 @@ export class ChildSlot {
     this.#outbox.push([ToChildKind.ABORT, taskId])
   }
 
+  /** It takes no more tasks; the pool stops it once what it holds is done. */
+  retire(): void {
+    this.#transition('retire')
+  }
+
   /** Asks the child to finish what it holds and exit. */
   stop(): void {
-    this.state = 'stopping'
+    this.#transition('stop')
     this.#outbox.push([ToChildKind.STOP])
   }
 
   /** Ends the child now; the pool has already dealt with its tasks. */
   kill(): void {
-    this.state = 'killed'
+    this.#transition('kill')
     this.#clearTimer()
     this.#outbox = []
     this.handle.kill()
   }
 
   exited(): void {
-    this.state = 'exited'
+    this.#transition('exit')
     this.#clearTimer()
     this.#outbox = []
   }
@@ -184,6 +216,17 @@ export class ChildSlot {
     this.#outbox = []
     this.handle.send(batch)
     return true
+  }
+
+  /** Moves the child along a named transition; throws on an illegal move (a pool bug). */
+  #transition(name: ChildTransition): void {
+    const rule = CHILD_TRANSITIONS[name]
+    if (!(rule.from as readonly ChildState[]).includes(this.#state)) {
+      throw new InvalidStateError(
+        `child ${this.handle.pid ?? '?'}: cannot ${name} from ${this.#state}`,
+      )
+    }
+    this.#state = rule.to
   }
 
   #define(entry: TaskEntry): void {

@@ -29,6 +29,39 @@ import { TaskQueue } from './task-queue.js'
 import { ThreadWorker } from './thread-worker.js'
 import type { WorkerExit, WorkerHandle } from './worker-handle.js'
 
+/**
+ * The pool's own state, and its transitions:
+ *
+ * ```
+ *   open ──close()──► closing: runs what is queued, then stops its children ──drained──► closed
+ *     │                  │
+ *     │                  └──close({ force: true })──┐
+ *     └──close({ force: true })──────────────────────┴──► forced-closing: fails every unfinished
+ *                                            task, kills its children ──children gone──► closed
+ * ```
+ *
+ * Only an `open` pool takes tasks; a `forced-closing` one starts no child.
+ */
+export const PoolState = {
+  OPEN: 'open',
+  CLOSING: 'closing',
+  FORCED_CLOSING: 'forced-closing',
+  CLOSED: 'closed',
+} as const
+export type PoolState = (typeof PoolState)[keyof typeof PoolState]
+
+const { OPEN, CLOSING, FORCED_CLOSING, CLOSED } = PoolState
+
+/** Every legal move of a pool: name → allowed sources and the target. */
+export const POOL_TRANSITIONS = {
+  close: { from: [OPEN], to: CLOSING },
+  'force-close': { from: [OPEN, CLOSING], to: FORCED_CLOSING },
+  /** Nothing queued and no child left. */
+  finish: { from: [CLOSING, FORCED_CLOSING], to: CLOSED },
+} as const satisfies Record<string, { from: readonly PoolState[]; to: PoolState }>
+
+export type PoolTransition = keyof typeof POOL_TRANSITIONS
+
 /** Key of `TaskPool`'s internal counters, for tests and diagnostics (exported from `internal`). */
 export const kPoolInternals: unique symbol = Symbol('clusterpool.TaskPool.internals')
 
@@ -53,13 +86,7 @@ export interface PoolInternals {
  * the order handed to it. Functions never measured go one per child; fast ones go in batches
  * (see `dispatch.ts`). All messages for a child in one tick leave as one batch.
  *
- * The pool:
- *
- * ```
- *   open ──close()──► closing: runs what is queued, then stops its children ──► closed
- *     │                  │ close({ force: true })
- *     └──close({ force: true })──► forced: fails every unfinished task, kills children ──► closed
- * ```
+ * Its states are drawn at `PoolState`.
  */
 export class TaskPool {
   readonly #options: ResolvedPoolOptions
@@ -74,8 +101,7 @@ export class TaskPool {
   #pumpScheduled = false
   #lastPump = -Infinity
   #refed = true
-  #closing = false
-  #forced = false
+  #state: PoolState = OPEN
   #closed: Promise<void> | undefined
   #resolveClosed: (() => void) | undefined
   #idleTimer: NodeJS.Timeout | undefined
@@ -95,7 +121,7 @@ export class TaskPool {
   }
 
   submit(task: PoolTask): void {
-    if (this.#closing) {
+    if (this.#state !== OPEN) {
       throw new ExecutorShutdownError('cannot submit tasks to a TaskPool after close()')
     }
     if (this.#tasks.has(task.id)) {
@@ -131,6 +157,21 @@ export class TaskPool {
     this.#schedulePump()
   }
 
+  get state(): PoolState {
+    return this.#state
+  }
+
+  /** Process ids of the child processes alive now (to sample CPU and memory); [] for threads. */
+  childPids(): number[] {
+    const pids: number[] = []
+    if (this.#options.kind !== 'process') return pids
+    for (const child of this.#children) {
+      const pid = child.handle.pid
+      if (pid !== undefined) pids.push(pid)
+    }
+    return pids
+  }
+
   get stats(): TaskPoolStats {
     return {
       queued: this.#queue.size,
@@ -142,20 +183,14 @@ export class TaskPool {
   }
 
   close(options?: { force?: boolean }): Promise<void> {
-    this.#closing = true
     this.#closed ??= new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
-    if (options?.force === true && !this.#forced) this.#forceClose()
+    const force = options?.force === true
+    if (force && (this.#state === OPEN || this.#state === CLOSING)) this.#forceClose()
+    else if (this.#state === OPEN) this.#transition('close')
     this.#schedulePump()
     return this.#closed
-  }
-
-  /** Process ids of the live child processes (none for a thread pool): for CPU and memory readings. */
-  childPids(): number[] {
-    const pids: number[] = []
-    for (const c of this.#children) if (c.handle.pid !== undefined) pids.push(c.handle.pid)
-    return pids
   }
 
   [kPoolInternals](): PoolInternals {
@@ -195,7 +230,7 @@ export class TaskPool {
       this.#queue.shift()
       this.#dispatch(entry, child, now)
     }
-    const drained = this.#closing && this.#queue.size === 0
+    const drained = this.#state !== OPEN && this.#queue.size === 0
     for (const child of this.#children) {
       if (drained && child.state === 'active' && child.inFlight.length === 0) child.stop()
       if (child.flush()) this.#batchesSent++
@@ -212,7 +247,7 @@ export class TaskPool {
       if (child.state === 'active' && child.inFlight.length === 0) return child
       if (child.state === 'active' || child.state === 'retiring') live++
     }
-    if (live < this.#options.maxWorkers && !this.#forced) return this.#spawn()
+    if (live < this.#options.maxWorkers && this.#state !== FORCED_CLOSING) return this.#spawn()
     let best: ChildSlot | undefined
     let bestScore = Infinity
     for (const child of this.#children) {
@@ -232,7 +267,7 @@ export class TaskPool {
     entry.state = 'in-flight'
     this.#inFlight++
     child.add(entry, now)
-    if (child.dispatched >= this.#options.maxTasksPerChild) child.state = 'retiring'
+    if (child.dispatched >= this.#options.maxTasksPerChild) child.retire()
     if (!entry.started) {
       entry.started = true
       this.#emit(() => this.#events.onStart(entry.id))
@@ -357,10 +392,11 @@ export class TaskPool {
   }
 
   #forceClose(): void {
-    this.#forced = true
+    this.#transition('force-close')
     for (const entry of this.#queue.drain()) this.#fail(entry, forceClosedQueuedError(entry))
     for (const child of this.#children) {
-      if (child.state === 'exited') continue
+      // Killed already (its head task timed out): its tasks were dealt with then.
+      if (child.state === 'exited' || child.state === 'killed') continue
       const entries = child.takeAll()
       this.#inFlight -= entries.length
       child.kill()
@@ -383,7 +419,7 @@ export class TaskPool {
 
   /** Children keep this process alive only while the pool has work (or is closing). */
   #updateRef(): void {
-    const busy = this.#closing || this.#queue.size > 0 || this.#inFlight > 0
+    const busy = this.#state !== OPEN || this.#queue.size > 0 || this.#inFlight > 0
     if (busy === this.#refed) return
     this.#refed = busy
     for (const child of this.#children) child.handle.setRef(busy)
@@ -391,7 +427,8 @@ export class TaskPool {
 
   #updateIdleTimer(): void {
     const idleTimeoutMs = this.#options.idleTimeoutMs
-    if (idleTimeoutMs === undefined || this.#idleTimer !== undefined || this.#closing) return
+    if (idleTimeoutMs === undefined || this.#idleTimer !== undefined) return
+    if (this.#state !== OPEN) return
     if (this.#children.size === 0) return
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined
@@ -415,7 +452,7 @@ export class TaskPool {
    * child whose running task has overrun its estimate, and take its waiting tasks back.
    */
   #updateRebalanceTimer(): void {
-    if (this.#rebalanceTimer !== undefined || this.#forced) return
+    if (this.#rebalanceTimer !== undefined || this.#state === FORCED_CLOSING) return
     let holding = false
     let live = 0
     let idle = false
@@ -439,10 +476,21 @@ export class TaskPool {
   }
 
   #checkClosed(): void {
-    if (!this.#closing || this.#children.size > 0 || this.#queue.size > 0) return
+    if (this.#state !== CLOSING && this.#state !== FORCED_CLOSING) return
+    if (this.#children.size > 0 || this.#queue.size > 0) return
+    this.#transition('finish')
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined
     this.#resolveClosed?.()
+  }
+
+  /** Moves the pool along a named transition; throws on an illegal move (a pool bug). */
+  #transition(name: PoolTransition): void {
+    const rule = POOL_TRANSITIONS[name]
+    if (!(rule.from as readonly PoolState[]).includes(this.#state)) {
+      throw new InvalidStateError(`TaskPool: cannot ${name} from ${this.#state}`)
+    }
+    this.#state = rule.to
   }
 
   /** Runs an event callback; its exception surfaces asynchronously, never inside the pool. */

@@ -1,22 +1,12 @@
 import { hostname, totalmem } from 'node:os'
 
 import {
-  AbortedError,
-  detachBytes,
   AuthError,
   InvalidOptionError,
   PROTOCOL_VERSION,
   VersionMismatchError,
-  createDecoder,
-  createEncoder,
-  encodeValue,
-  serializeError,
-  substituteDeps,
-  type AssignTask,
   type CoordinatorToWorker,
-  type FnRef,
   type SerializedError,
-  type SourceFnRef,
   type WorkerHello,
   type WorkerToCoordinator,
   type WorkerWelcome,
@@ -31,50 +21,34 @@ import {
   type ResolvedWorkerDaemonOptions,
   type WorkerDaemonOptions,
 } from './options.js'
+import type { DaemonState } from './states.js'
+import type { WorkerEvent, WorkerInstruction } from './worker-events.js'
+import { WorkerState } from './worker-state.js'
 
 type CoordinatorConnection = Connection<'coordinator->worker', WorkerToCoordinator>
 
+/** A worker daemon's life; drawn, with its transitions, in `states.ts`. */
+export type WorkerDaemonState = DaemonState
+
 /**
- * A worker daemon's life:
+ * Runs tasks from a coordinator on a local process pool.
  *
- * ```
- *  connecting ──welcome──▶ running ──connection lost──▶ reconnecting ──(backoff)──▶ connecting
- *      │                      │
- *      │ refused (token,      └──drain() (SIGTERM/SIGINT)──▶ draining ──tasks done──▶ stopped
- *      ▼  version)
- *    failed (exit 1)
- * ```
+ * The I/O shell around `WorkerState`: it turns the coordinator's messages, the pool's reports
+ * and the link's changes into events, feeds them to the state one at a time, and carries out
+ * the instructions that come back, in order, before the next event. An instruction may make
+ * the pool report at once (aborting a task given back to the pool's queue fails it on the
+ * spot); that report is handled, and its instructions carried out, right there, as the old
+ * inline code did, so messages leave in the same order.
  */
-export type WorkerDaemonState =
-  'connecting' | 'running' | 'reconnecting' | 'draining' | 'stopped' | 'failed'
-
-interface RunningTask {
-  readonly key: string
-  readonly keep: boolean
-  startedAt: number
-  started: boolean
-}
-
-/** Runs tasks from a coordinator on a local process pool. */
 export class WorkerDaemon {
   readonly options: ResolvedWorkerDaemonOptions
   readonly log: Logger
-  #state: WorkerDaemonState = 'connecting'
+  readonly #worker = new WorkerState()
+  #stimulus = 0
   #pool: TaskPool
   #connection: CoordinatorConnection | undefined
   #workerId: string | undefined
   #heartbeat: NodeJS.Timeout | undefined
-  #tasks = new Map<number, RunningTask>()
-  #ids = new Map<string, number>()
-  #nextId = 0
-  #sources = new Map<string, SourceFnRef>()
-  /** Values kept on this worker (`keep` results and received dependencies), by task key. */
-  #held = new Map<string, Uint8Array>()
-  #heldBytes = 0
-  /** Results larger than this stay here (the coordinator's `holdResultsOverBytes`). Bytes. */
-  #holdOverBytes = DEFAULT_HOLD_OVER_BYTES
-  #encoder = createEncoder()
-  #decoder = createDecoder()
   #stopped: Promise<number>
   #resolveStopped!: (code: number) => void
   #cpu = new CpuMeter()
@@ -87,7 +61,7 @@ export class WorkerDaemon {
   }
 
   get state(): WorkerDaemonState {
-    return this.#state
+    return this.#worker.state
   }
 
   /** The coordinator's id for this worker while connected. */
@@ -106,33 +80,67 @@ export class WorkerDaemon {
 
   /** Stops taking tasks, hands back those not started, finishes the running ones, then stops. */
   async drain(): Promise<void> {
-    if (this.#state === 'draining' || this.#state === 'stopped' || this.#state === 'failed')
+    const state = this.#worker.state
+    if (state === 'draining' || state === 'stopped' || state === 'failed')
       return this.#stopped.then(() => {})
-    const wasConnected = this.#state === 'running'
-    this.#state = 'draining'
     this.log.info(
-      { running: this.#tasks.size },
+      { running: this.#worker.taskCount },
       'draining: finishing running tasks, handing back queued ones',
     )
-    const returned: string[] = []
-    for (const [id, t] of this.#tasks) {
-      if (!t.started && this.#pool.cancel(id)) {
-        this.#forget(id)
-        returned.push(t.key)
-      }
-    }
-    if (wasConnected) {
-      this.#connection?.send({ kind: 'leaving', returned })
-      this.#connection?.flush()
-    }
+    this.#feed({ kind: 'drain', stimulusId: ++this.#stimulus })
     const deadline = Date.now() + this.options.drainTimeoutMs
-    while (this.#tasks.size > 0 && Date.now() < deadline) await sleep(20)
-    await this.#pool.close({ force: this.#tasks.size > 0 })
-    this.#stop(0)
+    while (this.#worker.taskCount > 0 && Date.now() < deadline) await sleep(20)
+    await this.#pool.close({ force: this.#worker.taskCount > 0 })
+    this.#feed({ kind: 'drained', stimulusId: ++this.#stimulus })
+  }
+
+  /**
+   * Applies one event and carries out what it asks for. A pool report caused by an instruction
+   * is fed, and carried out, before the next instruction, with a list of its own.
+   */
+  #feed(event: WorkerEvent): void {
+    const todo = this.#worker.handle(event)
+    for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
+  }
+
+  #execute(i: WorkerInstruction): void {
+    switch (i.kind) {
+      case 'run-task':
+        this.#pool.submit(i)
+        return
+      case 'drop-task':
+        // WorkerState drops only tasks the pool has not started, which the pool can always
+        // take back; if it cannot, the two disagree, and the task is stopped rather than run.
+        if (!this.#pool.cancel(i.id)) {
+          this.log.error({ id: i.id }, 'the pool had started a task the daemon thought queued')
+          this.#pool.abort(i.id)
+        }
+        return
+      case 'abort-task':
+        this.#pool.abort(i.id)
+        return
+      case 'send':
+        this.#connection?.send(i.message)
+        return
+      case 'send-result':
+        this.#connection?.pushItem('results', 'items', i.item)
+        return
+      case 'send-error':
+        this.#connection?.pushItem('errors', 'items', i.item)
+        return
+      case 'flush':
+        this.#connection?.flush()
+        return
+      case 'reconnect':
+        void this.#connectLoop()
+        return
+      case 'stop':
+        this.#stop(i.code)
+        return
+    }
   }
 
   #stop(code: number): void {
-    if (this.#state !== 'failed') this.#state = code === 0 ? 'stopped' : 'failed'
     clearInterval(this.#heartbeat)
     this.#connection?.close(1000, 'worker stopping')
     void this.#pool.close({ force: true }).finally(() => this.#resolveStopped(code))
@@ -140,7 +148,7 @@ export class WorkerDaemon {
 
   async #connectLoop(): Promise<void> {
     let delay = this.options.reconnectInitialDelayMs
-    while (this.#state === 'connecting' || this.#state === 'reconnecting') {
+    while (this.#wantsConnection()) {
       try {
         await this.#connect()
         return
@@ -151,8 +159,7 @@ export class WorkerDaemon {
           error instanceof InvalidOptionError
         ) {
           this.log.fatal(`the coordinator refused this worker: ${error.message}`)
-          this.#state = 'failed'
-          this.#stop(1)
+          this.#feed({ kind: 'refused', stimulusId: ++this.#stimulus })
           return
         }
         this.log.warn({ retryInMs: delay }, (error as Error).message)
@@ -160,6 +167,11 @@ export class WorkerDaemon {
         delay = Math.min(delay * 2, this.options.reconnectMaxDelayMs)
       }
     }
+  }
+
+  #wantsConnection(): boolean {
+    const state = this.#worker.state
+    return state === 'connecting' || state === 'reconnecting'
   }
 
   async #connect(): Promise<void> {
@@ -183,18 +195,20 @@ export class WorkerDaemon {
       ...(this.options.token === undefined ? {} : { token: this.options.token }),
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
     })
-    if (this.#state !== 'connecting' && this.#state !== 'reconnecting') {
+    if (!this.#wantsConnection()) {
       connection.close(1000, 'worker stopping')
       return
     }
     this.#connection = connection
     this.#workerId = welcome.workerId
-    this.#holdOverBytes = welcome.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
-    this.#sources.clear()
-    this.#state = 'running'
+    this.#feed({
+      kind: 'connected',
+      stimulusId: ++this.#stimulus,
+      holdResultsOverBytes: welcome.holdResultsOverBytes,
+    })
     connection.setHandlers({
       onMessages: (messages) => {
-        for (const m of messages) this.#handle(m)
+        for (const m of messages) this.#onMessage(m)
       },
       onClose: (code, reason) => this.#onConnectionLost(code, reason),
       onProtocolError: (error) =>
@@ -222,155 +236,35 @@ export class WorkerDaemon {
   #onConnectionLost(code: number, reason: string): void {
     clearInterval(this.#heartbeat)
     this.#connection = undefined
-    if (this.#state !== 'running') return
-    this.log.warn({ code, reason }, 'lost the coordinator; dropping its tasks and reconnecting')
-    // The coordinator reschedules everything this worker had; running them on is wasted work.
-    for (const id of [...this.#tasks.keys()]) {
-      if (!this.#pool.cancel(id)) this.#pool.abort(id)
-      this.#forget(id)
-    }
-    this.#held.clear()
-    this.#heldBytes = 0
-    this.#state = 'reconnecting'
-    void this.#connectLoop()
+    if (this.#worker.state === 'running')
+      this.log.warn({ code, reason }, 'lost the coordinator; dropping its tasks and reconnecting')
+    this.#feed({ kind: 'coordinator-lost', stimulusId: ++this.#stimulus })
   }
 
-  #handle(m: CoordinatorToWorker): void {
+  #onMessage(m: CoordinatorToWorker): void {
+    const stimulusId = ++this.#stimulus
     switch (m.kind) {
       case 'assign':
-        for (const t of m.tasks) this.#assign(t)
+        this.#feed({ kind: 'assign', stimulusId, tasks: m.tasks })
         return
       case 'cancel':
-        for (const key of m.keys) {
-          // A queued task is dropped and reported as aborted; a running one gets its abort
-          // signal and reports however it ends. Either way the coordinator hears back, so it
-          // knows when the process slot is free again.
-          const id = this.#ids.get(key)
-          if (id === undefined) continue
-          if (this.#pool.cancel(id)) {
-            this.#forget(id)
-            this.#connection?.pushItem('errors', 'items', {
-              key,
-              error: serializeError(new AbortedError('the task was cancelled before it started')),
-              durationMs: 0,
-            })
-          } else {
-            this.#pool.abort(id)
-          }
-        }
-        return
-      case 'steal': {
-        const given: string[] = []
-        const kept: string[] = []
-        for (const key of m.keys) {
-          const id = this.#ids.get(key)
-          const t = id === undefined ? undefined : this.#tasks.get(id)
-          if (id !== undefined && t && !t.started && this.#pool.cancel(id)) {
-            this.#forget(id)
-            given.push(key)
-          } else {
-            kept.push(key)
-          }
-        }
-        this.#connection?.send({ kind: 'stealReply', given, kept })
-        return
-      }
-      case 'fetch': {
-        const items = []
-        const missing = []
-        for (const key of m.keys) {
-          const value = this.#held.get(key)
-          if (value) items.push({ key, value })
-          else missing.push(key)
-        }
-        this.#connection?.send({ kind: 'data', items, ...(missing.length ? { missing } : {}) })
-        return
-      }
-      case 'store':
-        for (const { key, value } of m.items) this.#hold(key, detachBytes(value))
-        return
+      case 'steal':
+      case 'fetch':
       case 'release':
-        for (const key of m.keys) this.#release(key)
+        this.#feed({ kind: m.kind, stimulusId, keys: m.keys })
+        return
+      case 'store':
+        this.#feed({ kind: 'store', stimulusId, items: m.items })
         return
       case 'shutdown':
         this.log.warn({ reason: m.reason }, 'the coordinator asked this worker to shut down')
-        this.#stop(0)
+        this.#feed({ kind: 'shutdown', stimulusId })
         return
       case 'welcome':
       case 'refuse':
         this.log.warn({ kind: m.kind }, 'unexpected message after the handshake; ignored')
         return
     }
-  }
-
-  #assign(t: AssignTask): void {
-    if (this.#state !== 'running') return
-    // A relayed input becomes a replica here: the coordinator may place more dependents here.
-    if (t.deps)
-      for (const d of t.deps) if (d.keep && d.value) this.#hold(d.key, detachBytes(d.value))
-    const id = ++this.#nextId
-    let fn: FnRef
-    let args = t.args
-    try {
-      fn = this.#resolveFn(t)
-      if (t.deps && t.deps.length > 0) args = this.#substitute(t)
-    } catch (error) {
-      this.#connection?.pushItem('errors', 'items', {
-        key: t.key,
-        error: serializeError(error),
-        durationMs: 0,
-      })
-      return
-    }
-    this.#tasks.set(id, { key: t.key, keep: t.keep === true, startedAt: 0, started: false })
-    this.#ids.set(t.key, id)
-    const task: { -readonly [K in keyof PoolTask]: PoolTask[K] } = {
-      id,
-      fn,
-      args,
-      attempt: t.attempt,
-    }
-    if (t.opts?.timeoutMs !== undefined) task.timeoutMs = t.opts.timeoutMs
-    if (t.chunk) task.chunk = true
-    this.#pool.submit(task)
-  }
-
-  #resolveFn(t: AssignTask): FnRef {
-    if (t.fn.kind === 'module') return t.fn
-    if (t.fn.source !== undefined) {
-      const ref: SourceFnRef = {
-        kind: 'source',
-        hash: t.fn.hash,
-        source: t.fn.source,
-        name: t.fn.name,
-      }
-      this.#sources.set(t.fn.hash, ref)
-      return ref
-    }
-    const known = this.#sources.get(t.fn.hash)
-    if (!known)
-      throw new InvalidOptionError(
-        `task ${t.key}: function ${t.fn.hash} was never sent to this worker`,
-      )
-    return known
-  }
-
-  /** Puts dependency values where the client left `DepRef`s. */
-  #substitute(t: AssignTask): Uint8Array {
-    const values = new Map<number, unknown>()
-    for (const d of t.deps ?? []) {
-      const bytes = d.value ?? this.#held.get(d.key)
-      if (bytes === undefined)
-        throw new InvalidOptionError(`task ${t.key}: dependency ${d.key} is not on this worker`)
-      values.set(d.id, this.#decoder.decode(bytes))
-    }
-    const decoded = this.#decoder.decode(t.args)
-    // encodeValue, not a bare encode: it boxes Maps, which a bare encode turns into objects.
-    return encodeValue(
-      this.#encoder,
-      substituteDeps(decoded, (depId) => values.get(depId)),
-      'argument',
-    )
   }
 
   #makePool(): TaskPool {
@@ -385,66 +279,20 @@ export class WorkerDaemon {
         ...(perProcessMb === undefined ? {} : { memoryLimitMb: perProcessMb }),
       },
       {
-        onStart: (id) => {
-          const t = this.#tasks.get(id)
-          if (t) {
-            t.started = true
-            t.startedAt = performance.now()
-          }
-        },
-        onResult: (id, value, durationMs) => this.#onResult(id, value, durationMs),
-        onError: (id, error, durationMs) => this.#onError(id, error, durationMs),
+        onStart: (id: number) =>
+          this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id }),
+        onResult: (id: number, value: Uint8Array, durationMs: number) =>
+          this.#feed({
+            kind: 'task-finished',
+            stimulusId: ++this.#stimulus,
+            id,
+            value,
+            durationMs,
+          }),
+        onError: (id: number, error: SerializedError, durationMs: number) =>
+          this.#feed({ kind: 'task-erred', stimulusId: ++this.#stimulus, id, error, durationMs }),
       },
     )
-  }
-
-  #onResult(id: number, value: Uint8Array, durationMs: number): void {
-    const t = this.#tasks.get(id)
-    if (!t) return
-    this.#forget(id)
-    if (t.keep || value.byteLength > this.#holdOverBytes) {
-      this.#hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
-      this.#connection?.pushItem('results', 'items', {
-        key: t.key,
-        size: value.byteLength,
-        durationMs,
-      })
-    } else {
-      this.#connection?.pushItem('results', 'items', {
-        key: t.key,
-        value,
-        size: value.byteLength,
-        durationMs,
-      })
-    }
-  }
-
-  #onError(id: number, error: SerializedError, durationMs: number): void {
-    const t = this.#tasks.get(id)
-    if (!t) return
-    this.#forget(id)
-    this.#connection?.pushItem('errors', 'items', { key: t.key, error, durationMs })
-  }
-
-  #forget(id: number): void {
-    const t = this.#tasks.get(id)
-    if (!t) return
-    this.#tasks.delete(id)
-    this.#ids.delete(t.key)
-  }
-
-  #hold(key: string, value: Uint8Array): void {
-    this.#release(key)
-    this.#held.set(key, value)
-    this.#heldBytes += value.byteLength
-  }
-
-  #release(key: string): void {
-    const old = this.#held.get(key)
-    if (old) {
-      this.#heldBytes -= old.byteLength
-      this.#held.delete(key)
-    }
   }
 
   #sendHeartbeat(): void {
@@ -457,13 +305,10 @@ export class WorkerDaemon {
       queued: stats.queued,
       cpu,
       memoryRss: Math.max(process.memoryUsage.rss(), rssBytes(pids)),
-      heldBytes: this.#heldBytes,
+      heldBytes: this.#worker.heldBytes,
     })
   }
 }
-
-/** When the coordinator does not say (`holdResultsOverBytes` left out of its welcome). Bytes. */
-const DEFAULT_HOLD_OVER_BYTES = 64 * 1024
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

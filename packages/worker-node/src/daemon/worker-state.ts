@@ -1,0 +1,309 @@
+import {
+  AbortedError,
+  InvalidStateError,
+  detachBytes,
+  serializeError,
+  type AssignTask,
+  type DataItem,
+} from '@clusterpool/protocol'
+
+import { HeldData } from './held-data.js'
+import {
+  DAEMON_TRANSITIONS,
+  DaemonState,
+  TASK_TRANSITIONS,
+  TaskState,
+  type DaemonTransition,
+  type TaskTransition,
+} from './states.js'
+import { TaskInputs } from './task-inputs.js'
+import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
+
+/** When the coordinator does not say (`holdResultsOverBytes` left out of its welcome). Bytes. */
+export const DEFAULT_HOLD_OVER_BYTES = 64 * 1024
+
+/** A task this worker was assigned and has not finished. */
+interface TaskRecord {
+  readonly key: string
+  /** The pool's id for it. */
+  readonly id: number
+  /** Assigned with `keep`: the result stays here and only its size is reported. */
+  readonly keep: boolean
+  state: TaskState
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = TaskState
+
+/**
+ * A worker daemon's state, without I/O: `handle(event)` applies one event (a coordinator
+ * message, a pool report, a change of the link) and appends what the daemon must do to the
+ * instruction list, in order, as Dask's `WorkerState.handle_stimulus` does. No clocks, timers,
+ * sockets or processes: `WorkerDaemon` turns the world into events and carries the instructions
+ * out.
+ *
+ * Task states and the daemon's own states are drawn in `states.ts`; every change goes through
+ * `TASK_TRANSITIONS` or `DAEMON_TRANSITIONS` and an illegal one throws `InvalidStateError` (a
+ * bug: the pool or the coordinator broke its contract, or this class did).
+ *
+ * Reading an event never keeps the event object itself, only what it carries.
+ */
+export class WorkerState {
+  #state: DaemonState = DaemonState.CONNECTING
+  /** Unfinished tasks, by the pool's id. */
+  readonly #tasks = new Map<number, TaskRecord>()
+  /** Pool ids by task key. */
+  readonly #ids = new Map<string, number>()
+  #nextId = 0
+  readonly #held = new HeldData()
+  readonly #inputs = new TaskInputs()
+  /** Results larger than this stay here (the coordinator's `holdResultsOverBytes`). Bytes. */
+  #holdOverBytes = DEFAULT_HOLD_OVER_BYTES
+
+  get state(): DaemonState {
+    return this.#state
+  }
+
+  /** Tasks assigned and not finished (queued, running or cancelling). */
+  get taskCount(): number {
+    return this.#tasks.size
+  }
+
+  /** Bytes of values held here, for the heartbeat. */
+  get heldBytes(): number {
+    return this.#held.bytes
+  }
+
+  /** The state of the unfinished task `key`; undefined once it finished or was dropped. */
+  taskState(key: string): TaskState | undefined {
+    const id = this.#ids.get(key)
+    return id === undefined ? undefined : this.#tasks.get(id)?.state
+  }
+
+  /** Whether `key`'s value is held here. */
+  holds(key: string): boolean {
+    return this.#held.get(key) !== undefined
+  }
+
+  /** Applies `event`; appends the instructions it causes to `out` (a new list if left out). */
+  handle(event: WorkerEvent, out: WorkerInstruction[] = []): WorkerInstruction[] {
+    const s = event.stimulusId
+    switch (event.kind) {
+      // The hot path first: a task's start and end, then assignments.
+      case 'task-started': {
+        const t = this.#tasks.get(event.id)
+        if (t !== undefined) this.#transition(t, 'start', s)
+        break
+      }
+      case 'task-finished': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined) break // dropped with a lost coordinator; nobody waits for it
+        this.#finish(t, s)
+        const { value, durationMs } = event
+        if (t.keep || value.byteLength > this.#holdOverBytes) {
+          this.#held.hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
+          const item = { key: t.key, size: value.byteLength, durationMs }
+          out.push({ kind: 'send-result', stimulusId: s, item })
+        } else {
+          const item = { key: t.key, value, size: value.byteLength, durationMs }
+          out.push({ kind: 'send-result', stimulusId: s, item })
+        }
+        break
+      }
+      case 'task-erred': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined) break
+        this.#finish(t, s)
+        const item = { key: t.key, error: event.error, durationMs: event.durationMs }
+        out.push({ kind: 'send-error', stimulusId: s, item })
+        break
+      }
+      case 'assign':
+        if (this.#state !== DaemonState.RUNNING) break
+        for (const t of event.tasks) this.#assign(t, s, out)
+        break
+      case 'connected':
+        this.#move('connect', s)
+        this.#holdOverBytes = event.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
+        this.#inputs.forgetSources()
+        break
+      case 'refused':
+        this.#move('refuse', s)
+        out.push({ kind: 'stop', stimulusId: s, code: 1 })
+        break
+      case 'coordinator-lost':
+        this.#onLost(s, out)
+        break
+      case 'cancel':
+        for (const key of event.keys) this.#cancel(key, s, out)
+        break
+      case 'steal': {
+        const given: string[] = []
+        const kept: string[] = []
+        for (const key of event.keys) {
+          const t = this.#record(key)
+          if (t?.state === QUEUED) {
+            this.#drop(t, s, out)
+            given.push(key)
+          } else {
+            kept.push(key)
+          }
+        }
+        out.push({ kind: 'send', stimulusId: s, message: { kind: 'stealReply', given, kept } })
+        break
+      }
+      case 'fetch': {
+        const items: DataItem[] = []
+        const missing: string[] = []
+        for (const key of event.keys) {
+          const value = this.#held.get(key)
+          if (value) items.push({ key, value })
+          else missing.push(key)
+        }
+        const message = { kind: 'data', items, ...(missing.length ? { missing } : {}) } as const
+        out.push({ kind: 'send', stimulusId: s, message })
+        break
+      }
+      case 'store':
+        for (const { key, value } of event.items) this.#held.hold(key, detachBytes(value))
+        break
+      case 'release':
+        for (const key of event.keys) this.#held.release(key)
+        break
+      case 'shutdown':
+      case 'drained':
+        if (this.#state === DaemonState.STOPPED || this.#state === DaemonState.FAILED) break
+        this.#move('stop', s)
+        out.push({ kind: 'stop', stimulusId: s, code: 0 })
+        break
+      case 'drain':
+        this.#drain(s, out)
+        break
+    }
+    return out
+  }
+
+  #assign(t: AssignTask, s: number, out: WorkerInstruction[]): void {
+    // A relayed input becomes a replica here: the coordinator may place more dependents here.
+    if (t.deps)
+      for (const d of t.deps) if (d.keep && d.value) this.#held.hold(d.key, detachBytes(d.value))
+    const id = ++this.#nextId
+    let run: Mutable<RunTask>
+    try {
+      const fn = this.#inputs.resolveFn(t)
+      const args = t.deps && t.deps.length > 0 ? this.#inputs.substitute(t, this.#held) : t.args
+      run = { kind: 'run-task', stimulusId: s, id, fn, args, attempt: t.attempt }
+    } catch (error) {
+      const item = { key: t.key, error: serializeError(error), durationMs: 0 }
+      out.push({ kind: 'send-error', stimulusId: s, item })
+      return
+    }
+    this.#tasks.set(id, { key: t.key, id, keep: t.keep === true, state: QUEUED })
+    this.#ids.set(t.key, id)
+    if (t.opts?.timeoutMs !== undefined) run.timeoutMs = t.opts.timeoutMs
+    if (t.chunk) run.chunk = true
+    out.push(run)
+  }
+
+  /**
+   * A queued task is dropped and reported as aborted; a running one gets its abort signal and
+   * reports however it ends. Either way the coordinator hears back, so it knows when the
+   * process slot is free again.
+   */
+  #cancel(key: string, s: number, out: WorkerInstruction[]): void {
+    const t = this.#record(key)
+    if (t === undefined) return
+    switch (t.state) {
+      case QUEUED: {
+        this.#drop(t, s, out)
+        const error = serializeError(new AbortedError('the task was cancelled before it started'))
+        out.push({ kind: 'send-error', stimulusId: s, item: { key, error, durationMs: 0 } })
+        return
+      }
+      case RUNNING:
+        this.#transition(t, 'abort', s)
+        out.push({ kind: 'abort-task', stimulusId: s, id: t.id })
+        return
+      case CANCELLING: // its abort signal fired already
+        return
+      case DONE:
+      case RELEASED:
+        throw new InvalidStateError(`worker: task ${key} is ${t.state} but still recorded`)
+    }
+  }
+
+  /** The coordinator reschedules everything this worker had; running it on is wasted work. */
+  #onLost(s: number, out: WorkerInstruction[]): void {
+    if (this.#state !== DaemonState.RUNNING) return
+    for (const t of this.#tasks.values()) {
+      const kind = t.state === QUEUED ? 'drop-task' : 'abort-task'
+      this.#transition(t, 'lose', s)
+      out.push({ kind, stimulusId: s, id: t.id })
+    }
+    this.#tasks.clear()
+    this.#ids.clear()
+    this.#held.clear()
+    this.#move('lose', s)
+    out.push({ kind: 'reconnect', stimulusId: s })
+  }
+
+  /** Stops taking tasks and hands back those not started; the running ones finish. */
+  #drain(s: number, out: WorkerInstruction[]): void {
+    const state = this.#state
+    if (state === DaemonState.DRAINING || state === DaemonState.STOPPED) return
+    if (state === DaemonState.FAILED) return
+    this.#move('drain', s)
+    const returned: string[] = []
+    for (const t of this.#tasks.values()) {
+      if (t.state !== QUEUED) continue
+      this.#drop(t, s, out)
+      returned.push(t.key)
+    }
+    if (state !== DaemonState.RUNNING) return
+    out.push({ kind: 'send', stimulusId: s, message: { kind: 'leaving', returned } })
+    out.push({ kind: 'flush', stimulusId: s })
+  }
+
+  #record(key: string): TaskRecord | undefined {
+    const id = this.#ids.get(key)
+    return id === undefined ? undefined : this.#tasks.get(id)
+  }
+
+  /** Takes a queued task out of the pool and forgets it. */
+  #drop(t: TaskRecord, s: number, out: WorkerInstruction[]): void {
+    this.#transition(t, 'drop', s)
+    this.#forget(t)
+    out.push({ kind: 'drop-task', stimulusId: s, id: t.id })
+  }
+
+  #finish(t: TaskRecord, s: number): void {
+    this.#transition(t, 'finish', s)
+    this.#forget(t)
+  }
+
+  #forget(t: TaskRecord): void {
+    this.#tasks.delete(t.id)
+    this.#ids.delete(t.key)
+  }
+
+  /** Moves a task along a named transition; throws on an illegal move. */
+  #transition(t: TaskRecord, name: TaskTransition, s: number): void {
+    const rule = TASK_TRANSITIONS[name]
+    if (!(rule.from as readonly TaskState[]).includes(t.state)) {
+      throw new InvalidStateError(
+        `worker: task ${t.key} cannot ${name} from ${t.state} (stimulus ${s})`,
+      )
+    }
+    t.state = rule.to
+  }
+
+  /** Moves the daemon along a named transition; throws on an illegal move. */
+  #move(name: DaemonTransition, s: number): void {
+    const rule = DAEMON_TRANSITIONS[name]
+    if (!(rule.from as readonly DaemonState[]).includes(this.#state)) {
+      throw new InvalidStateError(`worker: cannot ${name} from ${this.#state} (stimulus ${s})`)
+    }
+    this.#state = rule.to
+  }
+}
