@@ -7,10 +7,11 @@ export {
   createParentBatchDecoder,
 } from './batch-codec.js'
 export { DispatchLimits, canAccept, shouldReclaim } from './runtime/dispatch.js'
-export { TaskQueue } from './runtime/task-queue.js'
-export { kPoolInternals } from './runtime/task-pool.js'
+export { PoolQueue } from './runtime/pool-queue.js'
+export { kPoolInternals } from './runtime/pool-internals.js'
+export { POOL_TRANSITIONS, PoolState } from './runtime/pool-state.js'
 
 export type { ToChild, ToParent } from './messages.js'
 export type { ChildLoad } from './runtime/dispatch.js'
-export type { PoolInternals } from './runtime/task-pool.js'
+export type { PoolInternals } from './runtime/pool-internals.js'
 export { resolvePoolOptions } from './options.js'

@@ -6,7 +6,7 @@ import { ExecutorShutdownError, InvalidStateError } from '@clusterpool/protocol'
 
 import { ToChildKind, type ToChild } from '../src/messages.js'
 import { CHILD_TRANSITIONS, ChildSlot, ChildState } from '../src/runtime/child-slot.js'
-import type { WorkerHandle } from '../src/runtime/worker-handle.js'
+import type { ChildHandle } from '../src/runtime/child-handle.js'
 import { PoolHarness, errorOf, sleep, valueOf } from './fixtures/pool-harness.js'
 
 test('close(): open → closing → closed; a later force changes nothing', async (t) => {
@@ -57,7 +57,7 @@ test('childPids: the live child processes, none for a thread pool', async (t) =>
 function slot(): { child: ChildSlot; sent: (readonly ToChild[])[]; kills: number[] } {
   const sent: (readonly ToChild[])[] = []
   const kills: number[] = []
-  const handle: WorkerHandle = {
+  const handle: ChildHandle = {
     kind: 'process',
     pid: 4242,
     threadId: undefined,
@@ -108,7 +108,7 @@ test('child slots: every move follows CHILD_TRANSITIONS; an illegal one throws',
       } else {
         t.throws(() => moves[name](child), {
           instanceOf: InvalidStateError,
-          message: `child 4242: cannot ${name} from ${from}`,
+          message: `child 4242 cannot ${name} from ${from}`,
         })
         t.is(child.state, from, `${name} from ${from} leaves it as it was`)
       }

@@ -9,7 +9,7 @@ import {
   DispatchLimits,
   FrameReader,
   FrameTooLargeError,
-  TaskQueue,
+  PoolQueue,
   ToChildKind,
   ToParentKind,
   canAccept,
@@ -132,10 +132,10 @@ test('dispatch: who may take one more task', (t) => {
   t.false(shouldReclaim(load(9, 0.01, 0, RECLAIM_OVERRUN_MS - 1)), 'not overrun enough')
 })
 
-test('TaskQueue: FIFO, lazy removal, requeue at the front in order', (t) => {
+test('PoolQueue: FIFO, lazy removal, requeue at the front in order', (t) => {
   const entry = (id: number) =>
-    ({ id, state: 'queued' }) as unknown as Parameters<TaskQueue['push']>[0]
-  const q = new TaskQueue()
+    ({ id, state: 'queued' }) as unknown as Parameters<PoolQueue['push']>[0]
+  const q = new PoolQueue()
   const [a, b, c, d, e] = [entry(1), entry(2), entry(3), entry(4), entry(5)]
   for (const x of [a, b, c]) q.push(x)
   q.remove(b)

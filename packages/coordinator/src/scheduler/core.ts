@@ -1,4 +1,4 @@
-import { InvalidStateError } from '@clusterpool/protocol'
+import { nextState } from '@clusterpool/protocol'
 
 import type { Decision } from './decisions.js'
 import { Estimates } from './estimates.js'
@@ -64,12 +64,8 @@ export class SchedulerState {
 
   /** Moves a task along a named transition; throws on an illegal move (a scheduler bug). */
   transition(t: TaskRecord, name: TaskTransition): void {
-    const rule = TASK_TRANSITIONS[name]
     const from = t.state
-    if (!(rule.from as readonly TaskState[]).includes(from)) {
-      throw new InvalidStateError(`scheduler: task ${t.key} cannot ${name} from ${from}`)
-    }
-    const to = rule.to
+    const to = nextState(TASK_TRANSITIONS, name, from, 'scheduler: task', t.key)
     t.state = to
     this.counts[from]--
     this.counts[to]++

@@ -1,7 +1,7 @@
 export { Scheduler } from './scheduler.js'
 export { DecisionType } from './decisions.js'
 export { SCHEDULER_DEFAULTS, resolveSchedulerOptions } from './options.js'
-export { TASK_TRANSITIONS, TaskState, WorkerState } from './states.js'
+export { TASK_TRANSITIONS, TaskState, WorkerRecordState } from './states.js'
 
 export type { ErrorReport, FinishReport, ScatterSpec, TaskSpec, WorkerSpec } from './specs.js'
 export type {

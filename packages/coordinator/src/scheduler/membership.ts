@@ -4,7 +4,7 @@ import type { SchedulerState } from './core.js'
 import { enterWaiting, failTask, loseData } from './graph.js'
 import type { WorkerSpec } from './specs.js'
 import { abortSteal, detach, refreshHungry } from './slots.js'
-import { TaskState, WorkerState } from './states.js'
+import { TaskState, WorkerRecordState } from './states.js'
 import type { TaskRecord } from './task.js'
 import { WorkerRecord } from './worker.js'
 
@@ -58,7 +58,7 @@ export function joinWorker(c: SchedulerState, spec: WorkerSpec): WorkerRecord {
  * tasks would otherwise be condemned by one crash).
  */
 export function leaveWorker(c: SchedulerState, w: WorkerRecord): void {
-  w.state = WorkerState.GONE
+  w.state = WorkerRecordState.GONE
   c.workers.delete(w.id)
   c.hungry.delete(w)
   c.hungryTiny.delete(w)

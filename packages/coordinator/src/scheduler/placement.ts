@@ -1,7 +1,7 @@
 import type { SchedulerState } from './core.js'
 import { failTask, settle } from './graph.js'
 import type { QueueGroup } from './group.js'
-import { TaskState, WorkerState } from './states.js'
+import { TaskState, WorkerRecordState } from './states.js'
 import { taskBefore, type TaskRecord } from './task.js'
 import { attach, capOf } from './slots.js'
 import { stealForIdle } from './stealing.js'
@@ -68,7 +68,8 @@ function nearData(c: SchedulerState, t: TaskRecord): WorkerRecord | null {
   let bestCost = Infinity
   let bestHeld = -1
   const consider = (w: WorkerRecord): void => {
-    if (w.state !== WorkerState.RUNNING || !c.canRun(t, w) || !w.resourcesFree(t.group.need)) return
+    if (w.state !== WorkerRecordState.RUNNING || !c.canRun(t, w) || !w.resourcesFree(t.group.need))
+      return
     if (w.zombies.has(t.key)) return
     const h = held.get(w) ?? 0
     const cost = w.startDelayMs() + (total - h) / c.bytesPerMs

@@ -6,7 +6,7 @@ import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } 
 import { joinWorker, leaveWorker } from './membership.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js'
 import { checkNoWorker, flush } from './placement.js'
-import { isActive, TaskState, WorkerState } from './states.js'
+import { isActive, TaskState, WorkerRecordState } from './states.js'
 import { planSteals } from './stealing.js'
 import type { WorkerRecord } from './worker.js'
 import {
@@ -91,16 +91,16 @@ export class Scheduler {
   pauseWorker(id: string, nowMs: number): void {
     const c = this.#start(nowMs)
     const w = c.workers.get(id)
-    if (w === undefined || w.state !== WorkerState.RUNNING) return
-    w.state = WorkerState.PAUSED
+    if (w === undefined || w.state !== WorkerRecordState.RUNNING) return
+    w.state = WorkerRecordState.PAUSED
     refreshHungry(c, w)
   }
 
   resumeWorker(id: string, nowMs: number): void {
     const c = this.#start(nowMs)
     const w = c.workers.get(id)
-    if (w === undefined || w.state !== WorkerState.PAUSED) return
-    w.state = WorkerState.RUNNING
+    if (w === undefined || w.state !== WorkerRecordState.PAUSED) return
+    w.state = WorkerRecordState.RUNNING
     refreshHungry(c, w)
     flush(c)
   }
@@ -133,7 +133,7 @@ export class Scheduler {
     })
     let best: WorkerRecord | undefined
     for (const w of c.workers.values()) {
-      if (w.state !== WorkerState.RUNNING || !task.group.matches(w)) continue
+      if (w.state !== WorkerRecordState.RUNNING || !task.group.matches(w)) continue
       if (
         best === undefined ||
         w.hasData.size < best.hasData.size ||
@@ -300,7 +300,7 @@ export class Scheduler {
     if (
       thief !== null &&
       c.workers.get(thief.id) === thief &&
-      thief.state === WorkerState.RUNNING &&
+      thief.state === WorkerRecordState.RUNNING &&
       thief.resourcesFree(t.group.need)
     ) {
       attach(c, t, thief)

@@ -1,6 +1,6 @@
 import type { SchedulerState } from './core.js'
 import { DecisionType, type DepLocation } from './decisions.js'
-import { WorkerState } from './states.js'
+import { WorkerRecordState } from './states.js'
 import { Assignment, type TaskRecord } from './task.js'
 import type { WorkerRecord } from './worker.js'
 
@@ -169,7 +169,7 @@ function clusterProcs(c: SchedulerState): number {
 
 export function refreshHungry(c: SchedulerState, w: WorkerRecord): void {
   w.idleScanned = false
-  const running = w.state === WorkerState.RUNNING
+  const running = w.state === WorkerRecordState.RUNNING
   const load = w.load
   if (running && load < w.baseCap) c.hungry.add(w)
   else c.hungry.delete(w)

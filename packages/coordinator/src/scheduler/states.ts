@@ -91,12 +91,12 @@ export type TaskTransition = keyof typeof TASK_TRANSITIONS
  *
  * A paused worker keeps its tasks and data, gets no new tasks, and may be stolen from.
  */
-export const WorkerState = {
+export const WorkerRecordState = {
   RUNNING: 'running',
   PAUSED: 'paused',
   GONE: 'gone',
 } as const
-export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
+export type WorkerRecordState = (typeof WorkerRecordState)[keyof typeof WorkerRecordState]
 
 export function isActive(state: TaskState): boolean {
   return state === WAITING || state === QUEUED || state === PROCESSING

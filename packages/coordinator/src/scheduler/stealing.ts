@@ -1,5 +1,5 @@
 import type { SchedulerState } from './core.js'
-import { WorkerState } from './states.js'
+import { WorkerRecordState } from './states.js'
 import type { Assignment } from './task.js'
 import { capOf, remainingMs, requestSteal, transferMs } from './slots.js'
 import type { WorkerRecord } from './worker.js'
@@ -49,7 +49,8 @@ export function planSteals(c: SchedulerState): void {
   const victims: WorkerRecord[] = []
   for (const w of c.workers.values()) {
     const perProc = w.occupancyMs / w.procs
-    if (w.state === WorkerState.RUNNING && (w.load < w.procs || perProc < avg)) thieves.push(w)
+    if (w.state === WorkerRecordState.RUNNING && (w.load < w.procs || perProc < avg))
+      thieves.push(w)
     if (perProc > avg && w.assigned.size > w.procs) victims.push(w)
   }
   stealFrom(c, victims, thieves)
@@ -96,7 +97,7 @@ function stealFromVictim(
     let bestStart = Infinity
     let bestTransfer = 0
     for (const w of thieves) {
-      if (w === victim || w.state !== WorkerState.RUNNING) continue
+      if (w === victim || w.state !== WorkerRecordState.RUNNING) continue
       if (w.load >= capOf(c, w, t) || !w.resourcesFree(t.group.need) || !c.canRun(t, w)) continue
       if (w.zombies.has(t.key)) continue
       const transfer = transferMs(c, t, w)

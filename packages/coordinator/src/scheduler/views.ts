@@ -1,6 +1,6 @@
 import type { SchedulerState } from './core.js'
 import { countNoWorker } from './placement.js'
-import type { TaskState, WorkerState } from './states.js'
+import type { TaskState, WorkerRecordState } from './states.js'
 import type { TaskRecord } from './task.js'
 import type { WorkerRecord } from './worker.js'
 
@@ -10,7 +10,7 @@ export interface WorkerView {
   readonly name: string
   readonly host: string
   readonly procs: number
-  readonly state: WorkerState
+  readonly state: WorkerRecordState
   /** Estimated remaining work assigned to it. Milliseconds (divide by `procs` for wall time). */
   readonly occupancyMs: number
   /** Tasks running (reported, or within its first `procs` assigned). */

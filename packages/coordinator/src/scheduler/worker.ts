@@ -1,4 +1,4 @@
-import { WorkerState } from './states.js'
+import { WorkerRecordState } from './states.js'
 import type { Assignment, TaskRecord } from './task.js'
 
 /** Resources a task holds while assigned, as `[name, amount]` pairs. */
@@ -17,7 +17,7 @@ export interface Zombie {
  * reports it: they are never stolen, and they count as suspicious if the worker dies.
  */
 export class WorkerRecord {
-  state: WorkerState = WorkerState.RUNNING
+  state: WorkerRecordState = WorkerRecordState.RUNNING
   readonly id: string
   readonly name: string
   readonly host: string

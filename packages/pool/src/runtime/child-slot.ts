@@ -1,10 +1,10 @@
-import { InvalidStateError, type SerializedError } from '@clusterpool/protocol'
+import { nextState, type SerializedError } from '@clusterpool/protocol'
 
 import type { ToChild } from '../messages.js'
 import { ToChildKind } from '../messages.js'
 import type { ChildLoad } from './dispatch.js'
-import type { TaskEntry } from './task-entry.js'
-import type { WorkerHandle } from './worker-handle.js'
+import type { PoolEntry } from './pool-entry.js'
+import type { ChildHandle } from './child-handle.js'
 
 /**
  * One child process or thread, as the pool tracks it.
@@ -57,10 +57,10 @@ export type ChildReport =
 const MAX_FUNCTIONS_PER_CHILD = 256
 
 export class ChildSlot {
-  readonly handle: WorkerHandle
+  readonly handle: ChildHandle
   #state: ChildState = ACTIVE
   /** Tasks handed over and not finished, in the order the child runs them. */
-  inFlight: TaskEntry[] = []
+  inFlight: PoolEntry[] = []
   /** When the head task started (as far as the parent can tell), `performance.now()`. */
   headStartedAt = 0
   /** When the child last became idle, `performance.now()`. */
@@ -81,10 +81,7 @@ export class ChildSlot {
   #deadline = Infinity
   readonly #onHeadTimeout: (child: ChildSlot) => void
 
-  constructor(
-    start: (child: ChildSlot) => WorkerHandle,
-    onHeadTimeout: (child: ChildSlot) => void,
-  ) {
+  constructor(start: (child: ChildSlot) => ChildHandle, onHeadTimeout: (child: ChildSlot) => void) {
     this.#onHeadTimeout = onHeadTimeout
     this.handle = start(this)
   }
@@ -108,7 +105,7 @@ export class ChildSlot {
   }
 
   /** Hands a task over: queued to be sent with the next flush. */
-  add(entry: TaskEntry, now: number): void {
+  add(entry: PoolEntry, now: number): void {
     entry.estimateMs = entry.fn.estimateMs
     if (Number.isNaN(entry.estimateMs)) this.#unknownInFlight++
     else this.#estimatedMs += entry.estimateMs
@@ -132,7 +129,7 @@ export class ChildSlot {
   }
 
   /** Takes a finished task out; returns false if the child did not hold it. */
-  remove(entry: TaskEntry, now: number): boolean {
+  remove(entry: PoolEntry, now: number): boolean {
     const wasHead = this.inFlight[0] === entry
     if (wasHead) this.inFlight.shift()
     else {
@@ -157,7 +154,7 @@ export class ChildSlot {
   }
 
   /** The child gave these tasks back: they leave its queue without having run. */
-  giveBack(entries: readonly TaskEntry[], now: number): void {
+  giveBack(entries: readonly PoolEntry[], now: number): void {
     this.reclaiming = false
     for (const entry of entries) {
       const wasHead = this.inFlight[0] === entry
@@ -171,7 +168,7 @@ export class ChildSlot {
   }
 
   /** Takes every task in flight (the child is gone or going). */
-  takeAll(): TaskEntry[] {
+  takeAll(): PoolEntry[] {
     const all = this.inFlight
     this.inFlight = []
     this.#unknownInFlight = 0
@@ -220,16 +217,10 @@ export class ChildSlot {
 
   /** Moves the child along a named transition; throws on an illegal move (a pool bug). */
   #transition(name: ChildTransition): void {
-    const rule = CHILD_TRANSITIONS[name]
-    if (!(rule.from as readonly ChildState[]).includes(this.#state)) {
-      throw new InvalidStateError(
-        `child ${this.handle.pid ?? '?'}: cannot ${name} from ${this.#state}`,
-      )
-    }
-    this.#state = rule.to
+    this.#state = nextState(CHILD_TRANSITIONS, name, this.#state, 'child', this.handle.pid ?? '?')
   }
 
-  #define(entry: TaskEntry): void {
+  #define(entry: PoolEntry): void {
     this.#outbox.push([ToChildKind.DEFINE, entry.fn.id, entry.fn.ref])
     this.#fns.set(entry.fn.id, true)
     if (this.#fns.size <= MAX_FUNCTIONS_PER_CHILD) return
@@ -242,7 +233,7 @@ export class ChildSlot {
     }
   }
 
-  #uncount(entry: TaskEntry): void {
+  #uncount(entry: PoolEntry): void {
     if (Number.isNaN(entry.estimateMs)) this.#unknownInFlight--
     else this.#estimatedMs -= entry.estimateMs
   }

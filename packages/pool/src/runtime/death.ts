@@ -2,8 +2,8 @@ import { AbortedError, WorkerDiedError, deserializeError } from '@clusterpool/pr
 
 import { describeFatalOrigin } from '../messages.js'
 import type { ChildReport } from './child-slot.js'
-import type { TaskEntry } from './task-entry.js'
-import type { WorkerExit } from './worker-handle.js'
+import type { PoolEntry } from './pool-entry.js'
+import type { ChildExit } from './child-handle.js'
 
 /**
  * The errors a task gets when its process or thread goes away under it. Messages name the task,
@@ -13,7 +13,7 @@ import type { WorkerExit } from './worker-handle.js'
 /** How a child ended, as the pool saw it and as the child said. */
 export interface ChildDeath {
   readonly kind: 'process' | 'thread'
-  readonly exit: WorkerExit
+  readonly exit: ChildExit
   readonly report: ChildReport | undefined
   readonly memoryLimitMb: number | undefined
 }
@@ -27,11 +27,11 @@ export interface ChildDeath {
  * - `requeue`, those after it: they never started, and go back to the front of the queue.
  */
 export function sortOrphans(
-  entries: readonly TaskEntry[],
+  entries: readonly PoolEntry[],
   report: ChildReport | undefined,
   completedAny: boolean,
-): { lost: TaskEntry[]; culprit: TaskEntry | undefined; requeue: TaskEntry[] } {
-  let culprit: TaskEntry | undefined = entries[0]
+): { lost: PoolEntry[]; culprit: PoolEntry | undefined; requeue: PoolEntry[] } {
+  let culprit: PoolEntry | undefined = entries[0]
   if (report !== undefined && report.runningId !== null) {
     culprit = entries.find((e) => e.id === report.runningId)
   } else if (report !== undefined && completedAny) {
@@ -43,7 +43,7 @@ export function sortOrphans(
 
 export function workerDiedError(
   death: ChildDeath,
-  task: TaskEntry,
+  task: PoolEntry,
   running = true,
 ): WorkerDiedError {
   const { kind, exit, report, memoryLimitMb } = death
@@ -80,7 +80,7 @@ export function workerDiedError(
 
 export function forceClosedRunningError(
   kind: 'process' | 'thread',
-  task: TaskEntry,
+  task: PoolEntry,
 ): WorkerDiedError {
   return new WorkerDiedError(
     `the pool was closed with force while task ${task.id} (${task.fn.label}) was running; ` +
@@ -90,12 +90,12 @@ export function forceClosedRunningError(
   )
 }
 
-export function forceClosedQueuedError(task: TaskEntry): AbortedError {
+export function forceClosedQueuedError(task: PoolEntry): AbortedError {
   return new AbortedError(
     `the pool was closed with force before task ${task.id} (${task.fn.label}) started`,
   )
 }
 
-export function abortedQueuedError(task: TaskEntry): AbortedError {
+export function abortedQueuedError(task: PoolEntry): AbortedError {
   return new AbortedError(`task ${task.id} (${task.fn.label}) was aborted before it started`)
 }

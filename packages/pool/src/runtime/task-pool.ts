@@ -13,6 +13,7 @@ import type { ResolvedPoolOptions, TaskPoolOptions } from '../options.js'
 import { resolvePoolOptions } from '../options.js'
 import type { PoolEvents, PoolTask, TaskPoolStats } from '../types.js'
 import { ChildSlot } from './child-slot.js'
+import { emitSafely } from './emit.js'
 import {
   abortedQueuedError,
   forceClosedQueuedError,
@@ -22,61 +23,16 @@ import {
 } from './death.js'
 import { DispatchLimits, canAccept, loadScore, shouldReclaim } from './dispatch.js'
 import { FnRegistry } from './fn-registry.js'
-import { ProcessWorker } from './process-worker.js'
-import type { TaskEntry } from './task-entry.js'
-import { createTaskEntry } from './task-entry.js'
-import { TaskQueue } from './task-queue.js'
-import { ThreadWorker } from './thread-worker.js'
-import type { WorkerExit, WorkerHandle } from './worker-handle.js'
+import { ProcessChild } from './process-child.js'
+import type { PoolEntry } from './pool-entry.js'
+import { createPoolEntry } from './pool-entry.js'
+import { PoolQueue } from './pool-queue.js'
+import { ThreadChild } from './thread-child.js'
+import { PoolState, nextPoolState, type PoolTransition } from './pool-state.js'
+import { kPoolInternals, type PoolInternals } from './pool-internals.js'
+import type { ChildExit, ChildHandle } from './child-handle.js'
 
-/**
- * The pool's own state, and its transitions:
- *
- * ```
- *   open ──close()──► closing: runs what is queued, then stops its children ──drained──► closed
- *     │                  │
- *     │                  └──close({ force: true })──┐
- *     └──close({ force: true })──────────────────────┴──► forced-closing: fails every unfinished
- *                                            task, kills its children ──children gone──► closed
- * ```
- *
- * Only an `open` pool takes tasks; a `forced-closing` one starts no child.
- */
-export const PoolState = {
-  OPEN: 'open',
-  CLOSING: 'closing',
-  FORCED_CLOSING: 'forced-closing',
-  CLOSED: 'closed',
-} as const
-export type PoolState = (typeof PoolState)[keyof typeof PoolState]
-
-const { OPEN, CLOSING, FORCED_CLOSING, CLOSED } = PoolState
-
-/** Every legal move of a pool: name → allowed sources and the target. */
-export const POOL_TRANSITIONS = {
-  close: { from: [OPEN], to: CLOSING },
-  'force-close': { from: [OPEN, CLOSING], to: FORCED_CLOSING },
-  /** Nothing queued and no child left. */
-  finish: { from: [CLOSING, FORCED_CLOSING], to: CLOSED },
-} as const satisfies Record<string, { from: readonly PoolState[]; to: PoolState }>
-
-export type PoolTransition = keyof typeof POOL_TRANSITIONS
-
-/** Key of `TaskPool`'s internal counters, for tests and diagnostics (exported from `internal`). */
-export const kPoolInternals: unique symbol = Symbol('clusterpool.TaskPool.internals')
-
-export interface PoolInternals {
-  /** Batches written to children (each one frame or one postMessage). */
-  readonly batchesSent: number
-  /** Batches read from children. */
-  readonly batchesReceived: number
-  /** Processes or threads started so far. */
-  readonly spawned: number
-  /** The live children: process ids, or thread ids. */
-  readonly children: readonly { pid: number | undefined; threadId: number | undefined }[]
-  /** Estimated run time per function label, in ms. */
-  readonly estimates: ReadonlyMap<string, number>
-}
+const { OPEN, CLOSING, FORCED_CLOSING } = PoolState
 
 /**
  * A pool of child processes or worker threads running tasks: the engine under local executors
@@ -92,8 +48,8 @@ export class TaskPool {
   readonly #options: ResolvedPoolOptions
   readonly #events: PoolEvents
   readonly #fns = new FnRegistry()
-  readonly #queue = new TaskQueue()
-  readonly #tasks = new Map<number, TaskEntry>()
+  readonly #queue = new PoolQueue()
+  readonly #tasks = new Map<number, PoolEntry>()
   readonly #children = new Set<ChildSlot>()
   #inFlight = 0
   #completed = 0
@@ -127,7 +83,7 @@ export class TaskPool {
     if (this.#tasks.has(task.id)) {
       throw new InvalidStateError(`task ${task.id} is already in the pool`)
     }
-    const entry = createTaskEntry(task, this.#fns, this.#options.taskTimeoutMs)
+    const entry = createPoolEntry(task, this.#fns, this.#options.taskTimeoutMs)
     this.#tasks.set(entry.id, entry)
     this.#queue.push(entry)
     this.#schedulePump()
@@ -241,7 +197,7 @@ export class TaskPool {
     this.#checkClosed()
   }
 
-  #pickChild(entry: TaskEntry, now: number): ChildSlot | undefined {
+  #pickChild(entry: PoolEntry, now: number): ChildSlot | undefined {
     let live = 0
     for (const child of this.#children) {
       if (child.state === 'active' && child.inFlight.length === 0) return child
@@ -263,29 +219,29 @@ export class TaskPool {
     return best
   }
 
-  #dispatch(entry: TaskEntry, child: ChildSlot, now: number): void {
+  #dispatch(entry: PoolEntry, child: ChildSlot, now: number): void {
     entry.state = 'in-flight'
     this.#inFlight++
     child.add(entry, now)
     if (child.dispatched >= this.#options.maxTasksPerChild) child.retire()
     if (!entry.started) {
       entry.started = true
-      this.#emit(() => this.#events.onStart(entry.id))
+      emitSafely(() => this.#events.onStart(entry.id))
     }
   }
 
   #spawn(): ChildSlot {
     const { kind, execArgv, env, memoryLimitMb } = this.#options
     const child = new ChildSlot(
-      (slot): WorkerHandle => {
+      (slot): ChildHandle => {
         const events = {
           onMessages: (messages: ToParent[]) => this.#onMessages(slot, messages),
-          onExit: (exit: WorkerExit) => this.#onExit(slot, exit),
+          onExit: (exit: ChildExit) => this.#onExit(slot, exit),
         }
         const options = { execArgv, env, memoryLimitMb }
         return kind === 'process'
-          ? new ProcessWorker(options, events)
-          : new ThreadWorker(options, events)
+          ? new ProcessChild(options, events)
+          : new ThreadChild(options, events)
       },
       (slot) => this.#onHeadTimeout(slot),
     )
@@ -304,14 +260,14 @@ export class TaskPool {
           const entry = this.#takeFinished(child, m[1], m[3], now)
           if (entry === undefined) break
           this.#completed++
-          this.#emit(() => this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000))
+          emitSafely(() => this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000))
           break
         }
         case ToParentKind.ERROR: {
           const entry = this.#takeFinished(child, m[1], m[3], now)
           if (entry === undefined) break
           this.#failed++
-          this.#emit(() => this.#events.onError(entry.id, m[2], Math.max(0, m[3]) / 1000))
+          emitSafely(() => this.#events.onError(entry.id, m[2], Math.max(0, m[3]) / 1000))
           break
         }
         case ToParentKind.FATAL:
@@ -323,7 +279,7 @@ export class TaskPool {
         case ToParentKind.RETURNED: {
           const entries = m[1]
             .map((id) => this.#tasks.get(id))
-            .filter((e): e is TaskEntry => e !== undefined && child.inFlight.includes(e))
+            .filter((e): e is PoolEntry => e !== undefined && child.inFlight.includes(e))
           child.giveBack(entries, now)
           this.#inFlight -= entries.length
           this.#requeue(entries)
@@ -340,7 +296,7 @@ export class TaskPool {
     id: number,
     durationUs: number,
     now: number,
-  ): TaskEntry | undefined {
+  ): PoolEntry | undefined {
     const entry = this.#tasks.get(id)
     if (entry === undefined || entry.state !== 'in-flight' || !child.remove(entry, now)) {
       return undefined // finished already (timed out, force-closed) or never ours
@@ -364,7 +320,7 @@ export class TaskPool {
     this.#schedulePump()
   }
 
-  #onExit(child: ChildSlot, exit: WorkerExit): void {
+  #onExit(child: ChildSlot, exit: ChildExit): void {
     child.exited()
     this.#children.delete(child)
     const entries = child.takeAll()
@@ -379,8 +335,8 @@ export class TaskPool {
   }
 
   /** Puts tasks that never started back at the front of the queue. */
-  #requeue(entries: readonly TaskEntry[]): void {
-    const back: TaskEntry[] = []
+  #requeue(entries: readonly PoolEntry[]): void {
+    const back: PoolEntry[] = []
     for (const e of entries) {
       if (e.abortRequested) this.#fail(e, abortedQueuedError(e))
       else {
@@ -409,12 +365,12 @@ export class TaskPool {
   }
 
   /** Fails a task that is no longer queued or in flight anywhere. */
-  #fail(entry: TaskEntry, error: Error): void {
+  #fail(entry: PoolEntry, error: Error): void {
     entry.state = 'finished'
     this.#tasks.delete(entry.id)
     this.#failed++
     const serialized: SerializedError = serializeError(error)
-    this.#emit(() => this.#events.onError(entry.id, serialized, 0))
+    emitSafely(() => this.#events.onError(entry.id, serialized, 0))
   }
 
   /** Children keep this process alive only while the pool has work (or is closing). */
@@ -486,21 +442,6 @@ export class TaskPool {
 
   /** Moves the pool along a named transition; throws on an illegal move (a pool bug). */
   #transition(name: PoolTransition): void {
-    const rule = POOL_TRANSITIONS[name]
-    if (!(rule.from as readonly PoolState[]).includes(this.#state)) {
-      throw new InvalidStateError(`TaskPool: cannot ${name} from ${this.#state}`)
-    }
-    this.#state = rule.to
-  }
-
-  /** Runs an event callback; its exception surfaces asynchronously, never inside the pool. */
-  #emit(callback: () => void): void {
-    try {
-      callback()
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error
-      })
-    }
+    this.#state = nextPoolState(this.#state, name)
   }
 }

@@ -11,7 +11,7 @@ import {
   type WorkerToCoordinator,
   type WorkerWelcome,
 } from '@clusterpool/protocol'
-import { TaskPool, type PoolTask } from '@clusterpool/pool'
+import { TaskPool } from '@clusterpool/pool'
 import { CLUSTERPOOL_VERSION, openSession, type Connection } from '@clusterpool/transport'
 import { destination, pino, type Logger } from 'pino'
 

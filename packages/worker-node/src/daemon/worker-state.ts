@@ -1,6 +1,7 @@
 import {
   AbortedError,
   InvalidStateError,
+  nextState,
   detachBytes,
   serializeError,
   type AssignTask,
@@ -289,21 +290,25 @@ export class WorkerState {
 
   /** Moves a task along a named transition; throws on an illegal move. */
   #transition(t: TaskRecord, name: TaskTransition, s: number): void {
-    const rule = TASK_TRANSITIONS[name]
-    if (!(rule.from as readonly TaskState[]).includes(t.state)) {
-      throw new InvalidStateError(
-        `worker: task ${t.key} cannot ${name} from ${t.state} (stimulus ${s})`,
-      )
+    try {
+      t.state = nextState(TASK_TRANSITIONS, name, t.state, 'worker: task', t.key)
+    } catch (error) {
+      throw withStimulus(error, s)
     }
-    t.state = rule.to
   }
 
   /** Moves the daemon along a named transition; throws on an illegal move. */
   #move(name: DaemonTransition, s: number): void {
-    const rule = DAEMON_TRANSITIONS[name]
-    if (!(rule.from as readonly DaemonState[]).includes(this.#state)) {
-      throw new InvalidStateError(`worker: cannot ${name} from ${this.#state} (stimulus ${s})`)
+    try {
+      this.#state = nextState(DAEMON_TRANSITIONS, name, this.#state, 'worker:')
+    } catch (error) {
+      throw withStimulus(error, s)
     }
-    this.#state = rule.to
   }
+}
+
+/** The error of an illegal move, saying which stimulus caused it (built only when it is thrown). */
+function withStimulus(error: unknown, stimulus: number): unknown {
+  if (!(error instanceof InvalidStateError)) return error
+  return new InvalidStateError(`${error.message} (stimulus ${stimulus})`, { cause: error })
 }

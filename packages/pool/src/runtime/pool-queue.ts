@@ -1,14 +1,14 @@
-import type { TaskEntry } from './task-entry.js'
+import type { PoolEntry } from './pool-entry.js'
 
 /**
  * The pool's FIFO of queued tasks. Removal (cancel, abort) is lazy: a removed entry is no longer
  * `queued` and is skipped when it reaches the front. Tasks given back by a dead child go to the
  * front, in their order.
  */
-export class TaskQueue {
+export class PoolQueue {
   /** Entries put back at the front, stored reversed: the last one is the next out. */
-  #front: TaskEntry[] = []
-  #items: TaskEntry[] = []
+  #front: PoolEntry[] = []
+  #items: PoolEntry[] = []
   #head = 0
   #size = 0
 
@@ -17,19 +17,19 @@ export class TaskQueue {
     return this.#size
   }
 
-  push(entry: TaskEntry): void {
+  push(entry: PoolEntry): void {
     this.#items.push(entry)
     this.#size++
   }
 
   /** Puts entries back at the front, keeping their order. */
-  pushFront(entries: readonly TaskEntry[]): void {
-    for (let i = entries.length - 1; i >= 0; i--) this.#front.push(entries[i] as TaskEntry)
+  pushFront(entries: readonly PoolEntry[]): void {
+    for (let i = entries.length - 1; i >= 0; i--) this.#front.push(entries[i] as PoolEntry)
     this.#size += entries.length
   }
 
   /** The next queued entry, without taking it. */
-  peek(): TaskEntry | undefined {
+  peek(): PoolEntry | undefined {
     for (;;) {
       const front = this.#front[this.#front.length - 1]
       if (front !== undefined) {
@@ -51,7 +51,7 @@ export class TaskQueue {
   }
 
   /** Takes the entry `peek()` returned. */
-  shift(): TaskEntry | undefined {
+  shift(): PoolEntry | undefined {
     const entry = this.peek()
     if (entry === undefined) return undefined
     if (this.#front.length > 0) this.#front.pop()
@@ -67,15 +67,15 @@ export class TaskQueue {
   }
 
   /** Removes a queued entry (it becomes `finished`; its slot is skipped later). */
-  remove(entry: TaskEntry): void {
+  remove(entry: PoolEntry): void {
     if (entry.state !== 'queued') return
     entry.state = 'finished'
     this.#size--
   }
 
   /** Takes every queued entry, in order. */
-  drain(): TaskEntry[] {
-    const out: TaskEntry[] = []
+  drain(): PoolEntry[] {
+    const out: PoolEntry[] = []
     for (let e = this.shift(); e !== undefined; e = this.shift()) out.push(e)
     return out
   }

@@ -5,9 +5,9 @@ import { ProtocolError } from '@clusterpool/protocol'
 import { createBatchEncoder, createParentBatchDecoder } from '../batch-codec.js'
 import type { ToChild, ToParent } from '../messages.js'
 import { threadEntry } from './entry-path.js'
-import type { WorkerExit, WorkerHandle, WorkerHandleEvents } from './worker-handle.js'
+import type { ChildExit, ChildHandle, ChildHandleEvents } from './child-handle.js'
 
-export interface ThreadWorkerOptions {
+export interface ThreadChildOptions {
   readonly execArgv: readonly string[]
   readonly env: Readonly<Record<string, string>> | undefined
   readonly memoryLimitMb: number | undefined
@@ -17,17 +17,17 @@ export interface ThreadWorkerOptions {
  * A worker thread running `thread-entry`. Batches are msgpack bytes whose buffers are
  * transferred both ways. Node delivers every message a thread posted before its `exit` event.
  */
-export class ThreadWorker implements WorkerHandle {
+export class ThreadChild implements ChildHandle {
   readonly kind = 'thread'
   readonly pid = process.pid
   readonly #worker: Worker | undefined
-  readonly #events: WorkerHandleEvents
+  readonly #events: ChildHandleEvents
   readonly #encoder = createBatchEncoder()
   readonly #decoder = createParentBatchDecoder()
   #error: Error | undefined
   #ended = false
 
-  constructor(options: ThreadWorkerOptions, events: WorkerHandleEvents) {
+  constructor(options: ThreadChildOptions, events: ChildHandleEvents) {
     this.#events = events
     const entry = threadEntry()
     try {
@@ -89,7 +89,7 @@ export class ThreadWorker implements WorkerHandle {
   #end(code: number | null): void {
     if (this.#ended) return
     this.#ended = true
-    const exit: WorkerExit = { code, signal: null, error: this.#error }
+    const exit: ChildExit = { code, signal: null, error: this.#error }
     this.#events.onExit(exit)
   }
 }

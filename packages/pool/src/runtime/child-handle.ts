@@ -1,7 +1,7 @@
 import type { ToChild, ToParent } from '../messages.js'
 
 /** How a process or thread ended. */
-export interface WorkerExit {
+export interface ChildExit {
   /** The exit code, or null when a signal ended the process. */
   readonly code: number | null
   /** The signal that ended the process (`SIGKILL`), or null. */
@@ -13,18 +13,18 @@ export interface WorkerExit {
   readonly error: Error | undefined
 }
 
-export interface WorkerHandleEvents {
+export interface ChildHandleEvents {
   /** A batch of messages from the child. */
   onMessages(messages: ToParent[]): void
   /** Once, after every message the child sent before it ended has been delivered. */
-  onExit(exit: WorkerExit): void
+  onExit(exit: ChildExit): void
 }
 
 /**
- * One child process or worker thread, seen from the pool. `ProcessWorker` and `ThreadWorker`
+ * One child process or worker thread, seen from the pool. `ProcessChild` and `ThreadChild`
  * implement it; the pool never knows which it holds.
  */
-export interface WorkerHandle {
+export interface ChildHandle {
   readonly kind: 'process' | 'thread'
   /** The child's process id (threads: the parent's own). */
   readonly pid: number | undefined

@@ -19,9 +19,9 @@ import type { FnInfo, FnRegistry } from './fn-registry.js'
  * In flight, a task is either its child's head (running, as far as the parent knows: every
  * task before it has reported) or waiting behind it in the child's own queue.
  */
-export type TaskState = 'queued' | 'in-flight' | 'finished'
+export type PoolEntryState = 'queued' | 'in-flight' | 'finished'
 
-export interface TaskEntry {
+export interface PoolEntry {
   readonly id: number
   readonly fn: FnInfo
   readonly args: Uint8Array
@@ -30,7 +30,7 @@ export interface TaskEntry {
   readonly attempt: number
   /** A `map` chunk: the function runs once per item of `args[0]`. */
   readonly chunk: boolean
-  state: TaskState
+  state: PoolEntryState
   /** `onStart` was reported (once, on the first dispatch). */
   started: boolean
   /** `abort(id)` was asked for. */
@@ -40,11 +40,11 @@ export interface TaskEntry {
 }
 
 /** Checks a submitted task and makes its entry. Throws `InvalidTaskError` / `InvalidOptionError`. */
-export function createTaskEntry(
+export function createPoolEntry(
   task: PoolTask,
   fns: FnRegistry,
   defaultTimeoutMs: number | undefined,
-): TaskEntry {
+): PoolEntry {
   if (!Number.isSafeInteger(task.id)) throw new InvalidTaskError('task.id must be an integer')
   if (!(task.args instanceof Uint8Array)) {
     throw new InvalidTaskError('task.args must be a Uint8Array (msgpack-encoded arguments)')

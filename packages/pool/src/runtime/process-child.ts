@@ -10,9 +10,9 @@ import { FrameReader, encodeFrame } from '../framing.js'
 import type { ToChild } from '../messages.js'
 import { processEntryPath, processLoaderArgs } from './entry-path.js'
 import { trackChild, untrackChild } from './exit-hook.js'
-import type { WorkerExit, WorkerHandle, WorkerHandleEvents } from './worker-handle.js'
+import type { ChildExit, ChildHandle, ChildHandleEvents } from './child-handle.js'
 
-export interface ProcessWorkerOptions {
+export interface ProcessChildOptions {
   readonly execArgv: readonly string[]
   readonly env: Readonly<Record<string, string>> | undefined
   readonly memoryLimitMb: number | undefined
@@ -31,13 +31,13 @@ const PIPE_DRAIN_GRACE_MS = 500
  * The exit is reported once both the process has exited and its result pipe has closed (every
  * result it wrote has been read), or the grace period after the exit has passed.
  */
-export class ProcessWorker implements WorkerHandle {
+export class ProcessChild implements ChildHandle {
   readonly kind = 'process'
   readonly threadId = undefined
   readonly #child: ChildProcess
   readonly #input: Writable
   readonly #output: Readable
-  readonly #events: WorkerHandleEvents
+  readonly #events: ChildHandleEvents
   readonly #encoder = createBatchEncoder()
   readonly #decoder = createParentBatchDecoder()
   readonly #reader = new FrameReader()
@@ -47,7 +47,7 @@ export class ProcessWorker implements WorkerHandle {
   #ended = false
   #graceTimer: NodeJS.Timeout | undefined
 
-  constructor(options: ProcessWorkerOptions, events: WorkerHandleEvents) {
+  constructor(options: ProcessChildOptions, events: ChildHandleEvents) {
     this.#events = events
     const args = [...processLoaderArgs()]
     if (options.memoryLimitMb !== undefined) {
@@ -136,7 +136,7 @@ export class ProcessWorker implements WorkerHandle {
     untrackChild(this.#child)
     this.#output.destroy()
     this.#input.destroy()
-    const exit: WorkerExit = {
+    const exit: ChildExit = {
       code: this.#exit?.code ?? null,
       signal: this.#exit?.signal ?? null,
       error: this.#error,
