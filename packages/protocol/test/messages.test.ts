@@ -429,7 +429,7 @@ const MALFORMED: [string, string][] = [
   ['c0', 'a frame must be an array of messages, got null'],
   ['81 a4 6b696e64 a4 70696e67', 'a frame must be an array of messages, got an object'],
   ['90', 'frame holds no messages'],
-  ['91 c0 c0', 'the frame is not valid msgpack: Data read, but end of buffer not reached [null]'],
+  ['91 c0 c0', 'the frame is not valid msgpack: trailing bytes: the value ends at byte 2 of 3'],
   ['d4 ee 00', 'the frame is not valid msgpack: Unknown extension 238'],
   ['c4 ff 00', 'the frame is not valid msgpack: Unexpected end of MessagePack data'],
   // ext 0x44 (DepRef) whose id is not an integer
@@ -452,7 +452,10 @@ test('nesting deeper than the stack is refused, not thrown', (t) => {
   const deep = hex('91'.repeat(200_000) + 'c0')
   const r = decode(deep, C2C)
   if (r.ok) return t.fail()
-  t.regex(r.error.message, /^the frame is not valid msgpack: Maximum call stack size exceeded/)
+  t.regex(
+    r.error.message,
+    /^the frame is not valid msgpack: values nested too deep \(Maximum call stack size exceeded\)$/,
+  )
   t.true(r.error.cause instanceof RangeError)
 })
 

@@ -5,6 +5,7 @@
  */
 import { isSerializedError } from '../errors/serialize.js'
 import { validateTaskOptions } from '../task/options.js'
+import { SHOWN_CHARS, previewBigInt, previewKey } from '../values/preview.js'
 import { PROTOCOL_VERSION } from '../version.js'
 
 /** A decoded msgpack map. */
@@ -37,7 +38,11 @@ export function nest(prefix: string, inner: Invalid): Invalid {
   return inner
 }
 
-/** A short description of a value's type, for messages. */
+/**
+ * A short description of a value's type, for messages. Never prints a value whole (see
+ * `values/preview.ts`): a long string is `a string of N characters`, a big BigInt is
+ * `bigint beyond 64 bits`.
+ */
 export function describe(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
@@ -48,10 +53,13 @@ export function describe(v: unknown): string {
     const name = (v as { constructor?: { name?: unknown } }).constructor?.name
     return typeof name === 'string' ? `a ${name}` : 'an object'
   }
-  if (typeof v === 'string') return v.length > 40 ? 'a string' : `the string ${JSON.stringify(v)}`
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
-    return `${typeof v} ${String(v)}`
+  if (typeof v === 'string') {
+    return v.length > SHOWN_CHARS
+      ? `a string of ${v.length} characters`
+      : `the string ${JSON.stringify(v)}`
   }
+  if (typeof v === 'bigint') return `bigint ${previewBigInt(v)}`
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`
   return typeof v
 }
 
@@ -186,7 +194,7 @@ export function amounts(o: Obj, key: string): Invalid | undefined {
   if (!isObj(v)) return invalid(key, 'an object of numbers', v)
   for (const name of Object.keys(v)) {
     if (!isAmount(v[name]))
-      return invalid(`${key}.${name}`, 'a non-negative finite number', v[name])
+      return invalid(`${key}.${previewKey(name)}`, 'a non-negative finite number', v[name])
   }
   return undefined
 }
