@@ -25,6 +25,18 @@ export function coordinatorCommand(): Command {
       ),
     )
     .addOption(
+      new Option(
+        '--worker-token <token>',
+        'secret for workers only (default: --token); a client presenting it is refused',
+      ).env('CLUSTERPOOL_WORKER_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--client-token <token>',
+        'secret for clients and the dashboard (default: --token); a worker presenting it is refused',
+      ).env('CLUSTERPOOL_CLIENT_TOKEN'),
+    )
+    .addOption(
       new Option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://').env(
         'CLUSTERPOOL_TLS_CERT',
       ),
@@ -69,6 +81,8 @@ export function coordinatorCommand(): Command {
           host: String(opts.host),
           port: Number(opts.port),
           ...(opts.token === undefined ? {} : { token: String(opts.token) }),
+          ...(opts.workerToken === undefined ? {} : { workerToken: String(opts.workerToken) }),
+          ...(opts.clientToken === undefined ? {} : { clientToken: String(opts.clientToken) }),
           ...(opts.tlsCert === undefined
             ? {}
             : {
