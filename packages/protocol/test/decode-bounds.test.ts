@@ -7,6 +7,7 @@ import test from 'ava'
 import type { ExecutionContext } from 'ava'
 
 import { ProtocolError } from '../src/errors/errors.js'
+import { MAX_ERROR_NESTING, serializeError } from '../src/errors/serialize.js'
 import { decodeFrame, decodeHello, encodeFrame } from '../src/messages/frame.js'
 import { Direction } from '../src/messages/kinds.js'
 import { createDecoder, createEncoder, encodeValue } from '../src/values/codec.js'
@@ -143,11 +144,9 @@ test('a 1 MiB string where ids go is refused, described by its length', (t) => {
   )
 })
 
-test('a 1 MiB resource name in a worker hello is quoted only in part', (t) => {
-  // { kind: 'hello', …, resources: { <1 MiB name>: -1 } } through decodeHello
-  const encoder = createEncoder()
-  const name = 'r'.repeat(MiB)
-  const hello = {
+/** A valid worker hello, with `fields` in place of its own. */
+function workerHello(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
     kind: 'hello',
     version: PROTOCOL_VERSION,
     role: 'worker',
@@ -155,10 +154,18 @@ test('a 1 MiB resource name in a worker hello is quoted only in part', (t) => {
     host: 'h',
     pid: 1,
     procs: 1,
-    resources: { [name]: -1 },
+    resources: {},
     memoryBytes: 1,
     versions: { node: '20', clusterpool: '0' },
+    ...fields,
   }
+}
+
+test('a 1 MiB resource name in a worker hello is quoted only in part', (t) => {
+  // { kind: 'hello', …, resources: { <1 MiB name>: -1 } } through decodeHello
+  const encoder = createEncoder()
+  const name = 'r'.repeat(MiB)
+  const hello = workerHello({ resources: { [name]: -1 } })
   const bytes = encoder.encode([hello])
   const started = performance.now()
   const r = decodeHello(createDecoder(), bytes)
@@ -221,4 +228,60 @@ test('an array header claiming four billion items is refused', (t) => {
 
 test('a string bundle extension is refused', (t) => {
   t.regex(refuse(t, frameWith(CANCEL, hex('d6 62 00000010'))), /string bundles .* not accepted/)
+})
+
+/** `[{ kind: 'errors', items: [{ key: 'k', error: <error>, durationMs: 1 }] }]` with `field` of the error given as raw msgpack. */
+function errorsFrameWith(field: string, value: Uint8Array): Buffer {
+  const encoder = createEncoder()
+  const marker = 'M'.repeat(8)
+  const error = { name: 'Error', message: 'x', [field]: marker }
+  const frame = Buffer.from(
+    encoder.encode([{ kind: 'errors', items: [{ key: 'k', error, durationMs: 1 }] }]),
+  )
+  const at = frame.indexOf(Buffer.from(`\xa8${marker}`, 'latin1'))
+  return cat(frame.subarray(0, at), value, frame.subarray(at + 9))
+}
+
+test('an error whose props nest thousands deep is refused: it could not be passed on', (t) => {
+  // A worker's error goes to the client as it came; 1,500 to 5,000 levels decoded, then
+  // overflowed the stack when the coordinator encoded it again.
+  const deep = cat(Buffer.alloc(3000, 0x91), hex('c0'))
+  const props = cat(hex('81 a1 70'), deep) // { p: [[[…]]] }
+  t.is(
+    refuse(t, errorsFrameWith('props', props), W2C),
+    `message 0 (errors): field items[0].error nests deeper than ${MAX_ERROR_NESTING} levels`,
+  )
+  // Unknown fields of an error travel with it, so they count too.
+  t.regex(refuse(t, errorsFrameWith('extra', deep), W2C), /items\[0\]\.error nests deeper/)
+})
+
+test('serializeError leaves out props nested too deep to send, keeps the rest', (t) => {
+  let deep: unknown = 0
+  for (let i = 0; i < 40; i++) deep = [deep]
+  const err = Object.assign(new Error('x'), { deep, shallow: [[1]], n: 2 })
+  const s = serializeError(err)
+  t.deepEqual(s.props, { shallow: [[1]], n: 2 })
+  const frame = encodeFrame(createEncoder(), [
+    { kind: 'errors', items: [{ key: 'k', error: s, durationMs: 1 }] },
+  ])
+  t.true(decodeFrame(createDecoder(), frame, W2C).ok)
+})
+
+test('objects passed on whole (a function reference, versions) carry no nested fields', (t) => {
+  const encoder = createEncoder()
+  const deep = JSON.parse('['.repeat(500) + ']'.repeat(500)) as unknown
+  const submit = (fn: unknown) => [{ kind: 'submit', tasks: [{ id: 0, fn, args: hex('90') }] }]
+  t.is(
+    refuse(t, encoder.encode(submit({ kind: 'module', url: 'u', exportName: 'f', junk: deep }))),
+    'message 0 (submit): field tasks[0].fn.junk must be a string, got an array',
+  )
+  t.regex(
+    refuse(t, encoder.encode(submit({ kind: 'source', hash: 'h', name: 'n', x: { y: 1 } }))),
+    /field tasks\[0\]\.fn\.x must be a string, got an object$/,
+  )
+  const hello = workerHello({ versions: { node: '20', clusterpool: '0', extra: deep } })
+  const r = decodeHello(createDecoder(), encoder.encode([hello]))
+  t.false(r.ok)
+  if (!r.ok)
+    t.is(r.error.message, 'message 0 (hello): field versions.extra must be a string, got an array')
 })

@@ -3,8 +3,9 @@
  * check is a `typeof` or two, and a description of the problem (with its path) is built only
  * when something is wrong.
  */
-import { isSerializedError } from '../errors/serialize.js'
+import { MAX_ERROR_NESTING, isSerializedError } from '../errors/serialize.js'
 import { validateTaskOptions } from '../task/options.js'
+import { nestsWithin } from '../values/nesting.js'
 import { SHOWN_CHARS, previewBigInt, previewKey } from '../values/preview.js'
 import { PROTOCOL_VERSION } from '../version.js'
 
@@ -201,18 +202,36 @@ export function amounts(o: Obj, key: string): Invalid | undefined {
 
 export function serializedError(o: Obj, key: string): Invalid | undefined {
   const v = o[key]
-  return isObj(v) && isSerializedError(v)
-    ? undefined
-    : invalid(key, 'a serialized error ({ name, message, stack?, code?, cause?, props? })', v)
+  if (!isObj(v) || !isSerializedError(v)) {
+    return invalid(key, 'a serialized error ({ name, message, stack?, code?, cause?, props? })', v)
+  }
+  // It is passed on (to the client) and rebuilt as it came, unknown fields and all.
+  if (!nestsWithin(v, MAX_ERROR_NESTING)) {
+    return { path: key, problem: `nests deeper than ${MAX_ERROR_NESTING} levels` }
+  }
+  return undefined
+}
+
+/**
+ * No field of `o` holds an object or an array. For objects the receiver keeps and passes on
+ * whole (a function reference, `versions`), so that no unchecked field can carry a value nested
+ * too deep to encode again (see `values/nesting.ts`).
+ */
+export function flat(o: Obj): Invalid | undefined {
+  for (const key in o) {
+    const v = o[key]
+    if (typeof v === 'object' && v !== null) return invalid(previewKey(key), 'a string', v)
+  }
+  return undefined
 }
 
 /** A function reference, `source` possibly left out. */
 export const fnRef: Check = (o) => {
   switch (o.kind) {
     case 'source':
-      return str(o, 'hash') ?? str(o, 'name') ?? optStr(o, 'source')
+      return str(o, 'hash') ?? str(o, 'name') ?? optStr(o, 'source') ?? flat(o)
     case 'module':
-      return str(o, 'url') ?? str(o, 'exportName')
+      return str(o, 'url') ?? str(o, 'exportName') ?? flat(o)
     default:
       return invalid('kind', "'source' or 'module'", o.kind)
   }
@@ -237,7 +256,7 @@ export function optOpts(o: Obj, key: string): Invalid | undefined {
 }
 
 /** `{ node, clusterpool }` versions. */
-export const versions: Check = (o) => str(o, 'node') ?? str(o, 'clusterpool')
+export const versions: Check = (o) => str(o, 'node') ?? str(o, 'clusterpool') ?? flat(o)
 
 /** `role` must be exactly `expected`. */
 export function role(o: Obj, expected: string): Invalid | undefined {
