@@ -20,9 +20,10 @@ export function coordinatorCommand(): Command {
         .argParser(port),
     )
     .addOption(
-      new Option('--token <token>', 'shared secret for clients, workers and the dashboard').env(
-        'CLUSTERPOOL_TOKEN',
-      ),
+      new Option(
+        '--token <token>',
+        'shared secret for clients, workers and the dashboard (each role may have its own, below)',
+      ).env('CLUSTERPOOL_TOKEN'),
     )
     .addOption(
       new Option(
