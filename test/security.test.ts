@@ -57,9 +57,15 @@ interface RawPeer {
   sendMessages(messages: unknown[]): void
 }
 
-/** Opens a WebSocket to the cluster with the right token, without speaking the protocol yet. */
-async function rawPeer(t: ExecutionContext): Promise<RawPeer> {
-  const ws = new WebSocket(cluster.url, { headers: { authorization: `Bearer ${cluster.token}` } })
+/**
+ * Opens a WebSocket to the cluster with the right token (or `token` to `url`), without speaking
+ * the protocol yet.
+ */
+async function rawPeer(
+  t: ExecutionContext,
+  { url = cluster.url, token = cluster.token }: { url?: string; token?: string } = {},
+): Promise<RawPeer> {
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } })
   t.teardown(() => ws.terminate())
   const decoder = createDecoder()
   const encoder = createEncoder()
@@ -86,6 +92,22 @@ async function welcomedPeer(t: ExecutionContext): Promise<RawPeer> {
   await waitFor(() => peer.received.length > 0, 'the welcome')
   t.is(peer.received[0]?.kind, 'welcome')
   return peer
+}
+
+/** A valid worker hello for a raw peer. */
+function workerHello(name: string): Record<string, unknown> {
+  return {
+    kind: 'hello',
+    version: PROTOCOL_VERSION,
+    role: 'worker',
+    name,
+    host: 'h',
+    pid: 1,
+    procs: 1,
+    resources: {},
+    memoryBytes: 1,
+    versions: { node: '99', clusterpool: '9.9.9' },
+  }
 }
 
 /** Upgrades with `headers`; returns the HTTP status the coordinator answered (101 if it upgraded). */
@@ -226,20 +248,7 @@ test.serial('a hello of another protocol version is refused and closed with 4409
   await witnessWorks(t)
   // A worker of another version, likewise.
   const worker = await rawPeer(t)
-  worker.sendMessages([
-    {
-      kind: 'hello',
-      version: 999,
-      role: 'worker',
-      name: 'future-worker',
-      host: 'h',
-      pid: 1,
-      procs: 1,
-      resources: {},
-      memoryBytes: 1,
-      versions: { node: '99', clusterpool: '9.9.9' },
-    },
-  ])
+  worker.sendMessages([{ ...workerHello('future-worker'), version: 999 }])
   t.is((await worker.closed).code, CloseCode.VERSION_MISMATCH)
   t.like(worker.received[0], { kind: 'refuse', code: 'CP_ERR_VERSION_MISMATCH' })
   t.is(cluster.coordinator.core.workerCount, 1)
@@ -273,24 +282,138 @@ test('a non-loopback host without a token is refused unless insecure', async (t)
   t.pass()
 })
 
-test('the worker CLI exits non-zero with a clear message on a wrong token', async (t) => {
+/** Runs `clusterpool worker URL --token TOKEN` until it exits (it is killed after 30 s). */
+async function runWorkerCli(
+  url: string,
+  token: string,
+): Promise<{ exitCode: number | null; output: string }> {
   const cli = fileURLToPath(import.meta.resolve('clusterpool/cli'))
-  const child = spawn(
-    process.execPath,
-    [cli, 'worker', cluster.url, '--procs', '1', '--token', 'wrong-token-123'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLUSTERPOOL_TOKEN: '' } },
-  )
+  const child = spawn(process.execPath, [cli, 'worker', url, '--procs', '1', '--token', token], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CLUSTERPOOL_TOKEN: '' },
+  })
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
   const [exitCode] = (await once(child, 'exit')) as [number | null]
   clearTimeout(timer)
+  return { exitCode, output }
+}
+
+test('the worker CLI exits non-zero with a clear message on a wrong token', async (t) => {
+  const { exitCode, output } = await runWorkerCli(cluster.url, 'wrong-token-123')
   t.not(exitCode, 0)
   t.not(exitCode, null, 'it exited on its own')
   t.regex(output, /refused/)
   t.regex(output, /token/)
   await witnessWorks(t)
+})
+
+// ─── role-scoped tokens ───────────────────────────────────────────────────────────────────────
+
+const WORKER_TOKEN = 'worker-only-token-0123'
+const CLIENT_TOKEN = 'client-only-token-4567'
+
+test('role tokens: a worker presenting the client token is refused, its own admits it', async (t) => {
+  const roles = await startCluster({
+    workers: 1, // registered with the worker token, or startCluster would have timed out
+    coordinator: { workerToken: WORKER_TOKEN, clientToken: CLIENT_TOKEN },
+  })
+  t.teardown(() => roles.close())
+  t.is(roles.coordinator.core.workerCount, 1)
+
+  const impostor = await rawPeer(t, { url: roles.url, token: CLIENT_TOKEN })
+  impostor.sendMessages([workerHello('impostor')])
+  t.is((await impostor.closed).code, CloseCode.AUTH)
+  t.like(impostor.received[0], { kind: 'refuse', code: 'CP_ERR_AUTH' })
+  t.regex(String(impostor.received[0]?.message), /not a worker token/)
+  t.is(roles.coordinator.core.workerCount, 1, 'the impostor never registered')
+
+  const { exitCode, output } = await runWorkerCli(roles.url, CLIENT_TOKEN)
+  t.not(exitCode, 0)
+  t.not(exitCode, null, 'it exited on its own')
+  t.regex(output, /refused/)
+  t.regex(output, /token/)
+
+  // The worker token admits a worker (the raw peer is welcomed, then leaves).
+  const worker = await rawPeer(t, { url: roles.url, token: WORKER_TOKEN })
+  worker.sendMessages([workerHello('raw-worker')])
+  await waitFor(() => worker.received.length > 0, 'the welcome')
+  t.is(worker.received[0]?.kind, 'welcome')
+  worker.ws.close()
+})
+
+test('role tokens: a client presenting the worker token is refused, its own works', async (t) => {
+  const roles = await startCluster({
+    workers: 1,
+    coordinator: { workerToken: WORKER_TOKEN, clientToken: CLIENT_TOKEN },
+  })
+  t.teardown(() => roles.close())
+
+  const refused = await t.throwsAsync(ClusterExecutor.connect(roles.url, { token: WORKER_TOKEN }), {
+    instanceOf: AuthError,
+  })
+  t.is(refused.code, 'CP_ERR_AUTH')
+  t.regex(refused.message, /not a client token/)
+  const impostor = await rawPeer(t, { url: roles.url, token: WORKER_TOKEN })
+  impostor.sendMessages([{ kind: 'hello', version: PROTOCOL_VERSION, role: 'client' }])
+  t.is((await impostor.closed).code, CloseCode.AUTH)
+  t.like(impostor.received[0], { kind: 'refuse', code: 'CP_ERR_AUTH' })
+
+  const client = await ClusterExecutor.connect(roles.url, { token: CLIENT_TOKEN })
+  t.teardown(() => client.shutdown())
+  t.is(await client.submit((x: number) => x + 1, 41), 42)
+
+  // With both role tokens set, the shared token admits neither role over WebSocket…
+  t.is(await upgradeStatus({ authorization: `Bearer ${roles.token}` }, roles.url), 401)
+  // …and HTTP (status, metrics, dashboard) takes the client token and the shared one, never the worker's.
+  const status = (token: string) =>
+    fetch(`${roles.httpUrl}/api/status`, { headers: { authorization: `Bearer ${token}` } })
+  t.is((await status(CLIENT_TOKEN)).status, 200)
+  t.is((await status(roles.token)).status, 200)
+  t.is((await status(WORKER_TOKEN)).status, 401)
+})
+
+test('role tokens: the shared token admits both roles when no role token is set', async (t) => {
+  const shared = await startCluster({ workers: 1 }) // its worker presented the shared token
+  t.teardown(() => shared.close())
+  t.is(shared.coordinator.core.workerCount, 1)
+  const client = await ClusterExecutor.connect(shared.url, { token: shared.token })
+  t.teardown(() => client.shutdown())
+  t.is(await client.submit((x: number) => x * 3, 5), 15)
+  const worker = await rawPeer(t, { url: shared.url, token: shared.token })
+  worker.sendMessages([workerHello('raw-worker')])
+  await waitFor(() => worker.received.length > 0, 'the welcome')
+  t.is(worker.received[0]?.kind, 'welcome')
+  worker.ws.close()
+})
+
+test('role tokens are validated: each at least 8 characters, never one secret for both', async (t) => {
+  const start = (options: Record<string, unknown>) =>
+    Coordinator.start({ port: 0, logLevel: 'silent', ...options })
+  await t.throwsAsync(start({ workerToken: 'short' }), {
+    instanceOf: InvalidOptionError,
+    message: /options\.workerToken must be a string of at least 8 characters/,
+  })
+  await t.throwsAsync(start({ workerToken: CLIENT_TOKEN, clientToken: CLIENT_TOKEN }), {
+    instanceOf: InvalidOptionError,
+    message: /same secret/,
+  })
+  await t.throwsAsync(start({ token: CLIENT_TOKEN, clientToken: CLIENT_TOKEN }), {
+    instanceOf: InvalidOptionError,
+    message: /same secret/,
+  })
+  const half = await t.throwsAsync(start({ host: '0.0.0.0', workerToken: WORKER_TOKEN }), {
+    instanceOf: InvalidOptionError,
+  })
+  t.regex(half.message, /no token is set for clients/)
+  const both = await start({
+    host: '0.0.0.0',
+    workerToken: WORKER_TOKEN,
+    clientToken: CLIENT_TOKEN,
+  })
+  await both.close()
 })
 
 // ─── status endpoints ─────────────────────────────────────────────────────────────────────────

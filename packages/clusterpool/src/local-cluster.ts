@@ -41,13 +41,23 @@ export class LocalCluster {
   readonly #workers: ChildProcess[] = []
   readonly #procs: number
   readonly #output: 'inherit' | 'ignore'
+  /** What this cluster's workers and clients present: their role's token, else the shared one. */
+  readonly #workerToken: string
+  readonly #clientToken: string
   #nextWorker = 0
   #closed: Promise<void> | undefined
 
-  private constructor(coordinator: Coordinator, procs: number, output: 'inherit' | 'ignore') {
+  private constructor(
+    coordinator: Coordinator,
+    procs: number,
+    output: 'inherit' | 'ignore',
+    tokens: { workerToken?: string | undefined; clientToken?: string | undefined },
+  ) {
     this.coordinator = coordinator
     this.#procs = procs
     this.#output = output
+    this.#workerToken = tokens.workerToken ?? coordinator.token ?? ''
+    this.#clientToken = tokens.clientToken ?? coordinator.token ?? ''
   }
 
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -73,7 +83,12 @@ export class LocalCluster {
       port: options.port ?? 0,
       token: options.token ?? nanoid(32),
     })
-    const cluster = new LocalCluster(coordinator, procs, options.workerOutput ?? 'inherit')
+    const cluster = new LocalCluster(
+      coordinator,
+      procs,
+      options.workerOutput ?? 'inherit',
+      options.coordinator ?? {},
+    )
     try {
       for (let i = 0; i < workers; i++) cluster.addWorker()
       await cluster.waitForWorkers(workers, startTimeoutMs)
@@ -89,8 +104,19 @@ export class LocalCluster {
     return this.coordinator.url
   }
 
+  /** The shared token (workers and clients present their role's token when it has one). */
   get token(): string {
     return this.coordinator.token ?? ''
+  }
+
+  /** What workers present: `coordinator.workerToken`, else the shared token. */
+  get workerToken(): string {
+    return this.#workerToken
+  }
+
+  /** What clients and the dashboard present: `coordinator.clientToken`, else the shared token. */
+  get clientToken(): string {
+    return this.#clientToken
   }
 
   /** The dashboard and status endpoints' base URL. */
@@ -112,7 +138,7 @@ export class LocalCluster {
 
   /** A client over WebSocket, as a separate program would connect. */
   connect(options: ClusterExecutorOptions = {}): Promise<ClusterExecutor> {
-    return ClusterExecutor.connect(this.url, { token: this.token, ...options })
+    return ClusterExecutor.connect(this.url, { token: this.#clientToken, ...options })
   }
 
   /** Starts one more worker daemon; returns its process. */
@@ -139,7 +165,7 @@ export class LocalCluster {
         env: {
           ...process.env,
           ...options.env,
-          CLUSTERPOOL_TOKEN: this.token,
+          CLUSTERPOOL_TOKEN: this.#workerToken,
           CLUSTERPOOL_EXIT_WITH_PARENT: '1',
         },
       },

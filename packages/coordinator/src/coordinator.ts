@@ -80,7 +80,7 @@ export class Coordinator {
       },
       this.log,
     )
-    if (!isLoopback(resolved.host) && resolved.token === undefined) {
+    if (!isLoopback(resolved.host) && (!resolved.workerToken || !resolved.clientToken)) {
       this.log.warn(
         `INSECURE: listening on ${resolved.host} without a token. Anyone who can reach this port can run code on every worker.`,
       )

@@ -195,3 +195,15 @@ test('submit checks the task', (t) => {
   })
   t.is(pool.stats.queued, 0)
 })
+
+test('FnRegistry: module refs whose url#export spell alike are two functions', async (t) => {
+  const { FnRegistry } = await import('../src/runtime/fn-registry.js')
+  const r = new FnRegistry()
+  const a = r.lookup({ kind: 'module', url: 'file:///a.js#b', exportName: 'c' })
+  const b = r.lookup({ kind: 'module', url: 'file:///a.js', exportName: 'b#c' })
+  t.not(a.id, b.id)
+  t.is(b.ref.kind === 'module' ? b.ref.exportName : '', 'b#c')
+  t.is(r.lookup({ kind: 'module', url: 'file:///a.js', exportName: 'b#c' }).id, b.id, 'same ref')
+  const s = r.lookup({ kind: 'source', hash: 'm:["file:///a.js","b#c"]', source: '', name: '' })
+  t.not(s.id, b.id, 'a source hash never passes for a module key')
+})

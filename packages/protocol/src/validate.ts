@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors/errors.js'
+import { preview as show } from './values/preview.js'
 
 /** The longest delay `setTimeout` honours, in milliseconds (about 24.8 days); longer fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
@@ -61,28 +62,4 @@ export function checkMs(value: unknown, name: string, range: MsRange = {}): numb
     throw new InvalidOptionError(`${name} must be at most ${range.max} milliseconds, got ${value}`)
   }
   return value
-}
-
-/** A value as the user would recognise it: strings quoted, objects as JSON. */
-function show(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v)
-    case 'bigint':
-      return `${v}n`
-    case 'function':
-      return 'a function'
-    case 'object':
-      if (v === null) return 'null'
-      try {
-        return JSON.stringify(v)
-      } catch {
-        return 'an object' // circular, or holding a bigint
-      }
-    case 'number':
-    case 'boolean':
-    case 'symbol':
-    case 'undefined':
-      return String(v)
-  }
 }

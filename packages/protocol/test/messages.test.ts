@@ -3,142 +3,22 @@ import { Packr } from 'msgpackr'
 
 import { ErrorCode } from '../src/errors/codes.js'
 import { ProtocolError, VersionMismatchError } from '../src/errors/errors.js'
-import { serializeError } from '../src/errors/serialize.js'
-import type { ClientToCoordinator, CoordinatorToClient } from '../src/messages/client.js'
 import { decodeFrame, decodeHello, encodeFrame } from '../src/messages/frame.js'
-import type { Message } from '../src/messages/frame.js'
 import { Direction, KINDS_BY_DIRECTION } from '../src/messages/kinds.js'
-import type { CoordinatorToWorker, WorkerToCoordinator } from '../src/messages/worker.js'
 import { createDecoder, createEncoder } from '../src/values/codec.js'
 import { PROTOCOL_VERSION } from '../src/version.js'
+import {
+  CLIENT_TO_COORDINATOR,
+  COORDINATOR_TO_CLIENT,
+  COORDINATOR_TO_WORKER,
+  FIXTURES,
+  WORKER_TO_COORDINATOR,
+  bin,
+  fn,
+} from './helpers/fixtures.js'
 
 const encoder = createEncoder()
-const bin = (...b: number[]) => Buffer.from(b)
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
-const versions = { node: '20.20.2', clusterpool: '0.1.0' }
-const fn = { kind: 'source', hash: 'h4sh', source: '(x) => x + 1', name: 'inc' } as const
-
-// One valid message of every kind, per direction.
-const CLIENT_TO_COORDINATOR: ClientToCoordinator[] = [
-  { kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name: 'notebook' },
-  {
-    kind: 'submit',
-    tasks: [
-      { id: 0, fn, args: bin(0x91, 0x01) },
-      {
-        id: 1,
-        fn: { kind: 'source', hash: 'h4sh', name: 'inc' },
-        args: bin(0x91, 0xd4, 0x44, 0x00, 0x00),
-        deps: [0],
-        opts: { timeoutMs: 500, retries: 2, resources: { GPU: 1 }, workers: ['w1'] },
-        keep: true,
-      },
-      { id: 2, fn: { kind: 'module', url: 'file:///t.js', exportName: 'f' }, args: bin(0x90) },
-    ],
-  },
-  { kind: 'cancel', ids: [1, 2] },
-  { kind: 'release', ids: [0] },
-  { kind: 'gather', ids: [1] },
-  {
-    kind: 'scatter',
-    items: [
-      { id: 7, value: bin(0xa1, 0x78) },
-      { id: 8, value: bin(0x01), workers: ['w1'] },
-    ],
-  },
-  { kind: 'ping', seq: 42 },
-]
-
-const COORDINATOR_TO_CLIENT: CoordinatorToClient[] = [
-  {
-    kind: 'welcome',
-    version: PROTOCOL_VERSION,
-    clientId: 'c1',
-    maxPayload: 16 << 20,
-    coordinator: { name: 'coord', versions, workers: 2, procs: 8 },
-  },
-  { kind: 'refuse', code: ErrorCode.AUTH, message: 'no' },
-  { kind: 'running', ids: [0, 1] },
-  { kind: 'results', items: [{ id: 0, value: bin(0x02) }, { id: 1 }, { id: 4, held: 1 << 20 }] },
-  { kind: 'errors', items: [{ id: 2, error: serializeError(new TypeError('bad', { cause: 1 })) }] },
-  { kind: 'cancelled', ids: [3] },
-  { kind: 'cluster', workers: 3, procs: 12 },
-  { kind: 'pong', seq: 42 },
-]
-
-const WORKER_TO_COORDINATOR: WorkerToCoordinator[] = [
-  {
-    kind: 'hello',
-    version: PROTOCOL_VERSION,
-    role: 'worker',
-    name: 'w1',
-    host: 'box',
-    pid: 1234,
-    procs: 4,
-    resources: { GPU: 2, 'fast-disk': 0.5 },
-    memoryBytes: 8e9,
-    versions,
-  },
-  { kind: 'heartbeat', running: 4, queued: 1, cpu: 3.5, memoryRss: 1e9, heldBytes: 0 },
-  {
-    kind: 'results',
-    items: [
-      { key: 'c1:0', value: bin(0x02), size: 1, durationMs: 0.25 },
-      { key: 'c1:1', size: 1000, durationMs: 3 },
-    ],
-  },
-  {
-    kind: 'errors',
-    items: [{ key: 'c1:2', error: serializeError(new Error('x')), durationMs: 1 }],
-  },
-  { kind: 'stealReply', given: ['c1:3'], kept: ['c1:4'] },
-  { kind: 'data', items: [{ key: 'c1:1', value: bin(0x02) }], missing: ['c1:9'] },
-  { kind: 'leaving', returned: ['c1:5'] },
-]
-
-const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
-  {
-    kind: 'welcome',
-    version: PROTOCOL_VERSION,
-    workerId: 'w-1',
-    heartbeatIntervalMs: 1000,
-    maxPayload: 1 << 20,
-    holdResultsOverBytes: 65536,
-  },
-  { kind: 'refuse', code: ErrorCode.VERSION_MISMATCH, message: 'v2 only' },
-  {
-    kind: 'assign',
-    tasks: [
-      { key: 'c1:0', fn, args: bin(0x91, 0x01), attempt: 1 },
-      {
-        key: 'c1:1',
-        fn: { kind: 'source', hash: 'h4sh', name: 'inc' },
-        args: bin(0x91, 0xd4, 0x44, 0x00, 0x00),
-        deps: [
-          { id: 0, key: 'c1:0', value: bin(0x02) },
-          { id: 5, key: 'c2:5' },
-          { id: 6, key: 'c2:6', value: bin(0x03), keep: true },
-        ],
-        opts: { priority: -1 },
-        attempt: 2,
-        keep: false,
-      },
-    ],
-  },
-  { kind: 'cancel', keys: ['c1:0'] },
-  { kind: 'steal', keys: ['c1:3', 'c1:4'] },
-  { kind: 'fetch', keys: ['c1:1'] },
-  { kind: 'store', items: [{ key: 'c1:7', value: bin(0x02) }] },
-  { kind: 'release', keys: ['c1:1'] },
-  { kind: 'shutdown', reason: 'coordinator stopping' },
-]
-
-const FIXTURES: Record<Direction, Message[]> = {
-  [Direction.CLIENT_TO_COORDINATOR]: CLIENT_TO_COORDINATOR,
-  [Direction.COORDINATOR_TO_CLIENT]: COORDINATOR_TO_CLIENT,
-  [Direction.WORKER_TO_COORDINATOR]: WORKER_TO_COORDINATOR,
-  [Direction.COORDINATOR_TO_WORKER]: COORDINATOR_TO_WORKER,
-}
 
 function decode(bytes: Uint8Array, direction: Direction) {
   return decodeFrame(createDecoder(), bytes, direction)
@@ -429,7 +309,7 @@ const MALFORMED: [string, string][] = [
   ['c0', 'a frame must be an array of messages, got null'],
   ['81 a4 6b696e64 a4 70696e67', 'a frame must be an array of messages, got an object'],
   ['90', 'frame holds no messages'],
-  ['91 c0 c0', 'the frame is not valid msgpack: Data read, but end of buffer not reached [null]'],
+  ['91 c0 c0', 'the frame is not valid msgpack: trailing bytes: the value ends at byte 2 of 3'],
   ['d4 ee 00', 'the frame is not valid msgpack: Unknown extension 238'],
   ['c4 ff 00', 'the frame is not valid msgpack: Unexpected end of MessagePack data'],
   // ext 0x44 (DepRef) whose id is not an integer
@@ -452,7 +332,10 @@ test('nesting deeper than the stack is refused, not thrown', (t) => {
   const deep = hex('91'.repeat(200_000) + 'c0')
   const r = decode(deep, C2C)
   if (r.ok) return t.fail()
-  t.regex(r.error.message, /^the frame is not valid msgpack: Maximum call stack size exceeded/)
+  t.regex(
+    r.error.message,
+    /^the frame is not valid msgpack: values nested too deep \(Maximum call stack size exceeded\)$/,
+  )
   t.true(r.error.cause instanceof RangeError)
 })
 

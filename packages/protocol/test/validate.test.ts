@@ -42,7 +42,7 @@ const BAD: [unknown, MsRange, string][] = [
   [undefined, POSITIVE, 'opt must be a positive number of milliseconds, got undefined'],
   [null, POSITIVE, 'opt must be a positive number of milliseconds, got null'],
   ['5', POSITIVE, 'opt must be a positive number of milliseconds, got "5"'],
-  [{ ms: 5 }, POSITIVE, 'opt must be a positive number of milliseconds, got {"ms":5}'],
+  [{ ms: 5 }, POSITIVE, 'opt must be a positive number of milliseconds, got an object'],
   [() => 5, POSITIVE, 'opt must be a positive number of milliseconds, got a function'],
   [10n, POSITIVE, 'opt must be a positive number of milliseconds, got 10n'],
   [-Infinity, POSITIVE_OR_INFINITY, 'opt must be a positive number of milliseconds, got -Infinity'],

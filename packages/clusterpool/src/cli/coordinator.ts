@@ -20,9 +20,22 @@ export function coordinatorCommand(): Command {
         .argParser(port),
     )
     .addOption(
-      new Option('--token <token>', 'shared secret for clients, workers and the dashboard').env(
-        'CLUSTERPOOL_TOKEN',
-      ),
+      new Option(
+        '--token <token>',
+        'shared secret for clients, workers and the dashboard (each role may have its own, below)',
+      ).env('CLUSTERPOOL_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--worker-token <token>',
+        'secret for workers only (default: --token); a client presenting it is refused',
+      ).env('CLUSTERPOOL_WORKER_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--client-token <token>',
+        'secret for clients and the dashboard (default: --token); a worker presenting it is refused',
+      ).env('CLUSTERPOOL_CLIENT_TOKEN'),
     )
     .addOption(
       new Option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://').env(
@@ -69,6 +82,8 @@ export function coordinatorCommand(): Command {
           host: String(opts.host),
           port: Number(opts.port),
           ...(opts.token === undefined ? {} : { token: String(opts.token) }),
+          ...(opts.workerToken === undefined ? {} : { workerToken: String(opts.workerToken) }),
+          ...(opts.clientToken === undefined ? {} : { clientToken: String(opts.clientToken) }),
           ...(opts.tlsCert === undefined
             ? {}
             : {

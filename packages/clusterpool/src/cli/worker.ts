@@ -29,7 +29,11 @@ export function workerCommand(): Command {
         'resources offered, KEY=N,... (example: GPU=2,MEM=16e9)',
       ).env('CLUSTERPOOL_RESOURCES'),
     )
-    .addOption(new Option('--token <token>', "the coordinator's token").env('CLUSTERPOOL_TOKEN'))
+    .addOption(
+      new Option('--token <token>', "the coordinator's worker token (or its shared token)").env(
+        'CLUSTERPOOL_TOKEN',
+      ),
+    )
     .addOption(
       new Option('--ca <file>', 'PEM file of CA certificates to trust for wss://').env(
         'CLUSTERPOOL_CA',

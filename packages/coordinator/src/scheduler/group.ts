@@ -109,14 +109,19 @@ export class QueueGroup {
   }
 }
 
-/** The group key of a task's constraints; '' for a plain task. */
+/**
+ * The group key of a task's constraints; '' for a plain task. Resource and worker names come
+ * from clients, so the key is JSON of the lists themselves, never names joined with a
+ * separator: joined with commas, `workers: ['alpha,beta']` and `['alpha', 'beta']` made one
+ * group, and a worker named `alpha,beta` took tasks meant for `alpha` or `beta`. `need` comes
+ * sorted by name (`resourceNeed`); `restrict` is sorted here.
+ */
 export function groupSignature(
   need: ResourceNeed | null,
   restrict: readonly string[] | null,
   allowOther: boolean,
 ): string {
   if (need === null && restrict === null) return ''
-  const r = need === null ? '' : need.map(([n, a]) => `${n}=${a}`).join(',')
-  const w = restrict === null ? '' : [...restrict].sort().join(',')
-  return JSON.stringify([r, w, allowOther])
+  const w = restrict === null ? null : [...new Set(restrict)].sort()
+  return JSON.stringify([need, w, allowOther])
 }

@@ -22,7 +22,7 @@ import {
 import type { Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 
-import { Authenticator } from '../http/auth.js'
+import { Authenticator, type Admitted } from '../http/auth.js'
 import type { ResolvedCoordinatorOptions } from './options.js'
 
 /** What the server hands a connection to once its `hello` checks out. */
@@ -54,7 +54,7 @@ export class CoordinatorServer {
     this.#options = options
     this.#acceptor = acceptor
     this.#log = log
-    this.#auth = new Authenticator(options.token)
+    this.#auth = new Authenticator(options)
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res)
     this.#server = options.tls
       ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
@@ -130,7 +130,8 @@ export class CoordinatorServer {
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`
-    if (!this.#auth.authorize(req)) {
+    const admitted = this.#auth.admit(req)
+    if (!admitted.client && !admitted.worker) {
       this.#log.warn({ remote }, 'refused a connection: missing or wrong token')
       this.#acceptor.onProtocolError('auth')
       socket.end(
@@ -138,10 +139,10 @@ export class CoordinatorServer {
       )
       return
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#awaitHello(ws, remote))
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#awaitHello(ws, remote, admitted))
   }
 
-  #awaitHello(ws: WebSocket, remote: string): void {
+  #awaitHello(ws: WebSocket, remote: string, admitted: Admitted): void {
     const timer = setTimeout(
       () =>
         this.#refuse(
@@ -187,6 +188,18 @@ export class CoordinatorServer {
         return
       }
       const hello = decoded.hello
+      // The token was checked at the upgrade, before the role was known: a client's token
+      // does not register a worker, nor a worker's submit tasks.
+      if (!admitted[hello.role]) {
+        this.#refuse(
+          ws,
+          remote,
+          ErrorCode.AUTH,
+          CloseCode.AUTH,
+          `the token presented is not a ${hello.role} token (clients and workers have their own)`,
+        )
+        return
+      }
       if (hello.role === 'client') this.#acceptor.acceptClient(ws, hello, remote)
       else this.#acceptor.acceptWorker(ws, hello, remote)
     })
@@ -195,7 +208,13 @@ export class CoordinatorServer {
 
   #refuse(ws: WebSocket, remote: string, code: string, closeCode: number, message: string): void {
     this.#log.warn({ remote, code }, `refused a connection: ${message}`)
-    this.#acceptor.onProtocolError(code === ErrorCode.VERSION_MISMATCH ? 'version' : 'protocol')
+    this.#acceptor.onProtocolError(
+      code === ErrorCode.VERSION_MISMATCH
+        ? 'version'
+        : code === ErrorCode.AUTH
+          ? 'auth'
+          : 'protocol',
+    )
     ws.send(
       encodeFrame(createEncoder(), [{ kind: 'refuse', code, message }]),
       { binary: true },

@@ -6,8 +6,22 @@ export interface CoordinatorOptions {
   host?: string
   /** TCP port for WebSocket and HTTP. Default 8786; 0 picks a free one. */
   port?: number
-  /** Shared secret that clients, workers and dashboard users present. Default: none (loopback only). */
+  /**
+   * Shared secret that clients, workers and dashboard users present. Default: none (loopback
+   * only). At least 8 characters. Each role's own token below, when set, replaces it for that role.
+   */
   token?: string
+  /**
+   * The secret workers present; a client presenting it is refused. Default: `token`. Give workers
+   * this one and clients `clientToken`, so that a client credential cannot register a worker
+   * (and be sent other clients' tasks) and a worker's cannot submit code to the cluster.
+   */
+  workerToken?: string
+  /**
+   * The secret clients present; a worker presenting it is refused. The dashboard and the HTTP
+   * endpoints take it too (and `token`, when that is set as well). Default: `token`.
+   */
+  clientToken?: string
   /** Allow a non-loopback `host` without a token (loudly warned). Default false. */
   insecure?: boolean
   /** PEM certificate and key: serve wss:// and https://. Default: plain ws:// and http://. */
@@ -33,8 +47,11 @@ export interface CoordinatorOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
-export type ResolvedCoordinatorOptions = Required<Omit<CoordinatorOptions, 'token' | 'tls'>> &
-  Pick<CoordinatorOptions, 'token' | 'tls'>
+/** The options with their defaults: `workerToken` and `clientToken` fall back to `token`. */
+export type ResolvedCoordinatorOptions = Required<
+  Omit<CoordinatorOptions, 'token' | 'workerToken' | 'clientToken' | 'tls'>
+> &
+  Pick<CoordinatorOptions, 'token' | 'workerToken' | 'clientToken' | 'tls'>
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
@@ -68,14 +85,30 @@ export function resolveCoordinatorOptions(
       `options.port must be an integer from 0 to 65535, got ${String(o.port)}`,
     )
   }
-  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length < 8)) {
-    throw new InvalidOptionError('options.token must be a string of at least 8 characters')
+  for (const key of ['token', 'workerToken', 'clientToken'] as const) {
+    const v = o[key]
+    if (v !== undefined && (typeof v !== 'string' || v.length < 8)) {
+      throw new InvalidOptionError(`options.${key} must be a string of at least 8 characters`)
+    }
   }
-  if (!isLoopback(o.host) && o.token === undefined && !o.insecure) {
+  const workerToken = o.workerToken ?? o.token
+  const clientToken = o.clientToken ?? o.token
+  if ((o.workerToken !== undefined || o.clientToken !== undefined) && workerToken === clientToken) {
     throw new InvalidOptionError(
-      `options.host is ${o.host}, which other machines can reach, and no token is set: anyone who can ` +
-        'connect could run code on your workers. Set options.token (--token), or pass options.insecure (--insecure) ' +
-        'on a network you trust.',
+      'options.workerToken and options.clientToken (or options.token, which stands in for the one ' +
+        'not set) are the same secret: give each role its own, or set only options.token',
+    )
+  }
+  if (
+    !isLoopback(o.host) &&
+    (workerToken === undefined || clientToken === undefined) &&
+    !o.insecure
+  ) {
+    throw new InvalidOptionError(
+      `options.host is ${o.host}, which other machines can reach, and no token is set` +
+        `${workerToken === clientToken ? '' : ` for ${workerToken === undefined ? 'workers' : 'clients'}`}: ` +
+        'anyone who can connect could run code on your workers. Set options.token (--token), or ' +
+        'pass options.insecure (--insecure) on a network you trust.',
     )
   }
   if (typeof o.maxPayload !== 'number' || !(o.maxPayload > 0)) {
@@ -103,7 +136,11 @@ export function resolveCoordinatorOptions(
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
     throw new InvalidOptionError('options.tls needs both cert and key')
   }
-  return o
+  return {
+    ...o,
+    ...(workerToken === undefined ? {} : { workerToken }),
+    ...(clientToken === undefined ? {} : { clientToken }),
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,5 +1,5 @@
 import type { FnRef } from '@clusterpool/protocol'
-import { fnKey, fnLabel } from '@clusterpool/protocol'
+import { fnLabel } from '@clusterpool/protocol'
 
 /** What the pool knows about one function: the id children know it by, and how long it takes. */
 export interface FnInfo {
@@ -64,6 +64,11 @@ export class FnRegistry {
   }
 }
 
+/**
+ * The registry key of `ref`. Not `fnKey`'s `url#export`: a URL and an export name may both hold
+ * a `#`, so `a.js#b` + `c` and `a.js` + `b#c` would share an entry, and the second function
+ * would run the first one's code. JSON of the pair keeps them apart.
+ */
 function keyOf(ref: FnRef): string {
-  return ref.kind === 'source' ? `s:${fnKey(ref)}` : `m:${fnKey(ref)}`
+  return ref.kind === 'source' ? `s:${ref.hash}` : `m:${JSON.stringify([ref.url, ref.exportName])}`
 }

@@ -1,3 +1,4 @@
+import { nestsWithin } from '../values/nesting.js'
 import { checkSendable } from '../values/sendable.js'
 import * as errors from './errors.js'
 import { ClusterpoolError, TaskError } from './errors.js'
@@ -34,6 +35,13 @@ for (const value of Object.values(errors)) {
 }
 
 const MAX_CAUSE_DEPTH = 8
+/** How deep a prop's value may nest; deeper props are left out (see `MAX_ERROR_NESTING`). */
+const MAX_PROP_NESTING = 32
+/**
+ * How deep a serialized error may nest as a whole, its causes and props included; receivers
+ * refuse deeper ones, which they could not re-encode or rebuild (`values/nesting.ts`).
+ */
+export const MAX_ERROR_NESTING = MAX_CAUSE_DEPTH + MAX_PROP_NESTING + 8
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'code', 'cause'])
 
 /** Turns anything thrown into a `SerializedError`. Never throws. */
@@ -63,6 +71,7 @@ export function serializeError(thrown: unknown, depth = 0): SerializedError {
     } catch {
       continue
     }
+    if (!nestsWithin(value, MAX_PROP_NESTING)) continue
     props[key] = value
     any = true
   }

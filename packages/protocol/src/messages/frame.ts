@@ -13,6 +13,7 @@
  */
 import { PayloadTooLargeError, ProtocolError, VersionMismatchError } from '../errors/errors.js'
 import type { Decoder, Encoder } from '../values/codec.js'
+import { clip } from '../values/preview.js'
 import { asRows } from '../values/rows.js'
 import type { ClientHello, ClientToCoordinator, CoordinatorToClient } from './client.js'
 import type { Check, Invalid } from './guards.js'
@@ -161,7 +162,12 @@ function decodeArray(
   try {
     raw = decoder.decode(bytes)
   } catch (cause) {
-    // Includes RangeError for input nested deeper than the stack.
+    if (cause instanceof RangeError && /call stack/i.test(cause.message)) {
+      return refused(
+        'the frame is not valid msgpack: values nested too deep (Maximum call stack size exceeded)',
+        cause,
+      )
+    }
     return refused(`the frame is not valid msgpack: ${errorText(cause)}`, cause)
   }
   if (!Array.isArray(raw))
@@ -228,10 +234,11 @@ function refused(
   }
 }
 
+/** A caught error's message, cut short: V8's own messages may quote a value whole. */
 function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message
+  if (err instanceof Error) return clip(String(err.message))
   try {
-    return String(err)
+    return typeof err === 'string' ? clip(err) : describe(err)
   } catch {
     return 'an unprintable error'
   }

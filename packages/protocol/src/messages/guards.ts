@@ -3,8 +3,10 @@
  * check is a `typeof` or two, and a description of the problem (with its path) is built only
  * when something is wrong.
  */
-import { isSerializedError } from '../errors/serialize.js'
+import { MAX_ERROR_NESTING, isSerializedError } from '../errors/serialize.js'
 import { validateTaskOptions } from '../task/options.js'
+import { nestsWithin } from '../values/nesting.js'
+import { SHOWN_CHARS, previewBigInt, previewKey } from '../values/preview.js'
 import { PROTOCOL_VERSION } from '../version.js'
 
 /** A decoded msgpack map. */
@@ -37,7 +39,11 @@ export function nest(prefix: string, inner: Invalid): Invalid {
   return inner
 }
 
-/** A short description of a value's type, for messages. */
+/**
+ * A short description of a value's type, for messages. Never prints a value whole (see
+ * `values/preview.ts`): a long string is `a string of N characters`, a big BigInt is
+ * `bigint beyond 64 bits`.
+ */
 export function describe(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
@@ -48,10 +54,13 @@ export function describe(v: unknown): string {
     const name = (v as { constructor?: { name?: unknown } }).constructor?.name
     return typeof name === 'string' ? `a ${name}` : 'an object'
   }
-  if (typeof v === 'string') return v.length > 40 ? 'a string' : `the string ${JSON.stringify(v)}`
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
-    return `${typeof v} ${String(v)}`
+  if (typeof v === 'string') {
+    return v.length > SHOWN_CHARS
+      ? `a string of ${v.length} characters`
+      : `the string ${JSON.stringify(v)}`
   }
+  if (typeof v === 'bigint') return `bigint ${previewBigInt(v)}`
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`
   return typeof v
 }
 
@@ -186,25 +195,43 @@ export function amounts(o: Obj, key: string): Invalid | undefined {
   if (!isObj(v)) return invalid(key, 'an object of numbers', v)
   for (const name of Object.keys(v)) {
     if (!isAmount(v[name]))
-      return invalid(`${key}.${name}`, 'a non-negative finite number', v[name])
+      return invalid(`${key}.${previewKey(name)}`, 'a non-negative finite number', v[name])
   }
   return undefined
 }
 
 export function serializedError(o: Obj, key: string): Invalid | undefined {
   const v = o[key]
-  return isObj(v) && isSerializedError(v)
-    ? undefined
-    : invalid(key, 'a serialized error ({ name, message, stack?, code?, cause?, props? })', v)
+  if (!isObj(v) || !isSerializedError(v)) {
+    return invalid(key, 'a serialized error ({ name, message, stack?, code?, cause?, props? })', v)
+  }
+  // It is passed on (to the client) and rebuilt as it came, unknown fields and all.
+  if (!nestsWithin(v, MAX_ERROR_NESTING)) {
+    return { path: key, problem: `nests deeper than ${MAX_ERROR_NESTING} levels` }
+  }
+  return undefined
+}
+
+/**
+ * No field of `o` holds an object or an array. For objects the receiver keeps and passes on
+ * whole (a function reference, `versions`), so that no unchecked field can carry a value nested
+ * too deep to encode again (see `values/nesting.ts`).
+ */
+export function flat(o: Obj): Invalid | undefined {
+  for (const key in o) {
+    const v = o[key]
+    if (typeof v === 'object' && v !== null) return invalid(previewKey(key), 'a string', v)
+  }
+  return undefined
 }
 
 /** A function reference, `source` possibly left out. */
 export const fnRef: Check = (o) => {
   switch (o.kind) {
     case 'source':
-      return str(o, 'hash') ?? str(o, 'name') ?? optStr(o, 'source')
+      return str(o, 'hash') ?? str(o, 'name') ?? optStr(o, 'source') ?? flat(o)
     case 'module':
-      return str(o, 'url') ?? str(o, 'exportName')
+      return str(o, 'url') ?? str(o, 'exportName') ?? flat(o)
     default:
       return invalid('kind', "'source' or 'module'", o.kind)
   }
@@ -229,7 +256,7 @@ export function optOpts(o: Obj, key: string): Invalid | undefined {
 }
 
 /** `{ node, clusterpool }` versions. */
-export const versions: Check = (o) => str(o, 'node') ?? str(o, 'clusterpool')
+export const versions: Check = (o) => str(o, 'node') ?? str(o, 'clusterpool') ?? flat(o)
 
 /** `role` must be exactly `expected`. */
 export function role(o: Obj, expected: string): Invalid | undefined {

@@ -1,8 +1,6 @@
 import { InvalidOptionError } from '../errors/errors.js'
 import { checkMs } from '../validate.js'
-
-const show = (v: unknown): string =>
-  typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)
+import { preview as show, previewKey } from '../values/preview.js'
 
 /**
  * Per-call options, attached to a task with `task(fn, options)` or `task(...).with(options)`.
@@ -63,7 +61,7 @@ export function validateTaskOptions(
         for (const [name, amount] of Object.entries(v)) {
           if (typeof amount !== 'number' || !(amount > 0) || !Number.isFinite(amount)) {
             throw new InvalidOptionError(
-              `${where}.resources.${name} must be a positive number, got ${show(amount)}`,
+              `${where}.resources.${previewKey(name)} must be a positive number, got ${show(amount)}`,
             )
           }
           r[name] = amount
@@ -84,7 +82,7 @@ export function validateTaskOptions(
         out.allowOtherWorkers = v
         break
       default:
-        throw new InvalidOptionError(`${where}.${key} is not a task option`)
+        throw new InvalidOptionError(`${where}.${previewKey(key)} is not a task option`)
     }
   }
   return Object.freeze(out)

@@ -10,6 +10,19 @@ export interface SendableReport {
 
 const MAX_DEPTH = 1000
 
+/**
+ * The most bytes a BigInt may take on the wire (two's complement): 4 KiB, so values between
+ * -(2 ** 32767) and 2 ** 32767 - 1, about 9,860 decimal digits. Decoders refuse larger ones
+ * before building them, as building and printing a BigInt take more than linear time.
+ */
+export const MAX_BIGINT_BYTES = 4096
+const BIGINT_BOUND = 1n << BigInt(MAX_BIGINT_BYTES * 8 - 1)
+
+/** Whether `v` is too large to send (see `MAX_BIGINT_BYTES`). */
+function isHugeBigInt(v: bigint): boolean {
+  return v >= BIGINT_BOUND || v < -BIGINT_BOUND
+}
+
 /** Prototypes of the protocol's own classes that have a msgpack extension (see `allowSendableClass`). */
 const sendablePrototypes = new Set<unknown>()
 
@@ -52,7 +65,12 @@ interface WalkState {
 /** Whether `walk` has anything to do for `value`: objects are walked, functions and symbols refused. */
 function needsWalk(value: unknown): boolean {
   const type = typeof value
-  return (type === 'object' && value !== null) || type === 'function' || type === 'symbol'
+  return (
+    (type === 'object' && value !== null) ||
+    type === 'function' ||
+    type === 'symbol' ||
+    (type === 'bigint' && isHugeBigInt(value as bigint))
+  )
 }
 
 function walk(value: unknown, path: string, state: WalkState, depth: number): void {
@@ -61,7 +79,11 @@ function walk(value: unknown, path: string, state: WalkState, depth: number): vo
     case 'string':
     case 'boolean':
     case 'undefined':
+      return
     case 'bigint':
+      if (isHugeBigInt(value)) {
+        throw new UnsendableValueError(path, `BigInt over ${MAX_BIGINT_BYTES * 8} bits`)
+      }
       return
     case 'function':
       throw new UnsendableValueError(path, describeFunction(value as (...a: unknown[]) => unknown))
