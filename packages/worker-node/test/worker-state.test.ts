@@ -5,6 +5,7 @@ import test from 'ava'
 import {
   InvalidStateError,
   createDecoder,
+  sourceHash,
   createEncoder,
   depRef,
   encodeValue,
@@ -103,10 +104,11 @@ test('assign is ignored unless connected and serving', (t) => {
 
 test('assign: shipped source is cached per connection; an unknown hash is an error', (t) => {
   const w = connected()
-  const src = { kind: 'source', hash: 'h1', source: '(x) => x', name: 'f' } as const
-  const byHash = { kind: 'source', hash: 'h1', name: 'f' } as const
+  const h1 = sourceHash('(x) => x')
+  const src = { kind: 'source', hash: h1, source: '(x) => x', name: 'f' } as const
+  const byHash = { kind: 'source', hash: h1, name: 'f' } as const
   const out = run(w, assign(2, task('a', { fn: src })), assign(3, task('b', { fn: byHash })))
-  const ref = { kind: 'source', hash: 'h1', source: '(x) => x', name: 'f' }
+  const ref = { kind: 'source', hash: h1, source: '(x) => x', name: 'f' }
   t.deepEqual(out, [runTask(2, 1, { fn: ref }), runTask(3, 2, { fn: ref })])
   // A new connection: the coordinator sends sources again, so the cache starts empty.
   run(w, { kind: 'coordinator-lost', stimulusId: 4 }, { kind: 'connected', stimulusId: 5 })
@@ -115,9 +117,28 @@ test('assign: shipped source is cached per connection; an unknown hash is an err
   t.like(refused, { kind: 'send-error', stimulusId: 6, item: { key: 'c', durationMs: 0 } })
   t.like((refused as { item: { error: SerializedError } }).item.error, {
     name: 'InvalidOptionError',
-    message: 'task c: function h1 was never sent to this worker',
+    message: `task c: function ${h1} was never sent to this worker`,
   })
   t.is(w.taskState('c'), undefined)
+})
+
+test('assign: a source that does not hash to its hash is refused before it compiles', (t) => {
+  const w = connected()
+  const honest = '(x) => x * 2'
+  const hash = sourceHash(honest)
+  const forged = { kind: 'source', hash, source: '(x) => -777', name: 'f' } as const
+  const [refused, ...rest] = w.handle(assign(2, task('a', { fn: forged })))
+  t.deepEqual(rest, [], 'nothing runs')
+  t.like(refused, { kind: 'send-error', stimulusId: 2, item: { key: 'a', durationMs: 0 } })
+  t.like((refused as { item: { error: SerializedError } }).item.error, { name: 'InvalidTaskError' })
+  // The honest source still gets in afterwards, and its hash names it from then on.
+  const fn = { kind: 'source', hash, source: honest, name: 'f' } as const
+  const byHash = { kind: 'source', hash, name: 'f' } as const
+  const out = run(w, assign(3, task('b', { fn })), assign(4, task('c', { fn: byHash })))
+  t.deepEqual(
+    out.map((i) => i.kind),
+    ['run-task', 'run-task'],
+  )
 })
 
 test('assign: dependencies are put in the arguments; a relayed one marked keep is held', (t) => {

@@ -1,12 +1,12 @@
 import {
   InvalidOptionError,
+  SourceCache,
   createDecoder,
   createEncoder,
   encodeValue,
   substituteDeps,
   type AssignTask,
   type FnRef,
-  type SourceFnRef,
 } from '@clusterpool/protocol'
 
 import type { HeldData } from './held-data.js'
@@ -14,9 +14,14 @@ import type { HeldData } from './held-data.js'
 /**
  * What a task needs before the pool can run it: its function (shipped source is sent once per
  * connection, then named by hash) and its arguments with the dependency values put in.
+ *
+ * Sources are kept in a `SourceCache`: a source that does not hash to its hash is refused (the
+ * task fails with `InvalidTaskError`) before anything compiles it. The coordinator sends each
+ * source once per connection and then names it by hash, so every source sent is held until the
+ * connection ends.
  */
 export class TaskInputs {
-  readonly #sources = new Map<string, SourceFnRef>()
+  readonly #sources = new SourceCache({ idleEntries: 0 })
   readonly #encoder = createEncoder()
   readonly #decoder = createDecoder()
 
@@ -25,20 +30,14 @@ export class TaskInputs {
     this.#sources.clear()
   }
 
-  /** Throws `InvalidOptionError` for a hash never sent on this connection. */
+  /**
+   * Throws `InvalidTaskError` for a source that does not match its hash, and
+   * `InvalidOptionError` for a hash never sent on this connection.
+   */
   resolveFn(t: AssignTask): FnRef {
     if (t.fn.kind === 'module') return t.fn
-    if (t.fn.source !== undefined) {
-      const ref: SourceFnRef = {
-        kind: 'source',
-        hash: t.fn.hash,
-        source: t.fn.source,
-        name: t.fn.name,
-      }
-      this.#sources.set(t.fn.hash, ref)
-      return ref
-    }
-    const known = this.#sources.get(t.fn.hash)
+    const fresh = t.fn.source !== undefined && this.#sources.get(t.fn.hash) === undefined
+    const known = this.#sources.resolve(t.fn, fresh)
     if (!known)
       throw new InvalidOptionError(
         `task ${t.key}: function ${t.fn.hash} was never sent to this worker`,
