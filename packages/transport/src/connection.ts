@@ -23,7 +23,10 @@ export interface ConnectionHandlers<In> {
   onMessages(messages: In[]): void
   /** The socket closed (by either side). Called once. */
   onClose(code: number, reason: string): void
-  /** A frame broke the protocol; the connection is being closed with `CloseCode.PROTOCOL`. */
+  /**
+   * A frame broke the protocol (the connection is being closed with `CloseCode.PROTOCOL`), or
+   * this side failed to handle or encode one (closed with `CloseCode.INTERNAL`).
+   */
   onProtocolError?(error: FrameError): void
 }
 
@@ -154,9 +157,14 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       return
     }
     const messages = this.#outbox.take()
-    const frame = encodeFrame(this.#encoder, messages)
-    if (frame.byteLength <= this.#maxFrameBytes) this.#sendFrame(frame)
-    else for (const part of this.#split(messages)) this.#sendFrame(part)
+    try {
+      const frame = encodeFrame(this.#encoder, messages)
+      if (frame.byteLength <= this.#maxFrameBytes) this.#sendFrame(frame)
+      else for (const part of this.#split(messages)) this.#sendFrame(part)
+    } catch (error) {
+      this.#fail('encoding a frame to send', error)
+      return
+    }
     if (this.ws.bufferedAmount > this.#highWaterMark) this.#waitForDrain()
   }
 
@@ -274,7 +282,30 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       return
     }
     if (this.#held) this.#held.messages.push(...decoded.messages)
-    else this.#handlers.onMessages(decoded.messages)
+    else {
+      try {
+        this.#handlers.onMessages(decoded.messages)
+      } catch (error) {
+        this.#fail('handling a frame it received', error)
+      }
+    }
+  }
+
+  /**
+   * A frame that this side cannot handle or encode closes only this connection, with
+   * `CloseCode.INTERNAL` and a reason, instead of throwing out of a socket or timer callback
+   * (which would end the process, and every other peer's work with it).
+   */
+  #fail(what: string, error: unknown): void {
+    const reason =
+      error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : 'a non-error value'
+    const failure = new ProtocolError(`closed the connection after ${what} failed: ${reason}`, {
+      cause: error,
+    })
+    this.#handlers.onProtocolError?.(failure)
+    this.#outbox.clear()
+    if (this.#closed) return
+    this.ws.close(CloseCode.INTERNAL, closeReason(failure.message))
   }
 
   #protocolError(error: FrameError): void {

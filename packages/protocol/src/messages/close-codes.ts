@@ -18,6 +18,11 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** A frame exceeded `maxPayload`; sent by `ws` itself (RFC 6455 "message too big"). */
   MESSAGE_TOO_BIG: 1009,
+  /**
+   * This side could not handle a frame it received, or encode one it meant to send (RFC 6455
+   * "internal error"): only this connection closes; the process and its other peers go on.
+   */
+  INTERNAL: 1011,
   /** The coordinator (or worker) is shutting down. */
   SHUTDOWN: 4000,
   /** The peer broke the wire protocol (a frame `decodeFrame` refused, a message out of turn). */
