@@ -7,7 +7,7 @@
  * └──────────────────────────┴─────────────────────────────┘
  * ```
  *
- * Pure: no I/O. `encodeFrame` builds one frame; a `FrameReader` is fed the chunks a stream
+ * Pure: no I/O. `encodePipeFrame` builds one frame; a `FrameReader` is fed the chunks a stream
  * delivers, in any split, and hands back whole payloads.
  */
 
@@ -28,7 +28,7 @@ export class FrameTooLargeError extends Error {
 }
 
 /** Prefixes `payload` with its length, in one new buffer. */
-export function encodeFrame(payload: Uint8Array): Buffer {
+export function encodePipeFrame(payload: Uint8Array): Buffer {
   if (payload.byteLength > MAX_FRAME_BYTES) {
     throw new FrameTooLargeError(payload.byteLength, MAX_FRAME_BYTES)
   }

@@ -1,5 +1,5 @@
 // The pool's parts, for this package's own unit tests; not exported by the package.
-export { FrameReader, FrameTooLargeError, encodeFrame } from './framing.js'
+export { FrameReader, FrameTooLargeError, encodePipeFrame } from './framing.js'
 export { ToChildKind, ToParentKind, parseToChild, parseToParent } from './messages.js'
 export {
   createBatchEncoder,

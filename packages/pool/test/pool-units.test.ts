@@ -16,7 +16,7 @@ import {
   createBatchEncoder,
   createChildBatchDecoder,
   createParentBatchDecoder,
-  encodeFrame,
+  encodePipeFrame,
   parseToChild,
   parseToParent,
   resolvePoolOptions,
@@ -25,10 +25,10 @@ import {
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex')
 
-test('encodeFrame prefixes the payload with its big-endian length', (t) => {
-  t.is(encodeFrame(hex('c3')).toString('hex'), '00000001c3')
-  t.is(encodeFrame(new Uint8Array(0)).toString('hex'), '00000000')
-  t.is(encodeFrame(Buffer.alloc(258, 0xaa)).subarray(0, 4).toString('hex'), '00000102')
+test('encodePipeFrame prefixes the payload with its big-endian length', (t) => {
+  t.is(encodePipeFrame(hex('c3')).toString('hex'), '00000001c3')
+  t.is(encodePipeFrame(new Uint8Array(0)).toString('hex'), '00000000')
+  t.is(encodePipeFrame(Buffer.alloc(258, 0xaa)).subarray(0, 4).toString('hex'), '00000102')
 })
 
 test('FrameReader reassembles frames from any split of the stream', (t) => {

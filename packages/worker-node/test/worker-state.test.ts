@@ -16,8 +16,8 @@ import {
 import {
   DAEMON_TRANSITIONS,
   DaemonState,
-  TASK_TRANSITIONS,
-  TaskState,
+  WORKER_TASK_TRANSITIONS,
+  WorkerTaskState,
 } from '../src/daemon/states.js'
 import type { WorkerEvent, WorkerInstruction } from '../src/daemon/worker-events.js'
 import { DEFAULT_HOLD_OVER_BYTES, WorkerState } from '../src/daemon/worker-state.js'
@@ -372,7 +372,7 @@ test('events that break a contract throw InvalidStateError naming the stimulus',
 
 test('transition tables: exactly these moves are legal', (t) => {
   // Written out rather than derived, so that an edit to either table has to be made twice.
-  const taskMoves: Record<keyof typeof TASK_TRANSITIONS, string[]> = {
+  const taskMoves: Record<keyof typeof WORKER_TASK_TRANSITIONS, string[]> = {
     start: ['queued'],
     abort: ['running'],
     finish: ['queued', 'running', 'cancelling'],
@@ -386,9 +386,9 @@ test('transition tables: exactly these moves are legal', (t) => {
     drop: 'released',
     lose: 'released',
   }
-  for (const [name, rule] of Object.entries(TASK_TRANSITIONS)) {
-    const n = name as keyof typeof TASK_TRANSITIONS
-    for (const state of Object.values(TaskState)) {
+  for (const [name, rule] of Object.entries(WORKER_TASK_TRANSITIONS)) {
+    const n = name as keyof typeof WORKER_TASK_TRANSITIONS
+    for (const state of Object.values(WorkerTaskState)) {
       t.is(
         (rule.from as readonly string[]).includes(state),
         taskMoves[n].includes(state),
@@ -398,7 +398,7 @@ test('transition tables: exactly these moves are legal', (t) => {
     t.is<string, string>(rule.to, taskTargets[n])
   }
   // Terminal states lead nowhere.
-  for (const rule of Object.values(TASK_TRANSITIONS)) {
+  for (const rule of Object.values(WORKER_TASK_TRANSITIONS)) {
     t.false((rule.from as readonly string[]).includes('done'))
     t.false((rule.from as readonly string[]).includes('released'))
   }

@@ -1,15 +1,7 @@
-import { TimeoutError, deserializeError, type SerializedError } from '@clusterpool/protocol'
+import { TimeoutError, deserializeError, type ChunkOutcome } from '@clusterpool/protocol'
 
 import type { Future } from '../future/future.js'
 import type { MapOptions } from './executor.js'
-
-/** A chunk task resolves to the results of its items, up to the first failure. */
-export interface ChunkOutcome {
-  /** Results of the items that ran, in order. */
-  v: unknown[]
-  /** The error of the item after the last result, if one failed. */
-  e?: SerializedError
-}
 
 interface Slot {
   future: Future<unknown>

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 
 import { COORDINATOR_DEFAULTS, Coordinator } from '@clusterpool/coordinator'
 import { Command, Option } from 'commander'
-import { nonNegativeNumber, port } from './parse.js'
+import { parseNonNegative, parsePort } from './parse.js'
 
 export function coordinatorCommand(): Command {
   const program: Command = new Command('coordinator')
@@ -17,7 +17,7 @@ export function coordinatorCommand(): Command {
       new Option('--port <port>', 'port for WebSocket and HTTP')
         .env('CLUSTERPOOL_PORT')
         .default(COORDINATOR_DEFAULTS.port)
-        .argParser(port),
+        .argParser(parsePort),
     )
     .addOption(
       new Option(
@@ -53,7 +53,7 @@ export function coordinatorCommand(): Command {
     .addOption(
       new Option('--max-payload <bytes>', 'largest frame a peer may send')
         .env('CLUSTERPOOL_MAX_PAYLOAD')
-        .argParser(nonNegativeNumber),
+        .argParser(parseNonNegative),
     )
     .addOption(
       new Option(
@@ -61,12 +61,12 @@ export function coordinatorCommand(): Command {
         'keep larger results on their worker until awaited (default 65536)',
       )
         .env('CLUSTERPOOL_HOLD_RESULTS_OVER_BYTES')
-        .argParser(nonNegativeNumber),
+        .argParser(parseNonNegative),
     )
     .addOption(
       new Option('--worker-timeout-ms <ms>', 'remove a worker silent this long')
         .env('CLUSTERPOOL_WORKER_TIMEOUT_MS')
-        .argParser(nonNegativeNumber),
+        .argParser(parseNonNegative),
     )
     .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')

@@ -3,7 +3,7 @@ import type { ClusterStatus } from '@clusterpool/coordinator'
 import { Command, Option } from 'commander'
 
 import { formatStatus } from './status-table.js'
-import { nonNegativeNumber } from './parse.js'
+import { parseNonNegative } from './parse.js'
 
 export function statusCommand(): Command {
   const program: Command = new Command('status')
@@ -16,7 +16,7 @@ export function statusCommand(): Command {
     .addOption(new Option('--token <token>', "the coordinator's token").env('CLUSTERPOOL_TOKEN'))
     .addOption(new Option('--json', 'print the raw JSON'))
     .addOption(
-      new Option('--watch <seconds>', 'refresh every N seconds').argParser(nonNegativeNumber),
+      new Option('--watch <seconds>', 'refresh every N seconds').argParser(parseNonNegative),
     )
     .action(async (url: string, opts: { token?: string; json?: boolean; watch?: number }) => {
       const base = url.replace(/^ws(s?):/, 'http$1:').replace(/\/$/, '')

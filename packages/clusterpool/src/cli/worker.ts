@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { WorkerDaemon, parseBytes, parseResources } from '@clusterpool/worker-node'
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
-import { positiveInt } from './parse.js'
+import { parsePositiveInt } from './parse.js'
 
 export function workerCommand(): Command {
   const program: Command = new Command('worker')
@@ -16,7 +16,7 @@ export function workerCommand(): Command {
     .addOption(
       new Option('--procs <n>', 'task processes (default: CPU count)')
         .env('CLUSTERPOOL_PROCS')
-        .argParser(positiveInt),
+        .argParser(parsePositiveInt),
     )
     .addOption(
       new Option('--name <name>', 'worker name (default: <hostname>-<pid>)').env(
@@ -53,7 +53,7 @@ export function workerCommand(): Command {
     .addOption(
       new Option('--drain-timeout-ms <ms>', 'on SIGTERM, wait this long for running tasks')
         .env('CLUSTERPOOL_DRAIN_TIMEOUT_MS')
-        .argParser(positiveInt),
+        .argParser(parsePositiveInt),
     )
     .action(async (url: string | undefined, opts: Record<string, string | number | undefined>) => {
       const coordinatorUrl = url ?? process.env.CLUSTERPOOL_COORDINATOR

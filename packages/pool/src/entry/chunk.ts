@@ -1,12 +1,6 @@
-import type { SerializedError } from '@clusterpool/protocol'
+import type { ChunkOutcome, SerializedError } from '@clusterpool/protocol'
 
 import { isThenable } from './thenable.js'
-
-/** What a chunk task returns: the results of its items up to the first failure, and that failure. */
-export interface ChunkOutcome {
-  v: unknown[]
-  e?: SerializedError
-}
 
 type Fn = (...args: unknown[]) => unknown
 

@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs'
 import { Socket } from 'node:net'
 
 import { createBatchEncoder, createChildBatchDecoder } from '../batch-codec.js'
-import { FrameReader, encodeFrame } from '../framing.js'
+import { FrameReader, encodePipeFrame } from '../framing.js'
 import { CHILD_INPUT_FD, CHILD_OUTPUT_FD } from '../child-fds.js'
 import { Runner } from './runner.js'
 
@@ -22,7 +22,7 @@ const runner = new Runner(
     send(messages) {
       if (parentGone) return
       try {
-        writeAllSync(CHILD_OUTPUT_FD, encodeFrame(encoder.encode(messages)))
+        writeAllSync(CHILD_OUTPUT_FD, encodePipeFrame(encoder.encode(messages)))
       } catch (error) {
         parentGone = true
         throw error

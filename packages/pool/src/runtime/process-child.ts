@@ -6,7 +6,7 @@ import { ProtocolError } from '@clusterpool/protocol'
 
 import { createBatchEncoder, createParentBatchDecoder } from '../batch-codec.js'
 import { CHILD_INPUT_FD, CHILD_OUTPUT_FD } from '../child-fds.js'
-import { FrameReader, encodeFrame } from '../framing.js'
+import { FrameReader, encodePipeFrame } from '../framing.js'
 import type { ToChild } from '../messages.js'
 import { processEntryPath, processLoaderArgs } from './entry-path.js'
 import { trackChild, untrackChild } from './exit-hook.js'
@@ -93,7 +93,7 @@ export class ProcessChild implements ChildHandle {
 
   send(messages: readonly ToChild[]): void {
     if (this.#ended || this.#exit !== undefined || this.#input.destroyed) return
-    this.#input.write(encodeFrame(this.#encoder.encode(messages)))
+    this.#input.write(encodePipeFrame(this.#encoder.encode(messages)))
   }
 
   kill(): void {

@@ -22,19 +22,19 @@
  *
  * `done` and `released` are terminal: the record is deleted right after.
  */
-export const TaskState = {
+export const WorkerTaskState = {
   QUEUED: 'queued',
   RUNNING: 'running',
   CANCELLING: 'cancelling',
   DONE: 'done',
   RELEASED: 'released',
 } as const
-export type TaskState = (typeof TaskState)[keyof typeof TaskState]
+export type WorkerTaskState = (typeof WorkerTaskState)[keyof typeof WorkerTaskState]
 
-const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = TaskState
+const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = WorkerTaskState
 
 /** Every legal move of a task: name → allowed sources and the target. */
-export const TASK_TRANSITIONS = {
+export const WORKER_TASK_TRANSITIONS = {
   /** The pool handed it to a process. */
   start: { from: [QUEUED], to: RUNNING },
   /** Cancelled while running: its abort signal fires. */
@@ -45,9 +45,9 @@ export const TASK_TRANSITIONS = {
   drop: { from: [QUEUED], to: RELEASED },
   /** The coordinator is gone; it reschedules the task elsewhere. */
   lose: { from: [QUEUED, RUNNING, CANCELLING], to: RELEASED },
-} as const satisfies Record<string, { from: readonly TaskState[]; to: TaskState }>
+} as const satisfies Record<string, { from: readonly WorkerTaskState[]; to: WorkerTaskState }>
 
-export type TaskTransition = keyof typeof TASK_TRANSITIONS
+export type WorkerTaskTransition = keyof typeof WORKER_TASK_TRANSITIONS
 
 /**
  * A worker daemon's life:

@@ -12,10 +12,10 @@ import { HeldData } from './held-data.js'
 import {
   DAEMON_TRANSITIONS,
   DaemonState,
-  TASK_TRANSITIONS,
-  TaskState,
+  WORKER_TASK_TRANSITIONS,
+  WorkerTaskState,
   type DaemonTransition,
-  type TaskTransition,
+  type WorkerTaskTransition,
 } from './states.js'
 import { TaskInputs } from './task-inputs.js'
 import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
@@ -30,12 +30,12 @@ interface TaskRecord {
   readonly id: number
   /** Assigned with `keep`: the result stays here and only its size is reported. */
   readonly keep: boolean
-  state: TaskState
+  state: WorkerTaskState
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = TaskState
+const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = WorkerTaskState
 
 /**
  * A worker daemon's state, without I/O: `handle(event)` applies one event (a coordinator
@@ -45,7 +45,7 @@ const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = TaskState
  * out.
  *
  * Task states and the daemon's own states are drawn in `states.ts`; every change goes through
- * `TASK_TRANSITIONS` or `DAEMON_TRANSITIONS` and an illegal one throws `InvalidStateError` (a
+ * `WORKER_TASK_TRANSITIONS` or `DAEMON_TRANSITIONS` and an illegal one throws `InvalidStateError` (a
  * bug: the pool or the coordinator broke its contract, or this class did).
  *
  * Reading an event never keeps the event object itself, only what it carries.
@@ -77,7 +77,7 @@ export class WorkerState {
   }
 
   /** The state of the unfinished task `key`; undefined once it finished or was dropped. */
-  taskState(key: string): TaskState | undefined {
+  taskState(key: string): WorkerTaskState | undefined {
     const id = this.#ids.get(key)
     return id === undefined ? undefined : this.#tasks.get(id)?.state
   }
@@ -289,9 +289,9 @@ export class WorkerState {
   }
 
   /** Moves a task along a named transition; throws on an illegal move. */
-  #transition(t: TaskRecord, name: TaskTransition, s: number): void {
+  #transition(t: TaskRecord, name: WorkerTaskTransition, s: number): void {
     try {
-      t.state = nextState(TASK_TRANSITIONS, name, t.state, 'worker: task', t.key)
+      t.state = nextState(WORKER_TASK_TRANSITIONS, name, t.state, 'worker: task', t.key)
     } catch (error) {
       throw withStimulus(error, s)
     }
