@@ -189,11 +189,19 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   keepAlive(intervalMs: number, timeoutMs: number, onDead?: (silentMs: number) => void): void {
     this.#lastHeard = Date.now()
     this.ws.on('pong', () => (this.#lastHeard = Date.now()))
+    let lastRun = Date.now()
     const timer = setInterval(() => {
       if (this.#closed) {
         clearInterval(timer)
         return
       }
+      // A run far later than its interval means this process stalled (a long synchronous
+      // stretch): timers run before the reads that were waiting, so the peer's frames are
+      // there, unread. Judge its silence on the next, timely run.
+      const now = Date.now()
+      const late = now - lastRun > 2 * intervalMs + 1000
+      lastRun = now
+      if (late) return
       // Any frame counts as a sign of life, not only pongs: a pong can sit behind a large
       // backlog the peer is still sending (a client submitting a million tasks in one loop).
       const silentMs = Date.now() - this.#lastHeard

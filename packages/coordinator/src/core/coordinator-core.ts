@@ -24,6 +24,12 @@ import type { Throughput } from './throughput.js'
 import { WorkerRole } from './worker-role.js'
 
 /**
+ * A tick later than this after the one before means this process itself stalled: heartbeats
+ * are then judged on the next tick, once the sockets have been read. Milliseconds.
+ */
+const STALL_MS = 1000
+
+/**
  * The coordinator's brain, free of sockets: client and worker sessions come in through links
  * (WebSocket connections or in-process loopbacks), their messages drive the pure `Scheduler`,
  * and the scheduler's decisions become messages to workers and clients. Like Dask's worker
@@ -60,6 +66,8 @@ export class CoordinatorCore {
   readonly #workers: WorkerRole
   readonly #dispatcher: Dispatcher
   #timer: NodeJS.Timeout | undefined
+  /** When `tick` last ran (Date.now() ms), to tell a late tick from a timely one. */
+  #lastTick = Date.now()
 
   constructor(
     options: ResolvedCoordinatorOptions,
@@ -170,6 +178,17 @@ export class CoordinatorCore {
   /** The periodic step (`start` runs it every `tickIntervalMs`): heartbeats, then the scheduler's tick. */
   tick(): void {
     const now = Date.now()
+    // After a stall of this process (a long synchronous stretch: a million tasks submitted in
+    // one loop by an in-process client), timers run before the socket reads that were waiting:
+    // the workers' heartbeats are there, unread. Judge silence only on a tick that came on time.
+    const stalled = now - this.#lastTick > STALL_MS
+    this.#lastTick = now
+    if (!stalled) this.#dropSilentWorkers(now)
+    this.scheduler.tick(performance.now())
+    this.#apply()
+  }
+
+  #dropSilentWorkers(now: number): void {
     for (const w of this.#s.workers.values()) {
       if (now - w.lastHeartbeat > this.#s.options.workerTimeoutMs) {
         this.#s.log.warn(
@@ -181,8 +200,6 @@ export class CoordinatorCore {
         this.onWorkerClosed(w)
       }
     }
-    this.scheduler.tick(performance.now())
-    this.#apply()
   }
 
   /** Applies the scheduler's decisions until it has none, then tells observers. */

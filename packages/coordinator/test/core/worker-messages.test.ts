@@ -130,3 +130,18 @@ test('tick: a worker silent past workerTimeoutMs is closed with 4408 and its tas
   t.is(h.core.workerCount, 1)
   t.deepEqual(other.link.take(), [{ kind: 'assign', tasks: [assigned('c1:1')] }])
 })
+
+test('tick: after a stall of this process, silence is judged on the next timely tick', async (t) => {
+  const h = testCore({ workerTimeoutMs: 1000 })
+  const w = h.worker('w1')
+  w.session.lastHeartbeat = Date.now() - 5000
+  // The process was busy for over a second: this tick is late, and the worker's heartbeats may
+  // be waiting unread in its socket.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  h.core.tick()
+  t.is(h.core.workerCount, 1, 'not judged on the late tick')
+  t.is(w.link.closedWith, undefined)
+  h.core.tick()
+  t.deepEqual(w.link.closedWith, { code: 4408, reason: 'missed heartbeats' })
+  t.is(h.core.workerCount, 0)
+})
