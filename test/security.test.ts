@@ -331,3 +331,78 @@ test.serial('HTTP: /health is open; /api/status and /metrics need the token', as
   t.regex(metrics, /^clusterpool_protocol_errors_total/m)
   t.regex(metrics, /^clusterpool_workers 1$/m)
 })
+
+// ─── lying and hostile peers (issue 15) ───────────────────────────────────────────────────────
+
+/** A raw peer welcomed as a worker named `name`, paused at once (it gets no tasks of its own). */
+async function rogueWorker(t: ExecutionContext, name = 'rogue'): Promise<RawPeer> {
+  const peer = await rawPeer(t)
+  peer.sendMessages([
+    {
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      role: 'worker',
+      name,
+      host: 'rogue-host',
+      pid: 1,
+      procs: 1,
+      resources: {},
+      memoryBytes: 1 << 30,
+      versions: { node: process.versions.node, clusterpool: '0.1.0' },
+    },
+  ])
+  await waitFor(() => peer.received.some((m) => m.kind === 'welcome'), 'the worker welcome')
+  peer.sendMessages([{ kind: 'leaving', returned: [] }])
+  return peer
+}
+
+/** A client of its own, shut down when the test ends. */
+async function honestClient(t: ExecutionContext): Promise<ClusterExecutor> {
+  const client = await cluster.connect({ name: 'honest' })
+  t.teardown(() => client.shutdown())
+  return client
+}
+
+test.serial('15.1: a result from a worker never assigned the task is dropped', async (t) => {
+  const honest = await honestClient(t)
+  const future = honest.submit(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return 'REAL-VALUE'
+  })
+  const key = `${honest.clientId}:1`
+  const core = cluster.coordinator.core
+  await waitFor(() => core.scheduler.task(key)?.state === 'processing', 'the task to run')
+  const rogue = await rogueWorker(t)
+  const value = createEncoder().encode('FAKE-VALUE')
+  rogue.sendMessages([{ kind: 'results', items: [{ key, value, size: 11, durationMs: 1 }] }])
+  t.is(await future, 'REAL-VALUE')
+  t.is(core.workerCount, 2, 'one lie is logged and dropped, not a disconnect')
+  rogue.ws.terminate()
+  await waitFor(() => core.workerCount === 1, 'the rogue to leave')
+  await witnessWorks(t)
+})
+
+test.serial('15.2: a held-size report from a stranger records no replica', async (t) => {
+  const honest = await honestClient(t)
+  // Over holdResultsOverBytes (64 KiB): the value stays on the real worker.
+  const future = honest.submit(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return 'r'.repeat(100_000)
+  })
+  const key = `${honest.clientId}:1`
+  const core = cluster.coordinator.core
+  await waitFor(() => core.scheduler.task(key)?.state === 'processing', 'the task to run')
+  const rogue = await rogueWorker(t)
+  // The lie before the real result, and again after it: neither counts.
+  rogue.sendMessages([{ kind: 'results', items: [{ key, size: 100_000, durationMs: 1 }] }])
+  await waitFor(() => core.scheduler.task(key)?.state === 'memory', 'the real result')
+  rogue.sendMessages([{ kind: 'results', items: [{ key, size: 100_000, durationMs: 1 }] }])
+  await new Promise((resolve) => setTimeout(resolve, 50)) // for the second report to arrive
+  const rogueId = core.status().workers.find((w) => w.name === 'rogue')?.id
+  t.truthy(rogueId)
+  t.false(core.scheduler.whoHas(key).includes(rogueId!), 'no replica on the rogue')
+  t.is(await future, 'r'.repeat(100_000))
+  rogue.ws.terminate()
+  await waitFor(() => core.workerCount === 1, 'the rogue to leave')
+  await witnessWorks(t)
+})

@@ -143,7 +143,10 @@ export class CoordinatorCore {
   }
 
   onWorkerMessages(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): void {
-    if (this.#workers.handle(worker, messages)) this.#apply()
+    const ok = this.#workers.handle(worker, messages)
+    // Closed for its violations: it leaves now, not when its socket's close event comes.
+    if (worker.state === 'gone') this.onWorkerClosed(worker)
+    else if (ok) this.#apply()
   }
 
   onWorkerClosed(worker: WorkerSession): void {

@@ -48,6 +48,8 @@ export class WorkerSession {
   readonly connectedAt = Date.now()
   /** Function sources this worker has received on this connection, by hash. */
   readonly sentSources = new Set<string>()
+  /** Reports it sent on tasks it does not hold (see `WorkerRole`). */
+  violations = 0
   lastHeartbeat = Date.now()
   cpu = 0
   memoryRss = 0
