@@ -14,7 +14,14 @@ import {
   Coordinator,
   type LocalCluster,
 } from 'clusterpool'
-import { CloseCode, PROTOCOL_VERSION, createDecoder, createEncoder } from '@clusterpool/protocol'
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  createDecoder,
+  createEncoder,
+  sourceFnRef,
+  sourceHash,
+} from '@clusterpool/protocol'
 import test, { type ExecutionContext } from 'ava'
 import WebSocket from 'ws'
 
@@ -406,3 +413,77 @@ test.serial('15.2: a held-size report from a stranger records no replica', async
   await waitFor(() => core.workerCount === 1, 'the rogue to leave')
   await witnessWorks(t)
 })
+
+const NO_ARGS = createEncoder().encode([])
+
+test.serial(
+  '15.3: a source that does not match its hash is refused; honest tasks run theirs',
+  async (t) => {
+    const double = (x: number): number => x * 2
+    const { hash } = sourceFnRef(double)
+    const attacker = await welcomedPeer(t)
+    attacker.sendMessages([
+      {
+        kind: 'submit',
+        tasks: [
+          {
+            id: 1,
+            fn: { kind: 'source', hash, source: '(x) => -777', name: 'double' },
+            args: NO_ARGS,
+          },
+        ],
+      },
+    ])
+    await waitFor(() => attacker.received.some((m) => m.kind === 'errors'), 'the refusal')
+    const errors = attacker.received.find((m) => m.kind === 'errors') as unknown as {
+      items: { id: number; error: { code: string; message: string } }[]
+    }
+    t.is(errors.items[0]?.id, 1)
+    t.is(errors.items[0]?.error.code, 'CP_ERR_INVALID_TASK')
+    t.regex(errors.items[0]!.error.message, /does not match its hash/)
+    const honest = await honestClient(t)
+    t.is(await honest.submit(double, 21), 42)
+    t.is(await honest.submit(double, 5), 10, 'later tasks name the hash alone, and still run it')
+    await witnessWorks(t)
+  },
+)
+
+test.serial(
+  '15.4: 300 distinct 200 kB sources, refused, then disconnect: the heap comes back',
+  async (t) => {
+    const core = cluster.coordinator.core
+    globalThis.gc?.()
+    const before = process.memoryUsage().heapUsed
+    const attacker = await welcomedPeer(t)
+    const filler = 'x'.repeat(200_000)
+    for (let i = 0; i < 300; i++) {
+      const source = `() => ${i} // ${filler}`
+      attacker.sendMessages([
+        {
+          kind: 'submit',
+          tasks: [
+            {
+              id: i + 1,
+              fn: { kind: 'source', hash: sourceHash(source), source, name: `f${i}` },
+              args: NO_ARGS,
+              deps: [999_999],
+            },
+          ],
+        },
+      ])
+    }
+    const errorCount = (): number =>
+      attacker.received.reduce(
+        (n, m) => n + (m.kind === 'errors' ? (m.items as unknown[]).length : 0),
+        0,
+      )
+    await waitFor(() => errorCount() === 300, 'every submit to be refused')
+    attacker.ws.close()
+    await attacker.closed
+    await waitFor(() => core.sources.bytes <= 16 * 2 ** 20, 'the sources to be released')
+    globalThis.gc?.()
+    const grown = process.memoryUsage().heapUsed - before
+    t.true(grown < 40 * 2 ** 20, `the heap grew ${Math.round(grown / 2 ** 20)} MiB`)
+    await witnessWorks(t)
+  },
+)

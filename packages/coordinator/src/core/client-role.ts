@@ -2,6 +2,7 @@ import {
   AbortedError,
   DependencyError,
   detachBytes,
+  InvalidTaskError,
   fnKey,
   fnLabel,
   PROTOCOL_VERSION,
@@ -12,7 +13,6 @@ import {
   type CoordinatorToClient,
   type FnRef,
   type ScatterItem,
-  type SourceFnRef,
   type SubmitTask,
   type WireFnRef,
 } from '@clusterpool/protocol'
@@ -26,16 +26,28 @@ import { taskSpec } from './task-wire.js'
 import { sendValue } from './values.js'
 
 /**
+ * Distinct function sources one client may have the coordinator hold for it at a time. A
+ * client sends a source's text once per connection and its hash alone after that, so the
+ * coordinator holds every source a client sent until it disconnects; past this many, a task
+ * with a new source is refused (`InvalidTaskError`). 128 sources is far beyond a real program's
+ * distinct shipped functions, and bounds what one connection pins (sources of up to
+ * `maxPayload` each; the idle ones are then `SourceCache`'s LRU, 16 MiB by default).
+ */
+export const MAX_SOURCES_PER_CLIENT = 128
+
+/**
  * The coordinator's side of a client connection: `submit`, `cancel`, `release`, `gather`,
  * `scatter` and `ping` come in and become scheduler events and client tasks
  * (`ClientTask`); what the client hears back about its tasks is decided by the `Dispatcher`.
  * The caller applies the scheduler's decisions after each batch.
+ *
+ * Function sources live in `CoreState.sources`, verified against their hash (a forged one fails
+ * that task with `InvalidTaskError`, and nothing else happens) and held by every live task of
+ * theirs and by every connected client that sent them (`MAX_SOURCES_PER_CLIENT`).
  */
 export class ClientRole {
   readonly #s: CoreState
   readonly #assigns: RelayedAssigns
-  /** Function sources clients sent, by hash (later submits name the hash only). */
-  readonly #sources = new Map<string, SourceFnRef>()
   #next = 0
 
   constructor(s: CoreState, assigns: RelayedAssigns) {
@@ -111,6 +123,8 @@ export class ClientRole {
       s.tasks.get(key)?.drop()
     }
     client.keys.clear()
+    for (const hash of client.sources) s.sources.release(hash)
+    client.sources.clear()
     s.log.info({ client: client.id }, 'client disconnected; its tasks are cancelled and released')
     return true
   }
@@ -124,7 +138,12 @@ export class ClientRole {
         t.id,
         new ProtocolError(`task id ${t.id} is already in use on this connection`),
       )
-    const fn = this.#resolveFn(t.fn)
+    let fn: FnRef | undefined
+    try {
+      fn = this.#resolveFn(client, t.fn)
+    } catch (error) {
+      return reject(client, t.id, error as Error)
+    }
     if (!fn) {
       const hash = (t.fn as { hash: string }).hash
       return reject(
@@ -170,19 +189,29 @@ export class ClientRole {
     )
     s.tasks.set(key, task)
     client.keys.add(key)
+    if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten
     s.stats.submitted(progress)
   }
 
-  #resolveFn(fn: WireFnRef): FnRef | undefined {
+  /**
+   * The function a task names: a module, or a source verified against its hash. A client that
+   * sends a source's text holds it while it is connected (it may name it by hash alone later).
+   * @throws InvalidTaskError for a source that does not match its hash, or one more distinct
+   *   source than `MAX_SOURCES_PER_CLIENT`.
+   */
+  #resolveFn(client: ClientSession, fn: WireFnRef): FnRef | undefined {
     if (fn.kind === 'module') return fn
-    if (fn.source !== undefined) {
-      const known = this.#sources.get(fn.hash)
-      if (known) return known
-      const ref: SourceFnRef = { kind: 'source', hash: fn.hash, source: fn.source, name: fn.name }
-      this.#sources.set(fn.hash, ref)
-      return ref
-    }
-    return this.#sources.get(fn.hash)
+    const sources = this.#s.sources
+    if (fn.source === undefined || client.sources.has(fn.hash)) return sources.resolve(fn)
+    if (client.sources.size >= MAX_SOURCES_PER_CLIENT)
+      throw new InvalidTaskError(
+        `this connection sent more than ${MAX_SOURCES_PER_CLIENT} distinct function sources ` +
+          `(the coordinator holds each until the client disconnects); reuse functions, or ` +
+          `connect again`,
+      )
+    const ref = sources.resolve(fn, true)
+    client.sources.add(fn.hash)
+    return ref
   }
 
   #cancel(client: ClientSession, key: string, now: number): void {

@@ -105,6 +105,12 @@ export class CoordinatorCore {
     return { values: this.#s.relay.values, bytes: this.#s.relay.bytes }
   }
 
+  /** The function sources kept: how many, their bytes, and how many of them are idle. */
+  get sources(): { size: number; bytes: number; idleSize: number } {
+    const c = this.#s.sources
+    return { size: c.size, bytes: c.bytes, idleSize: c.idleSize }
+  }
+
   get clientCount(): number {
     return this.#s.clients.size
   }

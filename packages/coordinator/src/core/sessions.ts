@@ -10,6 +10,8 @@ export class ClientSession {
   readonly connectedAt = Date.now()
   /** Keys of tasks this client submitted and has not released. */
   readonly keys = new Set<string>()
+  /** Hashes of the function sources this client sent, which it holds (`SourceCache`). */
+  readonly sources = new Set<string>()
 
   constructor(id: string, name: string, remote: string, link: MessageSink<CoordinatorToClient>) {
     this.id = id
