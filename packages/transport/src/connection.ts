@@ -154,9 +154,19 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       return
     }
     const messages = this.#outbox.take()
-    const frame = encodeFrame(this.#encoder, messages)
-    if (frame.byteLength <= this.#maxFrameBytes) this.#sendFrame(frame)
-    else for (const part of this.#split(messages)) this.#sendFrame(part)
+    try {
+      const frame = encodeFrame(this.#encoder, messages)
+      if (frame.byteLength <= this.#maxFrameBytes) this.#sendFrame(frame)
+      else for (const part of this.#split(messages)) this.#sendFrame(part)
+    } catch (error) {
+      // A batch msgpackr cannot encode ("Packed buffer would be larger than maximum buffer
+      // size"): flushes run from the event loop, so a throw here would end the process. Only
+      // this peer's connection ends, with the reason.
+      this.#outbox.clear()
+      const message = error instanceof Error ? error.message : String(error)
+      this.ws.close(CloseCode.INTERNAL_ERROR, closeReason(`could not encode a frame: ${message}`))
+      return
+    }
     if (this.ws.bufferedAmount > this.#highWaterMark) this.#waitForDrain()
   }
 

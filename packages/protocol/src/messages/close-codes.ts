@@ -18,6 +18,12 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** A frame exceeded `maxPayload`; sent by `ws` itself (RFC 6455 "message too big"). */
   MESSAGE_TOO_BIG: 1009,
+  /**
+   * The sender could not encode a frame for this peer (msgpackr refused it, such as "Packed
+   * buffer would be larger than maximum buffer size"); only that connection closes (RFC 6455
+   * "internal error").
+   */
+  INTERNAL_ERROR: 1011,
   /** The coordinator (or worker) is shutting down. */
   SHUTDOWN: 4000,
   /** The peer broke the wire protocol (a frame `decodeFrame` refused, a message out of turn). */
