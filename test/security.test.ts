@@ -487,3 +487,73 @@ test.serial(
     await witnessWorks(t)
   },
 )
+
+/** A raw client whose task 1 finished with a 60 kB value (inline: under holdResultsOverBytes). */
+async function peerWith60kB(t: ExecutionContext): Promise<RawPeer> {
+  const peer = await welcomedPeer(t)
+  const source = "() => 'v'.repeat(60_000)"
+  peer.sendMessages([
+    {
+      kind: 'submit',
+      tasks: [
+        {
+          id: 1,
+          fn: { kind: 'source', hash: sourceHash(source), source, name: 'v' },
+          args: NO_ARGS,
+        },
+      ],
+    },
+  ])
+  await waitFor(() => resultItems(peer).length === 1, 'task 1 to finish')
+  return peer
+}
+
+function resultItems(peer: RawPeer): { id: number; value?: Uint8Array }[] {
+  return peer.received.flatMap((m) =>
+    m.kind === 'results' ? (m.items as { id: number; value?: Uint8Array }[]) : [],
+  )
+}
+
+test.serial(
+  '15.8: gather of one 60 kB result 3000 and 75,000 times sends it once each',
+  async (t) => {
+    const peer = await peerWith60kB(t)
+    const rssBefore = process.memoryUsage().rss
+    const started = performance.now()
+    peer.sendMessages([{ kind: 'gather', ids: Array.from({ length: 3000 }, () => 1) }])
+    peer.sendMessages([{ kind: 'gather', ids: Array.from({ length: 75_000 }, () => 1) }])
+    peer.sendMessages([{ kind: 'ping', seq: 7 }])
+    await waitFor(() => peer.received.some((m) => m.kind === 'pong'), 'the pong')
+    t.is(resultItems(peer).length, 3, 'the result, then once per gather')
+    t.true(resultItems(peer)[2]!.value!.byteLength > 60_000)
+    t.true(performance.now() - started < 2000)
+    const grown = process.memoryUsage().rss - rssBefore
+    t.true(grown < 100 * 2 ** 20, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+    t.is(peer.ws.readyState, WebSocket.OPEN, 'the peer is still connected')
+    await witnessWorks(t)
+  },
+)
+
+test.serial('15.9: a dependency listed 1000 times travels once', async (t) => {
+  const peer = await peerWith60kB(t)
+  const source = '() => "ran"'
+  const rssBefore = process.memoryUsage().rss
+  peer.sendMessages([
+    {
+      kind: 'submit',
+      tasks: [
+        {
+          id: 2,
+          fn: { kind: 'source', hash: sourceHash(source), source, name: 'ran' },
+          args: NO_ARGS,
+          deps: Array.from({ length: 1000 }, () => 1),
+        },
+      ],
+    },
+  ])
+  await waitFor(() => resultItems(peer).some((r) => r.id === 2), 'task 2 to finish')
+  t.deepEqual(createDecoder().decode(resultItems(peer).find((r) => r.id === 2)!.value!), 'ran')
+  const grown = process.memoryUsage().rss - rssBefore
+  t.true(grown < 40 * 2 ** 20, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+  await witnessWorks(t)
+})

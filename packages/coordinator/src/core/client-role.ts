@@ -1,8 +1,10 @@
 import {
   AbortedError,
+  CloseCode,
   DependencyError,
   detachBytes,
   InvalidTaskError,
+  MessageLimits,
   fnKey,
   fnLabel,
   PROTOCOL_VERSION,
@@ -20,10 +22,10 @@ import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/transport'
 
 import { ClientTask, ClientTaskState } from './client-task.js'
 import type { CoreState } from './core-state.js'
+import { GatherQueue } from './gather-queue.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
 import { ClientSession } from './sessions.js'
 import { taskSpec } from './task-wire.js'
-import { sendValue } from './values.js'
 
 /**
  * Distinct function sources one client may have the coordinator hold for it at a time. A
@@ -96,7 +98,7 @@ export class ClientRole {
           for (const id of m.ids) this.#release(client, client.key(id), now)
           break
         case 'gather':
-          for (const id of m.ids) this.#gather(client, id)
+          if (!this.#gather(client, m.ids)) return false
           break
         case 'scatter':
           for (const item of m.items) this.#scatter(client, item, now)
@@ -123,6 +125,7 @@ export class ClientRole {
       s.tasks.get(key)?.drop()
     }
     client.keys.clear()
+    client.gather?.clear()
     for (const hash of client.sources) s.sources.release(hash)
     client.sources.clear()
     s.log.info({ client: client.id }, 'client disconnected; its tasks are cancelled and released')
@@ -154,8 +157,19 @@ export class ClientRole {
     }
     let deps: { id: number; key: string }[] | undefined
     if (t.deps && t.deps.length > 0) {
+      // Each dependency once, however often it is listed: its value travels once.
+      const ids = t.deps.length === 1 ? t.deps : [...new Set(t.deps)]
+      if (ids.length > MessageLimits.TASK_DEPS)
+        return reject(
+          client,
+          t.id,
+          new InvalidTaskError(
+            `task ${t.id} has ${ids.length} distinct dependencies; at most ` +
+              `${MessageLimits.TASK_DEPS} are allowed (fan in through a tree of tasks)`,
+          ),
+        )
       deps = []
-      for (const id of t.deps) {
+      for (const id of ids) {
         const depKey = client.key(id)
         if (!s.tasks.has(depKey))
           return reject(
@@ -251,15 +265,30 @@ export class ClientRole {
     this.#s.scheduler.release(key, now)
   }
 
-  /** The client awaits a finished task's value (one it was told is `held`). */
-  #gather(client: ClientSession, id: number): void {
-    const task = this.#s.tasks.get(client.key(id))
-    if (task) return sendValue(this.#s, task)
-    reject(
-      client,
-      id,
-      new ProtocolError(`gather: task ${id} is unknown (released, or never submitted)`),
-    )
+  /**
+   * The client awaits finished tasks' values (ones it was told are `held`): queued without
+   * repeats and answered under the link's backpressure (`GatherQueue`). A gather naming more
+   * than `MessageLimits.GATHER_IDS` distinct ids is refused whole: the client is closed with
+   * `CloseCode.PROTOCOL` (no real client asks that much at once; answering the rest with an
+   * error each would be an amplification of its own). False if it was.
+   */
+  #gather(client: ClientSession, ids: readonly number[]): boolean {
+    const queue = (client.gather ??= new GatherQueue(this.#s, client))
+    if (ids.length > MessageLimits.GATHER_IDS && distinctOver(ids, MessageLimits.GATHER_IDS)) {
+      this.#s.log.warn(
+        { client: client.id, ids: ids.length },
+        'ProtocolError: a gather named too many ids; closing the client',
+      )
+      this.#s.metrics?.protocolErrors.inc({ reason: 'gather-too-long' })
+      client.link.close(
+        CloseCode.PROTOCOL,
+        `a gather may name at most ${MessageLimits.GATHER_IDS} distinct ids`,
+      )
+      return false
+    }
+    for (const id of ids) queue.add(id)
+    queue.pump()
+    return true
   }
 
   /** Data from the client goes to a worker's memory; its future finishes as `held`. */
@@ -284,6 +313,13 @@ export class ClientRole {
       now,
     )
   }
+}
+
+/** Whether `ids` holds more than `limit` distinct values (stops counting past it). */
+function distinctOver(ids: readonly number[], limit: number): boolean {
+  const seen = new Set<number>()
+  for (const id of ids) if (seen.add(id).size > limit) return true
+  return false
 }
 
 function reject(client: ClientSession, id: number, error: Error): void {

@@ -1,6 +1,8 @@
 import type { CoordinatorToClient, CoordinatorToWorker, Versions } from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
 
+import type { GatherQueue } from './gather-queue.js'
+
 /** A connected client: its link and the keys of its live tasks. */
 export class ClientSession {
   readonly id: string
@@ -10,6 +12,8 @@ export class ClientSession {
   readonly connectedAt = Date.now()
   /** Keys of tasks this client submitted and has not released. */
   readonly keys = new Set<string>()
+  /** Its `gather` ids waiting for an answer (made on its first gather). */
+  gather: GatherQueue | undefined
   /** Hashes of the function sources this client sent, which it holds (`SourceCache`). */
   readonly sources = new Set<string>()
 
