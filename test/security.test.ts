@@ -557,3 +557,39 @@ test.serial('15.9: a dependency listed 1000 times travels once', async (t) => {
   t.true(grown < 40 * 2 ** 20, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
   await witnessWorks(t)
 })
+
+test.serial('15.5: tasks under 300 long function keys leave /api/status under 1 MB', async (t) => {
+  const peer = await welcomedPeer(t)
+  const long = 'f'.repeat(30_000)
+  const n = 300
+  for (let i = 0; i < n; i += 5)
+    peer.sendMessages([
+      {
+        kind: 'submit',
+        tasks: Array.from({ length: 5 }, (_, j) => ({
+          id: i + j + 1,
+          fn: { kind: 'module', url: `file:///${long}${i + j}.js`, exportName: 'f' },
+          args: NO_ARGS,
+        })),
+      },
+    ])
+  const ended = (): number =>
+    peer.received.reduce(
+      (k, m) =>
+        k + (m.kind === 'errors' || m.kind === 'results' ? (m.items as unknown[]).length : 0),
+      0,
+    )
+  await waitFor(() => ended() === n, 'every task to end', 20_000)
+  const started = performance.now()
+  const res = await fetch(`${cluster.httpUrl}/api/status`, {
+    headers: { authorization: `Bearer ${cluster.token}` },
+  })
+  const body = await res.text()
+  const tookMs = performance.now() - started
+  t.true(body.length < 1_000_000, `${body.length} bytes`)
+  t.true(tookMs < 250, `${Math.round(tookMs)} ms`)
+  const status = JSON.parse(body) as { functions: unknown[]; functionsTotal: number }
+  t.true(status.functions.length <= 100)
+  t.true(status.functionsTotal >= n)
+  await witnessWorks(t)
+})
