@@ -111,6 +111,7 @@ export class ClientRole {
           return false
       }
     }
+    client.gather?.endBatch()
     return true
   }
 

@@ -13,8 +13,9 @@ import { sendValue } from './values.js'
 export const GATHER_HIGH_WATER_BYTES = 16 * 2 ** 20
 
 /**
- * One client's `gather` ids, answered in order under backpressure. An id already waiting here
- * is not queued twice, so `gather` of one id 75,000 times sends the value once.
+ * One client's `gather` ids, answered in order under backpressure. An id already waiting here,
+ * or answered already in the same batch of messages (one frame), is not queued again: `gather`
+ * of one id 75,000 times, in one message or in many of one frame, sends the value once.
  *
  * ```
  *   add ──▶ queued ──pump──▶ answered (value, or error) ──▶ counted in flight
@@ -28,6 +29,8 @@ export class GatherQueue {
   #ids: number[] = []
   #head = 0
   readonly #queued = new Set<number>()
+  /** Ids answered since the current batch of the client's messages began (`endBatch`). */
+  readonly #answered = new Set<number>()
   /** Bytes of answers queued on the link since it last drained. */
   #queuedBytes = 0
   /** Reported bytes of the values being fetched from workers for this client. */
@@ -45,9 +48,9 @@ export class GatherQueue {
     return this.#ids.length - this.#head
   }
 
-  /** Queues `id` unless it is queued already (deduplicated); call `pump` after a batch. */
+  /** Queues `id` unless it is queued or was answered in this batch; then call `pump`. */
   add(id: number): void {
-    if (this.#queued.has(id)) return
+    if (this.#queued.has(id) || this.#answered.has(id)) return
     this.#queued.add(id)
     this.#ids.push(id)
   }
@@ -63,11 +66,17 @@ export class GatherQueue {
     }
   }
 
+  /** The batch of messages being handled is over: a later gather of the same id is answered. */
+  endBatch(): void {
+    if (this.#answered.size > 0) this.#answered.clear()
+  }
+
   /** The client left: nothing more is answered. */
   clear(): void {
     this.#ids = []
     this.#head = 0
     this.#queued.clear()
+    this.#answered.clear()
   }
 
   #run(): void {
@@ -85,6 +94,7 @@ export class GatherQueue {
       }
       const id = this.#ids[this.#head++]!
       this.#queued.delete(id)
+      this.#answered.add(id)
       this.#answer(id)
     }
     this.#ids = []

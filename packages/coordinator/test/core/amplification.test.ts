@@ -82,3 +82,13 @@ test('gather answers stop at the high-water mark until the link drains', async (
   await new Promise((resolve) => setImmediate(resolve))
   t.is(answered(), n - 2 * perBatch)
 })
+
+test('many gather messages of one id in one frame send the value once; a later frame again', (t) => {
+  const { c, value } = finished60kB()
+  c.link.take()
+  const many = Array.from({ length: 1000 }, () => ({ kind: 'gather' as const, ids: [1] }))
+  c.send(...many)
+  t.deepEqual(c.link.take(), [{ kind: 'results', items: [{ id: 1, value }] }])
+  c.send({ kind: 'gather', ids: [1] })
+  t.deepEqual(c.link.take(), [{ kind: 'results', items: [{ id: 1, value }] }])
+})
