@@ -384,7 +384,15 @@ test.serial('15.1: a result from a worker never assigned the task is dropped', a
   rogue.sendMessages([{ kind: 'results', items: [{ key, value, size: 11, durationMs: 1 }] }])
   t.is(await future, 'REAL-VALUE')
   t.is(core.workerCount, 2, 'one lie is logged and dropped, not a disconnect')
-  rogue.ws.terminate()
+  // A stream of them is a liar: closed with 4400, and the coordinator goes on.
+  const items = Array.from({ length: 11 }, (_, i) => ({
+    key: `c0:${i}`,
+    value,
+    size: 11,
+    durationMs: 1,
+  }))
+  rogue.sendMessages([{ kind: 'results', items }])
+  t.is((await rogue.closed).code, CloseCode.PROTOCOL)
   await waitFor(() => core.workerCount === 1, 'the rogue to leave')
   await witnessWorks(t)
 })
