@@ -14,7 +14,14 @@ import {
   Coordinator,
   type LocalCluster,
 } from 'clusterpool'
-import { CloseCode, PROTOCOL_VERSION, createDecoder, createEncoder } from '@clusterpool/protocol'
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  createDecoder,
+  createEncoder,
+  sourceFnRef,
+  sourceHash,
+} from '@clusterpool/protocol'
 import test, { type ExecutionContext } from 'ava'
 import WebSocket from 'ws'
 
@@ -453,4 +460,269 @@ test.serial('HTTP: /health is open; /api/status and /metrics need the token', as
   t.true(Number(submitted![1]) >= witnessCalls)
   t.regex(metrics, /^clusterpool_protocol_errors_total/m)
   t.regex(metrics, /^clusterpool_workers 1$/m)
+})
+
+// ─── lying and hostile peers (issue 15) ───────────────────────────────────────────────────────
+
+/** A raw peer welcomed as a worker named `name`, paused at once (it gets no tasks of its own). */
+async function rogueWorker(t: ExecutionContext, name = 'rogue'): Promise<RawPeer> {
+  const peer = await rawPeer(t)
+  peer.sendMessages([
+    {
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      role: 'worker',
+      name,
+      host: 'rogue-host',
+      pid: 1,
+      procs: 1,
+      resources: {},
+      memoryBytes: 1 << 30,
+      versions: { node: process.versions.node, clusterpool: '0.1.0' },
+    },
+  ])
+  await waitFor(() => peer.received.some((m) => m.kind === 'welcome'), 'the worker welcome')
+  peer.sendMessages([{ kind: 'leaving', returned: [] }])
+  return peer
+}
+
+/** A client of its own, shut down when the test ends. */
+async function honestClient(t: ExecutionContext): Promise<ClusterExecutor> {
+  const client = await cluster.connect({ name: 'honest' })
+  t.teardown(() => client.shutdown())
+  return client
+}
+
+test.serial('15.1: a result from a worker never assigned the task is dropped', async (t) => {
+  const honest = await honestClient(t)
+  const future = honest.submit(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return 'REAL-VALUE'
+  })
+  const key = `${honest.clientId}:1`
+  const core = cluster.coordinator.core
+  await waitFor(() => core.scheduler.task(key)?.state === 'processing', 'the task to run')
+  const rogue = await rogueWorker(t)
+  const value = createEncoder().encode('FAKE-VALUE')
+  rogue.sendMessages([{ kind: 'results', items: [{ key, value, size: 11, durationMs: 1 }] }])
+  t.is(await future, 'REAL-VALUE')
+  t.is(core.workerCount, 2, 'one lie is logged and dropped, not a disconnect')
+  // A stream of them is a liar: closed with 4400, and the coordinator goes on.
+  const items = Array.from({ length: 11 }, (_, i) => ({
+    key: `c0:${i}`,
+    value,
+    size: 11,
+    durationMs: 1,
+  }))
+  rogue.sendMessages([{ kind: 'results', items }])
+  t.is((await rogue.closed).code, CloseCode.PROTOCOL)
+  await waitFor(() => core.workerCount === 1, 'the rogue to leave')
+  await witnessWorks(t)
+})
+
+test.serial('15.2: a held-size report from a stranger records no replica', async (t) => {
+  const honest = await honestClient(t)
+  // Over holdResultsOverBytes (64 KiB): the value stays on the real worker.
+  const future = honest.submit(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return 'r'.repeat(100_000)
+  })
+  const key = `${honest.clientId}:1`
+  const core = cluster.coordinator.core
+  await waitFor(() => core.scheduler.task(key)?.state === 'processing', 'the task to run')
+  const rogue = await rogueWorker(t)
+  // The lie before the real result, and again after it: neither counts.
+  rogue.sendMessages([{ kind: 'results', items: [{ key, size: 100_000, durationMs: 1 }] }])
+  await waitFor(() => core.scheduler.task(key)?.state === 'memory', 'the real result')
+  rogue.sendMessages([{ kind: 'results', items: [{ key, size: 100_000, durationMs: 1 }] }])
+  await new Promise((resolve) => setTimeout(resolve, 50)) // for the second report to arrive
+  const rogueId = core.status().workers.find((w) => w.name === 'rogue')?.id
+  t.truthy(rogueId)
+  t.false(core.scheduler.whoHas(key).includes(rogueId!), 'no replica on the rogue')
+  t.is(await future, 'r'.repeat(100_000))
+  rogue.ws.terminate()
+  await waitFor(() => core.workerCount === 1, 'the rogue to leave')
+  await witnessWorks(t)
+})
+
+const NO_ARGS = createEncoder().encode([])
+
+test.serial(
+  '15.3: a source that does not match its hash is refused; honest tasks run theirs',
+  async (t) => {
+    const double = (x: number): number => x * 2
+    const { hash } = sourceFnRef(double)
+    const attacker = await welcomedPeer(t)
+    attacker.sendMessages([
+      {
+        kind: 'submit',
+        tasks: [
+          {
+            id: 1,
+            fn: { kind: 'source', hash, source: '(x) => -777', name: 'double' },
+            args: NO_ARGS,
+          },
+        ],
+      },
+    ])
+    await waitFor(() => attacker.received.some((m) => m.kind === 'errors'), 'the refusal')
+    const errors = attacker.received.find((m) => m.kind === 'errors') as unknown as {
+      items: { id: number; error: { code: string; message: string } }[]
+    }
+    t.is(errors.items[0]?.id, 1)
+    t.is(errors.items[0]?.error.code, 'CP_ERR_INVALID_TASK')
+    t.regex(errors.items[0]!.error.message, /does not match its hash/)
+    const honest = await honestClient(t)
+    t.is(await honest.submit(double, 21), 42)
+    t.is(await honest.submit(double, 5), 10, 'later tasks name the hash alone, and still run it')
+    await witnessWorks(t)
+  },
+)
+
+test.serial(
+  '15.4: 300 distinct 200 kB sources, refused, then disconnect: the heap comes back',
+  async (t) => {
+    const core = cluster.coordinator.core
+    globalThis.gc?.()
+    const before = process.memoryUsage().heapUsed
+    const attacker = await welcomedPeer(t)
+    const filler = 'x'.repeat(200_000)
+    for (let i = 0; i < 300; i++) {
+      const source = `() => ${i} // ${filler}`
+      attacker.sendMessages([
+        {
+          kind: 'submit',
+          tasks: [
+            {
+              id: i + 1,
+              fn: { kind: 'source', hash: sourceHash(source), source, name: `f${i}` },
+              args: NO_ARGS,
+              deps: [999_999],
+            },
+          ],
+        },
+      ])
+    }
+    const errorCount = (): number =>
+      attacker.received.reduce(
+        (n, m) => n + (m.kind === 'errors' ? (m.items as unknown[]).length : 0),
+        0,
+      )
+    await waitFor(() => errorCount() === 300, 'every submit to be refused')
+    attacker.ws.close()
+    await attacker.closed
+    await waitFor(() => core.sources.bytes <= 16 * 2 ** 20, 'the sources to be released')
+    globalThis.gc?.()
+    const grown = process.memoryUsage().heapUsed - before
+    t.true(grown < 40 * 2 ** 20, `the heap grew ${Math.round(grown / 2 ** 20)} MiB`)
+    await witnessWorks(t)
+  },
+)
+
+/** A raw client whose task 1 finished with a 60 kB value (inline: under holdResultsOverBytes). */
+async function peerWith60kB(t: ExecutionContext): Promise<RawPeer> {
+  const peer = await welcomedPeer(t)
+  const source = "() => 'v'.repeat(60_000)"
+  peer.sendMessages([
+    {
+      kind: 'submit',
+      tasks: [
+        {
+          id: 1,
+          fn: { kind: 'source', hash: sourceHash(source), source, name: 'v' },
+          args: NO_ARGS,
+        },
+      ],
+    },
+  ])
+  await waitFor(() => resultItems(peer).length === 1, 'task 1 to finish')
+  return peer
+}
+
+function resultItems(peer: RawPeer): { id: number; value?: Uint8Array }[] {
+  return peer.received.flatMap((m) =>
+    m.kind === 'results' ? (m.items as { id: number; value?: Uint8Array }[]) : [],
+  )
+}
+
+test.serial(
+  '15.8: gather of one 60 kB result 3000 and 75,000 times sends it once each',
+  async (t) => {
+    const peer = await peerWith60kB(t)
+    const rssBefore = process.memoryUsage().rss
+    const started = performance.now()
+    peer.sendMessages([{ kind: 'gather', ids: Array.from({ length: 3000 }, () => 1) }])
+    peer.sendMessages([{ kind: 'gather', ids: Array.from({ length: 75_000 }, () => 1) }])
+    // The same as 3000 messages of one frame.
+    peer.sendMessages(Array.from({ length: 3000 }, () => ({ kind: 'gather', ids: [1] })))
+    peer.sendMessages([{ kind: 'ping', seq: 7 }])
+    await waitFor(() => peer.received.some((m) => m.kind === 'pong'), 'the pong')
+    t.is(resultItems(peer).length, 4, 'the result, then once per gather frame')
+    t.true(resultItems(peer)[2]!.value!.byteLength > 60_000)
+    t.true(performance.now() - started < 2000)
+    const grown = process.memoryUsage().rss - rssBefore
+    t.true(grown < 100 * 2 ** 20, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+    t.is(peer.ws.readyState, WebSocket.OPEN, 'the peer is still connected')
+    await witnessWorks(t)
+  },
+)
+
+test.serial('15.9: a dependency listed 1000 times travels once', async (t) => {
+  const peer = await peerWith60kB(t)
+  const source = '() => "ran"'
+  const rssBefore = process.memoryUsage().rss
+  peer.sendMessages([
+    {
+      kind: 'submit',
+      tasks: [
+        {
+          id: 2,
+          fn: { kind: 'source', hash: sourceHash(source), source, name: 'ran' },
+          args: NO_ARGS,
+          deps: Array.from({ length: 1000 }, () => 1),
+        },
+      ],
+    },
+  ])
+  await waitFor(() => resultItems(peer).some((r) => r.id === 2), 'task 2 to finish')
+  t.deepEqual(createDecoder().decode(resultItems(peer).find((r) => r.id === 2)!.value!), 'ran')
+  const grown = process.memoryUsage().rss - rssBefore
+  t.true(grown < 40 * 2 ** 20, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+  await witnessWorks(t)
+})
+
+test.serial('15.5: tasks under 300 long function keys leave /api/status under 1 MB', async (t) => {
+  const peer = await welcomedPeer(t)
+  const long = 'f'.repeat(30_000)
+  const n = 300
+  for (let i = 0; i < n; i += 5)
+    peer.sendMessages([
+      {
+        kind: 'submit',
+        tasks: Array.from({ length: 5 }, (_, j) => ({
+          id: i + j + 1,
+          fn: { kind: 'module', url: `file:///${long}${i + j}.js`, exportName: 'f' },
+          args: NO_ARGS,
+        })),
+      },
+    ])
+  const ended = (): number =>
+    peer.received.reduce(
+      (k, m) =>
+        k + (m.kind === 'errors' || m.kind === 'results' ? (m.items as unknown[]).length : 0),
+      0,
+    )
+  await waitFor(() => ended() === n, 'every task to end', 20_000)
+  const started = performance.now()
+  const res = await fetch(`${cluster.httpUrl}/api/status`, {
+    headers: { authorization: `Bearer ${cluster.token}` },
+  })
+  const body = await res.text()
+  const tookMs = performance.now() - started
+  t.true(body.length < 1_000_000, `${body.length} bytes`)
+  t.true(tookMs < 250, `${Math.round(tookMs)} ms`)
+  const status = JSON.parse(body) as { functions: unknown[]; functionsTotal: number }
+  t.true(status.functions.length <= 100)
+  t.true(status.functionsTotal >= n)
+  await witnessWorks(t)
 })

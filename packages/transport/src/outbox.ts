@@ -29,6 +29,13 @@ export interface MessageSink<Out extends Message> {
   /** Sends what is queued now. */
   flush(): void
   close(code?: number, reason?: string): void
+  /**
+   * True while the link is backed up (a socket's `bufferedAmount` past its high-water mark);
+   * producers of bulk data wait for `onceDrained`. Absent: never congested (in-process links).
+   */
+  readonly congested?: boolean
+  /** Calls `listener` once the link is no longer congested (at once if it is not). */
+  onceDrained?(listener: () => void): void
 }
 
 /**

@@ -72,3 +72,12 @@ test('a message that cannot be encoded closes the connection instead of throwing
   t.regex(reason, /encoding a frame to send failed/)
   t.is(errors.length, 1)
 })
+
+test('a value the encoder refuses closes the connection with its reason', async (t) => {
+  const { closed } = await pair((conn) => {
+    conn.send({ kind: 'pong', seq: Symbol('unencodable') as unknown as number })
+  })
+  const [code, reason] = await closed
+  t.is(code, CloseCode.INTERNAL)
+  t.regex(reason, /encoding a frame to send failed: .*Unknown type: symbol/)
+})

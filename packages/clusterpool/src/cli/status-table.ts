@@ -4,7 +4,7 @@ import type { ClusterStatus } from '@clusterpool/coordinator'
 export function formatStatus(s: ClusterStatus): string {
   const lines: string[] = []
   lines.push(
-    `clusterpool ${s.coordinator.version}  up ${s.coordinator.uptimeSeconds}s  ${s.workers.length} workers  ` +
+    `clusterpool ${s.coordinator.version}  up ${s.coordinator.uptimeSeconds}s  ${s.workersTotal} workers  ` +
       `${s.workers.reduce((n, w) => n + w.procs, 0)} procs  ${s.coordinator.clients} clients  ${s.tasksPerSecond.toFixed(0)} tasks/s`,
   )
   const t = s.tasks
@@ -45,5 +45,8 @@ export function formatStatus(s: ClusterStatus): string {
       .join('  ')
       .trimEnd()
   lines.push('', fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt))
+  // The status lists the most active workers only (`STATUS_TOP_N`).
+  if (s.workersTotal > s.workers.length)
+    lines.push(`… and ${s.workersTotal - s.workers.length} more workers`)
   return lines.join('\n')
 }

@@ -1,7 +1,10 @@
 import {
   AbortedError,
+  CloseCode,
   DependencyError,
   detachBytes,
+  InvalidTaskError,
+  MessageLimits,
   fnKey,
   fnLabel,
   PROTOCOL_VERSION,
@@ -12,7 +15,6 @@ import {
   type CoordinatorToClient,
   type FnRef,
   type ScatterItem,
-  type SourceFnRef,
   type SubmitTask,
   type WireFnRef,
 } from '@clusterpool/protocol'
@@ -20,22 +22,34 @@ import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/transport'
 
 import { ClientTask, ClientTaskState } from './client-task.js'
 import type { CoreState } from './core-state.js'
+import { GatherQueue } from './gather-queue.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
 import { ClientSession } from './sessions.js'
 import { taskSpec } from './task-wire.js'
-import { sendValue } from './values.js'
+
+/**
+ * Distinct function sources one client may have the coordinator hold for it at a time. A
+ * client sends a source's text once per connection and its hash alone after that, so the
+ * coordinator holds every source a client sent until it disconnects; past this many, a task
+ * with a new source is refused (`InvalidTaskError`). 128 sources is far beyond a real program's
+ * distinct shipped functions, and bounds what one connection pins (sources of up to
+ * `maxPayload` each; the idle ones are then `SourceCache`'s LRU, 16 MiB by default).
+ */
+export const MAX_SOURCES_PER_CLIENT = 128
 
 /**
  * The coordinator's side of a client connection: `submit`, `cancel`, `release`, `gather`,
  * `scatter` and `ping` come in and become scheduler events and client tasks
  * (`ClientTask`); what the client hears back about its tasks is decided by the `Dispatcher`.
  * The caller applies the scheduler's decisions after each batch.
+ *
+ * Function sources live in `CoreState.sources`, verified against their hash (a forged one fails
+ * that task with `InvalidTaskError`, and nothing else happens) and held by every live task of
+ * theirs and by every connected client that sent them (`MAX_SOURCES_PER_CLIENT`).
  */
 export class ClientRole {
   readonly #s: CoreState
   readonly #assigns: RelayedAssigns
-  /** Function sources clients sent, by hash (later submits name the hash only). */
-  readonly #sources = new Map<string, SourceFnRef>()
   #next = 0
 
   constructor(s: CoreState, assigns: RelayedAssigns) {
@@ -84,7 +98,7 @@ export class ClientRole {
           for (const id of m.ids) this.#release(client, client.key(id), now)
           break
         case 'gather':
-          for (const id of m.ids) this.#gather(client, id)
+          if (!this.#gather(client, m.ids)) return false
           break
         case 'scatter':
           for (const item of m.items) this.#scatter(client, item, now)
@@ -97,6 +111,7 @@ export class ClientRole {
           return false
       }
     }
+    client.gather?.endBatch()
     return true
   }
 
@@ -111,6 +126,9 @@ export class ClientRole {
       s.tasks.get(key)?.drop()
     }
     client.keys.clear()
+    client.gather?.clear()
+    for (const hash of client.sources) s.sources.release(hash)
+    client.sources.clear()
     s.log.info({ client: client.id }, 'client disconnected; its tasks are cancelled and released')
     return true
   }
@@ -124,7 +142,12 @@ export class ClientRole {
         t.id,
         new ProtocolError(`task id ${t.id} is already in use on this connection`),
       )
-    const fn = this.#resolveFn(t.fn)
+    let fn: FnRef | undefined
+    try {
+      fn = this.#resolveFn(client, t.fn)
+    } catch (error) {
+      return reject(client, t.id, error as Error)
+    }
     if (!fn) {
       const hash = (t.fn as { hash: string }).hash
       return reject(
@@ -135,8 +158,19 @@ export class ClientRole {
     }
     let deps: { id: number; key: string }[] | undefined
     if (t.deps && t.deps.length > 0) {
+      // Each dependency once, however often it is listed: its value travels once.
+      const ids = t.deps.length === 1 ? t.deps : [...new Set(t.deps)]
+      if (ids.length > MessageLimits.TASK_DEPS)
+        return reject(
+          client,
+          t.id,
+          new InvalidTaskError(
+            `task ${t.id} has ${ids.length} distinct dependencies; at most ` +
+              `${MessageLimits.TASK_DEPS} are allowed (fan in through a tree of tasks)`,
+          ),
+        )
       deps = []
-      for (const id of t.deps) {
+      for (const id of ids) {
         const depKey = client.key(id)
         if (!s.tasks.has(depKey))
           return reject(
@@ -170,19 +204,29 @@ export class ClientRole {
     )
     s.tasks.set(key, task)
     client.keys.add(key)
+    if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten
     s.stats.submitted(progress)
   }
 
-  #resolveFn(fn: WireFnRef): FnRef | undefined {
+  /**
+   * The function a task names: a module, or a source verified against its hash. A client that
+   * sends a source's text holds it while it is connected (it may name it by hash alone later).
+   * @throws InvalidTaskError for a source that does not match its hash, or one more distinct
+   *   source than `MAX_SOURCES_PER_CLIENT`.
+   */
+  #resolveFn(client: ClientSession, fn: WireFnRef): FnRef | undefined {
     if (fn.kind === 'module') return fn
-    if (fn.source !== undefined) {
-      const known = this.#sources.get(fn.hash)
-      if (known) return known
-      const ref: SourceFnRef = { kind: 'source', hash: fn.hash, source: fn.source, name: fn.name }
-      this.#sources.set(fn.hash, ref)
-      return ref
-    }
-    return this.#sources.get(fn.hash)
+    const sources = this.#s.sources
+    if (fn.source === undefined || client.sources.has(fn.hash)) return sources.resolve(fn)
+    if (client.sources.size >= MAX_SOURCES_PER_CLIENT)
+      throw new InvalidTaskError(
+        `this connection sent more than ${MAX_SOURCES_PER_CLIENT} distinct function sources ` +
+          `(the coordinator holds each until the client disconnects); reuse functions, or ` +
+          `connect again`,
+      )
+    const ref = sources.resolve(fn, true)
+    client.sources.add(fn.hash)
+    return ref
   }
 
   #cancel(client: ClientSession, key: string, now: number): void {
@@ -222,15 +266,30 @@ export class ClientRole {
     this.#s.scheduler.release(key, now)
   }
 
-  /** The client awaits a finished task's value (one it was told is `held`). */
-  #gather(client: ClientSession, id: number): void {
-    const task = this.#s.tasks.get(client.key(id))
-    if (task) return sendValue(this.#s, task)
-    reject(
-      client,
-      id,
-      new ProtocolError(`gather: task ${id} is unknown (released, or never submitted)`),
-    )
+  /**
+   * The client awaits finished tasks' values (ones it was told are `held`): queued without
+   * repeats and answered under the link's backpressure (`GatherQueue`). A gather naming more
+   * than `MessageLimits.GATHER_IDS` distinct ids is refused whole: the client is closed with
+   * `CloseCode.PROTOCOL` (no real client asks that much at once; answering the rest with an
+   * error each would be an amplification of its own). False if it was.
+   */
+  #gather(client: ClientSession, ids: readonly number[]): boolean {
+    const queue = (client.gather ??= new GatherQueue(this.#s, client))
+    if (ids.length > MessageLimits.GATHER_IDS && distinctOver(ids, MessageLimits.GATHER_IDS)) {
+      this.#s.log.warn(
+        { client: client.id, ids: ids.length },
+        'ProtocolError: a gather named too many ids; closing the client',
+      )
+      this.#s.metrics?.protocolErrors.inc({ reason: 'gather-too-long' })
+      client.link.close(
+        CloseCode.PROTOCOL,
+        `a gather may name at most ${MessageLimits.GATHER_IDS} distinct ids`,
+      )
+      return false
+    }
+    for (const id of ids) queue.add(id)
+    queue.pump()
+    return true
   }
 
   /** Data from the client goes to a worker's memory; its future finishes as `held`. */
@@ -255,6 +314,13 @@ export class ClientRole {
       now,
     )
   }
+}
+
+/** Whether `ids` holds more than `limit` distinct values (stops counting past it). */
+function distinctOver(ids: readonly number[], limit: number): boolean {
+  const seen = new Set<number>()
+  for (const id of ids) if (seen.add(id).size > limit) return true
+  return false
 }
 
 function reject(client: ClientSession, id: number, error: Error): void {

@@ -113,6 +113,12 @@ export class CoordinatorCore {
     return { values: this.#s.relay.values, bytes: this.#s.relay.bytes }
   }
 
+  /** The function sources kept: how many, their bytes, and how many of them are idle. */
+  get sources(): { size: number; bytes: number; idleSize: number } {
+    const c = this.#s.sources
+    return { size: c.size, bytes: c.bytes, idleSize: c.idleSize }
+  }
+
   get clientCount(): number {
     return this.#s.clients.size
   }
@@ -151,7 +157,10 @@ export class CoordinatorCore {
   }
 
   onWorkerMessages(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): void {
-    if (this.#workers.handle(worker, messages)) this.#apply()
+    const ok = this.#workers.handle(worker, messages)
+    // Closed for its violations: it leaves now, not when its socket's close event comes.
+    if (worker.state === 'gone') this.onWorkerClosed(worker)
+    else if (ok) this.#apply()
   }
 
   onWorkerClosed(worker: WorkerSession): void {

@@ -1,4 +1,4 @@
-import { fnLabel } from '@clusterpool/protocol'
+import { fnLabel, SourceCache } from '@clusterpool/protocol'
 import type { Logger } from 'pino'
 
 import type { CoordinatorMetrics } from '../http/metrics.js'
@@ -24,6 +24,11 @@ export class CoreState {
   readonly workers = new Map<string, WorkerSession>()
   /** Every task and scattered value a client has not released (or the scheduler still needs). */
   readonly tasks = new Map<string, ClientTask>()
+  /**
+   * Function sources by verified hash, held by live tasks and the clients that sent them;
+   * idle ones are kept LRU within `SOURCE_CACHE_DEFAULTS` (16 MiB, 1024 sources).
+   */
+  readonly sources = new SourceCache()
   readonly relay: DataRelay
   readonly stats: TaskStats
   readonly events = new CoreEvents()

@@ -54,21 +54,29 @@ export class DataRelay {
     this.#sendFetch(workerId, key)
   }
 
-  /** A worker's `data` answer. */
+  /**
+   * A worker's `data` answer. Only answers to a `fetch` sent to this worker are taken; the keys
+   * of the others (data nobody asked it for) are returned, or undefined when there are none.
+   */
   onData(
     workerId: string,
     items: readonly { readonly key: string; readonly value: Uint8Array }[],
     missing: readonly string[] | undefined,
-  ): void {
+  ): string[] | undefined {
+    let unasked: string[] | undefined
     for (const { key, value } of items) {
       const waiters = this.#take(workerId, key)
-      if (waiters.length === 0) continue
+      if (waiters.length === 0) {
+        ;(unasked ??= []).push(key)
+        continue
+      }
       this.bytes += value.byteLength
       this.values++
       this.#onRelayed?.(value.byteLength)
       for (const w of waiters) w.value(value)
     }
     for (const key of missing ?? []) for (const w of this.#take(workerId, key)) w.missing()
+    return unasked
   }
 
   /** The worker left: whatever was asked of it will not come. */

@@ -69,6 +69,7 @@ export class Dispatcher {
           s.stats.ended(task, undefined)
           s.tasks.delete(d.key)
           task.client.keys.delete(d.key)
+          if (task.fn.kind === 'source') s.sources.release(task.fn.hash)
         }
         return
       }

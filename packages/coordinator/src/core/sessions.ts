@@ -1,6 +1,8 @@
 import type { CoordinatorToClient, CoordinatorToWorker, Versions } from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
 
+import type { GatherQueue } from './gather-queue.js'
+
 /** A connected client: its link and the keys of its live tasks. */
 export class ClientSession {
   readonly id: string
@@ -10,6 +12,10 @@ export class ClientSession {
   readonly connectedAt = Date.now()
   /** Keys of tasks this client submitted and has not released. */
   readonly keys = new Set<string>()
+  /** Its `gather` ids waiting for an answer (made on its first gather). */
+  gather: GatherQueue | undefined
+  /** Hashes of the function sources this client sent, which it holds (`SourceCache`). */
+  readonly sources = new Set<string>()
 
   constructor(id: string, name: string, remote: string, link: MessageSink<CoordinatorToClient>) {
     this.id = id
@@ -48,6 +54,8 @@ export class WorkerSession {
   readonly connectedAt = Date.now()
   /** Function sources this worker has received on this connection, by hash. */
   readonly sentSources = new Set<string>()
+  /** Reports it sent on tasks it does not hold (see `WorkerRole`). */
+  violations = 0
   lastHeartbeat = Date.now()
   cpu = 0
   memoryRss = 0

@@ -30,16 +30,37 @@ export interface WorkerStatus {
   versions: { node: string; clusterpool: string }
 }
 
-/** `GET /api/status`. */
+/**
+ * How many workers and functions `/api/status` lists at most: the `STATUS_TOP_N` most active
+ * (workers by running and queued tasks, then by tasks done; functions by tasks observed), in
+ * their usual order, with the total count beside them. Strings peers chose (names, hosts,
+ * function keys, versions) are cut to `STATUS_TEXT_CHARS`. The status is then a few hundred
+ * kilobytes at most, whatever the number of functions, workers or clients.
+ */
+export const STATUS_TOP_N = 100
+/** Characters kept of each peer-chosen string in the status (see `STATUS_TOP_N`). */
+export const STATUS_TEXT_CHARS = 200
+/** Resources listed per worker in the status. */
+const STATUS_RESOURCES = 32
+
+/**
+ * `GET /api/status`. Bounded: at most `STATUS_TOP_N` workers and functions (the most active;
+ * `workersTotal` and `functionsTotal` count all), strings cut to `STATUS_TEXT_CHARS`.
+ */
 export interface ClusterStatus {
   coordinator: { version: string; url?: string; uptimeSeconds: number; clients: number }
+  /** The `STATUS_TOP_N` most active workers (all of them when there are fewer). */
   workers: WorkerStatus[]
+  /** Workers connected; more than `workers.length` when the list was cut. */
+  workersTotal: number
   tasks: TaskCounts
   totals: { submitted: number; finished: number; erred: number; cancelled: number }
   /** Tasks finished (or erred) per second, over the last 5 seconds. */
   tasksPerSecond: number
-  /** Duration estimates per function. */
+  /** Duration estimates of the `STATUS_TOP_N` functions with the most tasks observed. */
   functions: { fnKey: string; estimateMs: number; observed: number }[]
+  /** Functions known; more than `functions.length` when the list was cut. */
+  functionsTotal: number
   /** Values relayed between workers and to clients (results kept on workers, inputs moved). */
   transfers: { values: number; bytes: number }
 }
@@ -51,6 +72,13 @@ export function buildStatus(
 ): ClusterStatus {
   const views = new Map(core.scheduler.workers().map((v) => [v.id, v]))
   const now = Date.now()
+  const shown = topN(sessions, (w) => {
+    const v = views.get(w.id)
+    return v === undefined ? 0 : (v.processing + v.queued) * 2 ** 32 + v.done + v.failed
+  })
+  const estimates = core.scheduler
+    .estimates()
+    .filter((e) => e.observed > 0 || !e.fnKey.startsWith('<'))
   return {
     coordinator: {
       version: CLUSTERPOOL_VERSION,
@@ -58,16 +86,16 @@ export function buildStatus(
       uptimeSeconds: Math.round((now - core.startedAt) / 1000),
       clients: core.clientCount,
     },
-    workers: sessions.map((w) => {
+    workers: shown.map((w) => {
       const v = views.get(w.id)
       return {
         id: w.id,
-        name: w.name,
-        host: w.host,
+        name: clip(w.name),
+        host: clip(w.host),
         pid: w.pid,
         procs: w.procs,
         state: w.state,
-        resources: w.resources,
+        resources: clipResources(w.resources),
         running: v?.processing ?? 0,
         queued: v?.queued ?? 0,
         done: v?.done ?? 0,
@@ -78,16 +106,45 @@ export function buildStatus(
         memoryBytes: w.memoryBytes,
         heldBytes: w.heldBytes,
         lastHeartbeatMsAgo: now - w.lastHeartbeat,
-        versions: w.versions,
+        versions: { node: clip(w.versions.node), clusterpool: clip(w.versions.clusterpool) },
       }
     }),
+    workersTotal: sessions.length,
     tasks: core.scheduler.taskCounts(),
     totals: { ...core.totals },
     tasksPerSecond: core.throughput.perSecond(),
-    functions: core.scheduler
-      .estimates()
-      .filter((e) => e.observed > 0 || !e.fnKey.startsWith('<'))
-      .map((e) => ({ fnKey: e.fnKey, estimateMs: e.estimateMs, observed: e.observed })),
+    functions: topN(estimates, (e) => e.observed).map((e) => ({
+      fnKey: clip(e.fnKey),
+      estimateMs: e.estimateMs,
+      observed: e.observed,
+    })),
+    functionsTotal: estimates.length,
     transfers: { ...core.transfers },
   }
+}
+
+/** The `STATUS_TOP_N` items with the highest `activity`, in their original order. */
+function topN<T>(items: readonly T[], activity: (item: T) => number): readonly T[] {
+  if (items.length <= STATUS_TOP_N) return items
+  return items
+    .map((item, i) => ({ item, i, a: activity(item) }))
+    .sort((x, y) => y.a - x.a || x.i - y.i)
+    .slice(0, STATUS_TOP_N)
+    .sort((x, y) => x.i - y.i)
+    .map((x) => x.item)
+}
+
+/** `text` cut to `STATUS_TEXT_CHARS`. */
+export function clip(text: string): string {
+  return text.length <= STATUS_TEXT_CHARS ? text : `${text.slice(0, STATUS_TEXT_CHARS - 1)}…`
+}
+
+function clipResources(resources: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {}
+  let n = 0
+  for (const [name, amount] of Object.entries(resources)) {
+    if (n++ === STATUS_RESOURCES) break
+    out[clip(name)] = amount
+  }
+  return out
 }

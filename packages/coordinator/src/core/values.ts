@@ -8,22 +8,31 @@ import type { CoreState } from './core-state.js'
  * is `inline`, else fetched from a worker holding it (through the relay), trying the holders in
  * turn. A task being computed again (its holders were lost) regathers: the value goes out when
  * the scheduler has it again (see `Dispatcher`). Anything else is answered with an error.
+ * `sent`, when given, is called once, when the answer is queued: with the value's bytes, or 0.
  */
-export function sendValue(s: CoreState, task: ClientTask, tried?: Set<string>): void {
+export function sendValue(
+  s: CoreState,
+  task: ClientTask,
+  tried?: Set<string>,
+  sent?: (bytes: number) => void,
+): void {
   const link = task.client.link
   const value = task.value
   if (value !== undefined) {
     link.pushItem('results', 'items', { id: task.id, value })
+    sent?.(value.byteLength)
     return
   }
   const state = s.scheduler.task(task.key)?.state
   if (state === 'erred' && task.error) {
     link.pushItem('errors', 'items', { id: task.id, error: task.error })
+    sent?.(0)
     return
   }
   if (state === 'waiting' || state === 'queued' || state === 'processing') {
     // Lost and being computed again: sent when it is back in memory.
     if (task.state === 'settled') task.to('regather')
+    sent?.(0)
     return
   }
   const from = s.scheduler.whoHas(task.key).find((w) => !tried?.has(w))
@@ -37,10 +46,14 @@ export function sendValue(s: CoreState, task: ClientTask, tried?: Set<string>): 
             `gather: ${s.label(task.key)} has no value (state ${state ?? 'forgotten'})`,
           )
     link.pushItem('errors', 'items', { id: task.id, error: serializeError(error) })
+    sent?.(0)
     return
   }
   s.relay.fetch(task.key, from, {
-    value: (bytes) => link.pushItem('results', 'items', { id: task.id, value: bytes }),
-    missing: () => sendValue(s, task, (tried ?? new Set()).add(from)),
+    value: (bytes) => {
+      link.pushItem('results', 'items', { id: task.id, value: bytes })
+      sent?.(bytes.byteLength)
+    },
+    missing: () => sendValue(s, task, (tried ?? new Set()).add(from), sent),
   })
 }

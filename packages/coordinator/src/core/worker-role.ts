@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   fnLabel,
   PROTOCOL_VERSION,
   type SerializedError,
@@ -8,16 +9,33 @@ import {
   type WorkerToCoordinator,
 } from '@clusterpool/protocol'
 
+import { Reporter } from '../scheduler/scheduler.js'
 import type { ClientTask } from './client-task.js'
 import type { CoreState } from './core-state.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
 import { WorkerSession } from './sessions.js'
 
 /**
+ * Reports the coordinator did not ask for that a worker may send before it is disconnected:
+ * the next one closes it with `CloseCode.PROTOCOL` (4400). See `WorkerRole`.
+ */
+export const MAX_WORKER_VIOLATIONS = 10
+
+/**
  * The coordinator's side of a worker connection: heartbeats, `results`, `errors`,
  * `stealReply`, `data` and `leaving` come in and become scheduler events, client-task value
  * changes (`ClientTask`) and relay answers. The caller applies the scheduler's decisions after
  * each batch.
+ *
+ * **Believe only what was assigned.** A result, an error, a held-size report or a steal reply
+ * is taken only from the worker that holds the task's assignment now (`Scheduler.mayReport`,
+ * one map lookup and an id compare), which also refuses a late report after a steal; a `data`
+ * item is taken only as the answer to a `fetch` the coordinator sent. Anything else is a
+ * protocol violation by that worker: it is logged (`ProtocolError`, with the worker and the
+ * key), counted (`clusterpool_protocol_errors_total{reason="unassigned-report"}`) and dropped,
+ * and nothing else changes. A worker that commits more than `MAX_WORKER_VIOLATIONS` is closed
+ * with `CloseCode.PROTOCOL`: one late report is a bug, a stream of them is a liar, and its
+ * tasks are better rescheduled elsewhere.
  */
 export class WorkerRole {
   readonly #s: CoreState
@@ -68,6 +86,8 @@ export class WorkerRole {
   /** Handles a batch of the worker's messages; false if it broke the protocol and was closed. */
   handle(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): boolean {
     const s = this.#s
+    // Messages behind a close (a heartbeat timeout): nothing it says counts any more.
+    if (worker.state === 'gone') return false
     const now = performance.now()
     worker.lastHeartbeat = Date.now()
     for (const m of messages) {
@@ -80,18 +100,30 @@ export class WorkerRole {
           worker.queued = m.queued
           break
         case 'results':
-          for (const r of m.items) this.#result(worker, r, now)
+          for (const r of m.items) {
+            const reporter = this.#reporter(worker, r.key, 'results')
+            if (reporter !== Reporter.STRANGER) this.#result(worker, r, reporter, now)
+          }
           break
         case 'errors':
-          for (const e of m.items) this.#error(worker, e, now)
+          for (const e of m.items) {
+            const reporter = this.#reporter(worker, e.key, 'errors')
+            if (reporter !== Reporter.STRANGER) this.#error(worker, e, reporter, now)
+          }
           break
         case 'stealReply':
-          for (const key of m.given) s.scheduler.stealReply(key, worker.id, true, now)
-          for (const key of m.kept) s.scheduler.stealReply(key, worker.id, false, now)
+          for (const key of m.given)
+            if (this.#reporter(worker, key, 'stealReply') !== Reporter.STRANGER)
+              s.scheduler.stealReply(key, worker.id, true, now)
+          for (const key of m.kept)
+            if (this.#reporter(worker, key, 'stealReply') !== Reporter.STRANGER)
+              s.scheduler.stealReply(key, worker.id, false, now)
           break
-        case 'data':
-          s.relay.onData(worker.id, m.items, m.missing)
+        case 'data': {
+          const unasked = s.relay.onData(worker.id, m.items, m.missing)
+          if (unasked !== undefined) for (const key of unasked) this.#violation(worker, key, 'data')
           break
+        }
         case 'leaving':
           worker.state = 'leaving'
           s.scheduler.pauseWorker(worker.id, now)
@@ -105,8 +137,43 @@ export class WorkerRole {
           worker.link.close(4400, 'hello was already received')
           return false
       }
+      // Closed for its violations: what came before still counts, the rest does not.
+      if (worker.violations > MAX_WORKER_VIOLATIONS) return true
     }
     return true
+  }
+
+  /**
+   * What `worker` is to the task `key` it reports on (`Scheduler.reporter`). A `STRANGER`'s
+   * report is a violation, and the caller drops it.
+   */
+  #reporter(worker: WorkerSession, key: string, kind: string): Reporter {
+    const reporter = this.#s.scheduler.reporter(key, worker.id)
+    // An assign still waiting for relayed inputs was never sent: the worker cannot know it.
+    if (reporter === Reporter.ZOMBIE || (reporter === Reporter.HOLDER && !this.#assigns.has(key)))
+      return reporter
+    this.#violation(worker, key, kind)
+    return Reporter.STRANGER
+  }
+
+  /** A report the coordinator never asked for: logged, counted, dropped; too many close the worker. */
+  #violation(worker: WorkerSession, key: string, kind: string): void {
+    const s = this.#s
+    if (worker.state === 'gone') return
+    worker.violations++
+    s.metrics?.protocolErrors.inc({ reason: 'unassigned-report' })
+    s.log.warn(
+      { worker: worker.id, name: worker.name, key, kind, violations: worker.violations },
+      `ProtocolError: worker ${worker.id} sent ${kind} for ${key}, which it does not hold; dropped`,
+    )
+    if (worker.violations <= MAX_WORKER_VIOLATIONS) return
+    s.log.warn(
+      { worker: worker.id, name: worker.name, violations: worker.violations },
+      'ProtocolError: worker closed for reporting on tasks it does not hold',
+    )
+    worker.link.close(CloseCode.PROTOCOL, 'reports on tasks this worker does not hold')
+    // Its messages after this one no longer count; the close handler removes it.
+    worker.state = 'gone'
   }
 
   /**
@@ -123,9 +190,10 @@ export class WorkerRole {
     return true
   }
 
-  #result(worker: WorkerSession, r: WorkerResultItem, now: number): void {
+  #result(worker: WorkerSession, r: WorkerResultItem, reporter: Reporter, now: number): void {
     const s = this.#s
-    const task = s.tasks.get(r.key)
+    // A zombie's answer frees its slot; its value is not the task's (the task was dropped there).
+    const task = reporter === Reporter.HOLDER ? s.tasks.get(r.key) : undefined
     if (task) {
       // Taken as the value once the scheduler accepts a result (`memory`): see `ValueState`.
       if (r.value === undefined) {
@@ -139,9 +207,9 @@ export class WorkerRole {
     s.scheduler.taskFinished(r.key, worker.id, { durationMs: r.durationMs, nbytes: r.size }, now)
   }
 
-  #error(worker: WorkerSession, e: WorkerErrorItem, now: number): void {
+  #error(worker: WorkerSession, e: WorkerErrorItem, reporter: Reporter, now: number): void {
     const s = this.#s
-    const task = s.tasks.get(e.key)
+    const task = reporter === Reporter.HOLDER ? s.tasks.get(e.key) : undefined
     if (task) {
       task.error = e.error
       this.#taskEnded(task, worker, e.durationMs, e.error)

@@ -2,7 +2,7 @@ import type { SerializedError } from '@clusterpool/protocol'
 
 import type { TaskEndEvent } from '../core/events.js'
 import type { FunctionProgress } from '../core/progress.js'
-import type { ClusterStatus } from '../core/status.js'
+import { clip, type ClusterStatus } from '../core/status.js'
 import type { ResolvedDashboardOptions } from './options.js'
 import { Reservoir, Ring } from './ring.js'
 import type {
@@ -26,7 +26,9 @@ export interface AggregatorSource {
  * Turns the coordinator's state and its stream of task ends into bounded dashboard updates.
  *
  * Per task end: O(1) (a reservoir offer, and a ring push for errors). Per update:
- * O(workers + functions + streamCap + errorsKept), however many tasks ran.
+ * O(workers + functions + streamCap + errorsKept), however many tasks ran, and bounded however
+ * many workers and functions there are: the workers are the status's `STATUS_TOP_N` most active,
+ * the functions the `functionsShown` busiest, and every label is cut to `STATUS_TEXT_CHARS`.
  */
 export class Aggregator {
   readonly #options: ResolvedDashboardOptions
@@ -214,6 +216,7 @@ export class Aggregator {
       tasksPerSecond: round(status.tasksPerSecond, 2),
       workers,
       functions: this.#functions(),
+      workersTotal: status.workersTotal,
       functionsTotal: this.#source.progress.size,
       stream,
       points: this.#points,
@@ -226,7 +229,13 @@ export class Aggregator {
   #functions(): DashFunction[] {
     const rows: DashFunction[] = []
     for (const [fn, p] of this.#source.progress)
-      rows.push({ fn, pending: p.pending, running: p.running, done: p.done, erred: p.erred })
+      rows.push({
+        fn: clip(fn),
+        pending: p.pending,
+        running: p.running,
+        done: p.done,
+        erred: p.erred,
+      })
     if (rows.length <= this.#options.functionsShown) return rows
     const active = (r: DashFunction): number => r.pending + r.running
     const total = (r: DashFunction): number => active(r) + r.done + r.erred
@@ -249,7 +258,7 @@ export class Aggregator {
       let fi = index.get(e.fn)
       if (fi === undefined) {
         fi = fns.length
-        fns.push(e.fn)
+        fns.push(clip(e.fn))
         index.set(e.fn, fi)
       }
       bars.push([fi, e.workerId, e.startMs - now, e.endMs - now, e.ok ? 1 : 0])
@@ -267,7 +276,7 @@ export class Aggregator {
     return {
       seq: ++this.#errorSeq,
       atMs: event.endMs,
-      fn: event.fn,
+      fn: clip(event.fn),
       workerId: event.workerId,
       worker: event.workerId,
       name: cut(String(e.name), 200),

@@ -100,7 +100,10 @@ export interface DashboardUpdate {
     noWorker: number
   }
   readonly tasksPerSecond: number
+  /** The most active workers (`STATUS_TOP_N`, as in `/api/status`). */
   readonly workers: readonly DashWorker[]
+  /** Workers connected; more than `workers.length` when the list was cut. */
+  readonly workersTotal: number
   readonly functions: readonly DashFunction[]
   /** Functions known; more than `functions.length` when the list was cut. */
   readonly functionsTotal: number

@@ -40,7 +40,7 @@ export class CoordinatorMetrics {
 
   readonly protocolErrors = new Counter({
     name: 'clusterpool_protocol_errors_total',
-    help: 'Connections closed for breaking the protocol or failing authentication',
+    help: 'Connections closed for breaking the protocol or failing authentication, and reports a peer sent on tasks it does not hold',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   })

@@ -65,6 +65,10 @@ const SCATTER_FN = '<scatter>'
  * `graph.ts` (dependencies, lineage, lifetimes), `membership.ts` (workers joining and dying) and
  * `estimates.ts`.
  */
+/** What a reporting worker is to a task: see `Scheduler.reporter`. */
+export const Reporter = { STRANGER: 0, HOLDER: 1, ZOMBIE: 2 } as const
+export type Reporter = (typeof Reporter)[keyof typeof Reporter]
+
 export class Scheduler {
   readonly #c: SchedulerState
 
@@ -185,17 +189,11 @@ export class Scheduler {
       t.state !== TaskState.PROCESSING ||
       t.worker !== w
     ) {
-      if (
-        t !== undefined &&
-        t.state === TaskState.MEMORY &&
-        t.whoHas !== null &&
-        !t.whoHas.includes(w)
-      ) {
-        t.whoHas.push(w) // a duplicate run: keep it as a replica
-        w.hasData.add(t)
-      } else {
-        c.emit({ type: DecisionType.RELEASE_DATA, key, workerIds: [w.id] }) // stale result: drop it
-      }
+      // A stale result (a task the worker was told to drop, or one it does not hold): dropped
+      // there. Never kept as a replica: replicas are only where the coordinator relayed one,
+      // and the key may be in memory on another worker (which keeps its own copy).
+      if (t?.whoHas?.includes(w) !== true)
+        c.emit({ type: DecisionType.RELEASE_DATA, key, workerIds: [w.id] })
       flush(c)
       return
     }
@@ -351,6 +349,24 @@ export class Scheduler {
   task(key: string): TaskView | undefined {
     const t = this.#c.tasks.get(key)
     return t === undefined ? undefined : taskView(t)
+  }
+
+  /**
+   * What worker `workerId` is to the task `key` when it reports on it (a result, an error, a
+   * steal reply): its `HOLDER` (the task is processing there, a steal of it may be in flight),
+   * a `ZOMBIE` (it was told to drop the task and has not answered yet: its answer is expected,
+   * its value is not wanted), or a `STRANGER`, whose report nobody asked for. O(1), allocates
+   * nothing: it runs once per result.
+   */
+  reporter(key: string, workerId: string): Reporter {
+    const c = this.#c
+    const w = c.workers.get(workerId)
+    if (w === undefined) return Reporter.STRANGER
+    if (w.zombies.size > 0 && w.zombies.has(key)) return Reporter.ZOMBIE
+    const t = c.tasks.get(key)
+    return t !== undefined && t.state === TaskState.PROCESSING && t.worker === w
+      ? Reporter.HOLDER
+      : Reporter.STRANGER
   }
 
   /** Ids of the workers holding the key's result (empty unless it is in memory). */

@@ -1,5 +1,5 @@
 // Every message kind a client sends, through CoordinatorCore, with the messages that come out.
-import { PROTOCOL_VERSION, type SourceFnRef } from '@clusterpool/protocol'
+import { PROTOCOL_VERSION, sourceHash, type SourceFnRef } from '@clusterpool/protocol'
 import test from 'ava'
 
 import { assigned, errorsIn, protocolError, failure, result, task, testCore } from './harness.js'
@@ -79,12 +79,13 @@ test('submit: a function source goes to each worker once, later tasks name its h
   const c = h.client()
   const w = h.worker('w1', { procs: 4 })
   w.link.take()
-  const fn: SourceFnRef = { kind: 'source', hash: 'h1', source: '(x) => x', name: 'id' }
+  const hash = sourceHash('(x) => x')
+  const fn: SourceFnRef = { kind: 'source', hash, source: '(x) => x', name: 'id' }
   c.send({ kind: 'submit', tasks: [task(1, { fn })] })
-  c.send({ kind: 'submit', tasks: [task(2, { fn: { kind: 'source', hash: 'h1', name: 'id' } })] })
+  c.send({ kind: 'submit', tasks: [task(2, { fn: { kind: 'source', hash, name: 'id' } })] })
   w.send(result('c1:1', new Uint8Array([1])))
   const sent = w.link.takeKind('assign').flatMap((m) => m.tasks.map((x) => x.fn))
-  t.deepEqual(sent, [fn, { kind: 'source', hash: 'h1', name: 'id' }])
+  t.deepEqual(sent, [fn, { kind: 'source', hash, name: 'id' }])
   t.true(h.core.progress.has('id'))
 })
 

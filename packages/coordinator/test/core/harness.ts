@@ -46,7 +46,29 @@ export class Recorder<Out extends Message> implements MessageSink<Out> {
     else this.#messages.push({ kind, [field]: [item] } as unknown as Out)
   }
 
-  flush(): void {}
+  /** Backpressure as a socket's: `congestOnFlush` makes every flush congest until `drain()`. */
+  congested = false
+  congestOnFlush = false
+  flushes = 0
+  #drainListeners: (() => void)[] = []
+
+  flush(): void {
+    this.flushes++
+    if (this.congestOnFlush) this.congested = true
+  }
+
+  onceDrained(listener: () => void): void {
+    if (this.congested) this.#drainListeners.push(listener)
+    else listener()
+  }
+
+  /** The socket drained: listeners run. */
+  drain(): void {
+    this.congested = false
+    const listeners = this.#drainListeners
+    this.#drainListeners = []
+    for (const l of listeners) l()
+  }
 
   close(code?: number, reason?: string): void {
     if (this.closed) return

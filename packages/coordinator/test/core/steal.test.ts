@@ -92,3 +92,19 @@ test('a steal of a task whose assign waits for relayed inputs is answered here: 
     [['c1:2', [{ id: 1, key: 'c1:1', value, keep: true }]]],
   )
 })
+
+test('a late report from the victim after it gave the task up is a violation; the thief’s counts', (t) => {
+  const s = stealing()
+  s.w1.link.take()
+  s.w1.send({ kind: 'stealReply', given: ['c1:2'], kept: ['c1:4'] })
+  s.w2.link.take()
+  s.w1.send(result('c1:2', new Uint8Array([0x66])))
+  s.w1.send({ kind: 'stealReply', given: ['c1:2'], kept: [] })
+  t.is(s.w1.session.violations, 2)
+  t.is(s.core.scheduler.task('c1:2')?.workerId, 'w2', 'still the thief’s')
+  t.deepEqual(s.c.link.take(), [])
+  s.w2.send(result('c1:2', new Uint8Array([2])))
+  t.deepEqual(s.c.link.take(), [
+    { kind: 'results', items: [{ id: 2, value: new Uint8Array([2]) }] },
+  ])
+})

@@ -34,12 +34,13 @@ test('heartbeat: the worker’s load and memory show in the status', (t) => {
   t.is(w.session.queued, 5)
 })
 
-test('results: a stale result (a task nobody has) is dropped on its worker', (t) => {
+test('results: a result for a task nobody has is a violation, dropped (see trust.test.ts)', (t) => {
   const h = testCore()
   const w = h.worker('w1')
   w.link.take()
   w.send(result('c9:9', new Uint8Array([1])))
-  t.deepEqual(w.link.take(), [{ kind: 'release', keys: ['c9:9'] }])
+  t.deepEqual(w.link.take(), [])
+  t.is(w.session.violations, 1)
 })
 
 test('errors: retried while retries are left, then the worker’s error reaches the client', (t) => {

@@ -21,6 +21,7 @@ export {
   substituteDeps,
 } from './dep-ref.js'
 export { CloseCode, MAX_CLOSE_REASON_BYTES, closeError, closeReason } from './close-codes.js'
+export { MessageLimits } from './limits.js'
 
 export type { Refuse, Versions, WireFnRef, WireSourceFnRef } from './common.js'
 export type {
