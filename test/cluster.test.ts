@@ -453,6 +453,9 @@ test.serial('several clients share the cluster; each sees only its own futures',
   const xs = x.submit(gated, s.dir, 'x-task')
   await s.until('y-task.started')
   await s.until('x-task.started')
+  // Started on its worker is not yet running for its client: the `running` notice may still be
+  // on its way, and a future cancelled before it arrives is cancelled, not aborted.
+  await waitFor(() => xs.running(), 'x-task to show running')
   await x.shutdown({ cancelFutures: true })
   await s.until('x-task.aborted')
   s.open('y-task')
