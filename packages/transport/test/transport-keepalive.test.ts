@@ -40,3 +40,42 @@ test('keepAlive: any frame is a sign of life; silence past the timeout drops the
   client.terminate()
   wss.close()
 })
+
+test('pause: the peer’s frames wait unread and are not taken for silence; resume delivers them', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => wss.close())
+  await once(wss, 'listening')
+  const { port } = wss.address() as { port: number }
+  const received: number[] = []
+  let closedWith: number | undefined
+  const server = new Promise<Connection<'client->coordinator', CoordinatorToClient>>((resolve) => {
+    wss.on('connection', (ws) => {
+      const conn = new Connection<'client->coordinator', CoordinatorToClient>(
+        ws,
+        'client->coordinator',
+        {
+          onMessages: (ms) => {
+            for (const m of ms) if (m.kind === 'ping') received.push(m.seq)
+          },
+          onClose: (code) => (closedWith = code),
+        },
+      )
+      conn.keepAlive(40, 200)
+      resolve(conn)
+    })
+  })
+  // A peer that answers no pings: while the link is paused, that must not count against it.
+  const client = new WebSocket(`ws://127.0.0.1:${port}`, { autoPong: false })
+  t.teardown(() => client.terminate())
+  await once(client, 'open')
+  const conn = await server
+  conn.pause()
+  const encoder = createEncoder()
+  for (let seq = 1; seq <= 3; seq++) client.send(encodeFrame(encoder, [{ kind: 'ping', seq }]))
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  t.deepEqual(received, [], 'nothing read while paused')
+  t.is(closedWith, undefined, 'not dropped for silence while paused')
+  conn.resume()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.deepEqual(received, [1, 2, 3])
+})

@@ -64,6 +64,14 @@ export function coordinatorCommand(): Command {
         .argParser(parseNonNegative),
     )
     .addOption(
+      new Option(
+        '--max-client-held-bytes <bytes>',
+        "stop reading a client whose live tasks' arguments pass this (default 1 GiB)",
+      )
+        .env('CLUSTERPOOL_MAX_CLIENT_HELD_BYTES')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
       new Option('--worker-timeout-ms <ms>', 'remove a worker silent this long')
         .env('CLUSTERPOOL_WORKER_TIMEOUT_MS')
         .argParser(parseNonNegative),
@@ -94,6 +102,9 @@ export function coordinatorCommand(): Command {
               }),
           ...(opts.insecure ? { insecure: true } : {}),
           ...(opts.maxPayload === undefined ? {} : { maxPayload: Number(opts.maxPayload) }),
+          ...(opts.maxClientHeldBytes === undefined
+            ? {}
+            : { maxClientHeldBytes: Number(opts.maxClientHeldBytes) }),
           ...(opts.holdResultsOverBytes === undefined
             ? {}
             : { holdResultsOverBytes: Number(opts.holdResultsOverBytes) }),

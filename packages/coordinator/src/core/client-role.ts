@@ -206,6 +206,15 @@ export class ClientRole {
     client.keys.add(key)
     if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten
     s.stats.submitted(progress)
+    client.heldBytes += args.byteLength
+    if (!client.paused && client.heldBytes > s.options.maxClientHeldBytes && client.link.pause) {
+      client.paused = true
+      client.link.pause()
+      s.log.warn(
+        { client: client.id, heldBytes: client.heldBytes },
+        'client holds more task arguments than maxClientHeldBytes; not reading from it until its tasks are released',
+      )
+    }
   }
 
   /**

@@ -70,6 +70,12 @@ export class Dispatcher {
           s.tasks.delete(d.key)
           task.client.keys.delete(d.key)
           if (task.fn.kind === 'source') s.sources.release(task.fn.hash)
+          const client = task.client
+          client.heldBytes -= task.args.byteLength
+          if (client.paused && client.heldBytes <= s.options.maxClientHeldBytes / 2) {
+            client.paused = false
+            client.link.resume?.()
+          }
         }
         return
       }

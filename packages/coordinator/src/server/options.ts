@@ -41,6 +41,14 @@ export interface CoordinatorOptions {
    * (preferably on that worker). Bytes; default 65536 (64 KiB); 0 keeps every result on its worker.
    */
   holdResultsOverBytes?: number
+  /**
+   * The most bytes of task arguments the coordinator keeps for one client's live tasks (it
+   * keeps them until the task is released, to run it again after a failure). Past it, the
+   * coordinator stops reading from that client's connection until its tasks are released below
+   * half of it: the client's own sends back up, and nothing else is affected. Bytes; default
+   * 1 GiB.
+   */
+  maxClientHeldBytes?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */
   tickIntervalMs?: number
   /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */
@@ -62,6 +70,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   workerTimeoutMs: 10_000,
   allowedFailures: 3,
   holdResultsOverBytes: 64 * 1024,
+  maxClientHeldBytes: 2 ** 30,
   tickIntervalMs: 100,
   logLevel: 'info',
 } as const satisfies Partial<CoordinatorOptions>)
@@ -131,6 +140,11 @@ export function resolveCoordinatorOptions(
   ) {
     throw new InvalidOptionError(
       `options.holdResultsOverBytes must be an integer >= 0 (bytes), got ${String(o.holdResultsOverBytes)}`,
+    )
+  }
+  if (!Number.isInteger(o.maxClientHeldBytes) || o.maxClientHeldBytes < 1) {
+    throw new InvalidOptionError(
+      `options.maxClientHeldBytes must be a positive integer (bytes), got ${String(o.maxClientHeldBytes)}`,
     )
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
