@@ -1,6 +1,6 @@
 import {
   detachBytes,
-  InvalidStateError,
+  nextState,
   type FnRef,
   type ModuleFnRef,
   type SerializedError,
@@ -276,13 +276,13 @@ export class ClientTask {
 
   /** Moves the client's view along a named transition; throws on an illegal move (a bug). */
   to(name: ClientTaskTransition): void {
-    const rule = CLIENT_TASK_TRANSITIONS[name]
-    if (!(rule.from as readonly ClientTaskState[]).includes(this.#state)) {
-      throw new InvalidStateError(
-        `coordinator: task ${this.key} cannot ${name} from ${this.#state}`,
-      )
-    }
-    this.#state = rule.to
+    this.#state = nextState(
+      CLIENT_TASK_TRANSITIONS,
+      name,
+      this.#state,
+      'coordinator: task',
+      this.key,
+    )
   }
 
   /** The client dropped the task (release, cancel, disconnect); false if it had ended already. */
@@ -319,12 +319,6 @@ export class ClientTask {
   }
 
   #move(name: ValueTransition): void {
-    const rule = VALUE_TRANSITIONS[name]
-    if (!(rule.from as readonly ValueState[]).includes(this.#value)) {
-      throw new InvalidStateError(
-        `coordinator: value of ${this.key} cannot ${name} from ${this.#value}`,
-      )
-    }
-    this.#value = rule.to
+    this.#value = nextState(VALUE_TRANSITIONS, name, this.#value, 'coordinator: value of', this.key)
   }
 }
