@@ -4,6 +4,7 @@
 // client ("the witness") keeps working on the same coordinator.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 
 import {
@@ -12,6 +13,7 @@ import {
   InvalidOptionError,
   PayloadTooLargeError,
   Coordinator,
+  task,
   type LocalCluster,
 } from 'clusterpool'
 import {
@@ -726,3 +728,76 @@ test.serial('15.5: tasks under 300 long function keys leave /api/status under 1 
   t.true(status.functionsTotal >= n)
   await witnessWorks(t)
 })
+
+test.serial(
+  '15.6: a restriction to a worker named "alpha,beta" shares nothing with ["alpha","beta"]',
+  async (t) => {
+    const honest = await honestClient(t)
+    // Honest tasks wait for workers named alpha or beta; none is connected yet.
+    const futures = [1, 2, 3].map((x) =>
+      honest.submit(
+        task((n: number) => n * 10, { workers: ['alpha', 'beta'] }),
+        x,
+      ),
+    )
+    const attacker = await welcomedPeer(t)
+    attacker.sendMessages([
+      {
+        kind: 'submit',
+        tasks: [
+          {
+            id: 1,
+            fn: { kind: 'module', url: 'file:///nothing.js', exportName: 'f' },
+            args: NO_ARGS,
+            opts: { workers: ['alpha,beta'] },
+          },
+        ],
+      },
+    ])
+    const rogue = await rogueWorker(t, 'alpha,beta')
+    const assignedTo = (peer: RawPeer): string[] =>
+      peer.received.flatMap((m) =>
+        m.kind === 'assign' ? (m.tasks as { key: string }[]).map((x) => x.key) : [],
+      )
+    await waitFor(() => assignedTo(rogue).length > 0, 'the attacker’s own task on its worker')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    t.deepEqual(
+      assignedTo(rogue).filter((k) => k.startsWith(`${honest.clientId}:`)),
+      [],
+      'no honest task went to the worker named "alpha,beta"',
+    )
+    // A worker really named alpha takes them.
+    cluster.addWorker({ name: 'alpha' })
+    t.deepEqual(await Promise.all(futures), [10, 20, 30])
+    await witnessWorks(t)
+  },
+)
+
+test.serial(
+  '15.7: a BigInt extension filling a frame is refused at once, without a stall',
+  async (t) => {
+    const peer = await welcomedPeer(t)
+    // [{ kind: 'ping', seq: <BigInt extension 0x42 of 200 kB> }], written byte by byte.
+    const payload = Buffer.alloc(200_000, 0x7f)
+    const header = Buffer.from([
+      0x91,
+      0x82,
+      0xa4,
+      ...Buffer.from('kind'),
+      0xa4,
+      ...Buffer.from('ping'),
+    ])
+    const seq = Buffer.from([0xa3, ...Buffer.from('seq'), 0xc9, 0, 0, 0, 0, 0x42])
+    seq.writeUInt32BE(payload.length, 5)
+    const lag = monitorEventLoopDelay({ resolution: 5 })
+    lag.enable()
+    peer.ws.send(Buffer.concat([header, seq, payload]), { binary: true })
+    const closed = await peer.closed
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    lag.disable()
+    t.is(closed.code, CloseCode.PROTOCOL)
+    t.true(closed.reason.length < 200, 'the reason does not print the value')
+    t.true(lag.max / 1e6 < 250, `worst event-loop stall ${Math.round(lag.max / 1e6)} ms`)
+    await witnessWorks(t)
+  },
+)
