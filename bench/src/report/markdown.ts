@@ -282,6 +282,31 @@ export function renderMarkdown(input: ReportInput): string {
     }
   }
 
+  // P7
+  const p7 = all.filter((m) => m.scenario === 'P7')
+  if (p7.length > 0) {
+    section(
+      lines,
+      'P7 · hostile and lying peers',
+      'While an honest client runs checked tasks, authenticated hostile clients send mutated frames and lying ' +
+        'workers report on tasks they were never given (the live fuzz test, larger). The coordinator runs in the ' +
+        "bench's process, so its event-loop delay is measured directly.",
+    )
+    lines.push(
+      header(['metric', 'frames', 'median', 'runs', 'note'], ['---', '---', '---:', '---', '---']),
+    )
+    for (const m of p7)
+      lines.push(
+        row([
+          m.metric,
+          m.method,
+          `${fmt(m.median)} ${m.unit}`,
+          m.runs.map((r) => fmt(r)).join(', '),
+          m.note ?? '',
+        ]),
+      )
+  }
+
   const otherNotes = [
     ...new Set(
       all
