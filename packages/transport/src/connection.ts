@@ -59,7 +59,6 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   #direction: D
   readonly #outbox = new Outbox<Out>(() => this.flush())
   #waitingForDrain = false
-  #paused = false
   #closed = false
   /** When the peer was last heard from (any frame or pong), for `keepAlive`. Date.now() ms. */
   #lastHeard = Date.now()
@@ -140,28 +139,6 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     this.#outbox.pushItem(kind, field as string, item)
   }
 
-  /**
-   * Stops reading from the peer until `resume()`: its frames wait in the socket and its own
-   * sends back up. While paused, the peer is not judged silent (`keepAlive`): it is this side
-   * that does not listen. Pings still go out, so the peer knows this side is alive.
-   */
-  pause(): void {
-    if (this.#closed || this.#paused) return
-    this.#paused = true
-    this.ws.pause()
-  }
-
-  resume(): void {
-    if (!this.#paused) return
-    this.#paused = false
-    this.#lastHeard = Date.now()
-    if (!this.#closed) this.ws.resume()
-  }
-
-  get paused(): boolean {
-    return this.#paused
-  }
-
   /** Calls `listener` once the socket is no longer congested. */
   onceDrained(listener: () => void): void {
     if (!this.congested) {
@@ -226,9 +203,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       const now = Date.now()
       const late = now - lastRun > 2 * intervalMs + 1000
       lastRun = now
-      if (this.#paused)
-        this.#lastHeard = now // not listening is not the peer's silence
-      else if (late) return
+      if (late) return
       // Any frame counts as a sign of life, not only pongs: a pong can sit behind a large
       // backlog the peer is still sending (a client submitting a million tasks in one loop).
       const silentMs = Date.now() - this.#lastHeard

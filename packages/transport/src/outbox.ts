@@ -26,12 +26,6 @@ export interface MessageSink<Out extends Message> {
     field: F,
     item: ItemOf<OfKind<Out, K>, F>,
   ): void
-  /**
-   * Stops reading what the peer sends (its frames wait in its socket, and its sends back up)
-   * until `resume`. Links that cannot (an in-process loopback) leave it out.
-   */
-  pause?(): void
-  resume?(): void
   /** Sends what is queued now. */
   flush(): void
   close(code?: number, reason?: string): void

@@ -8,6 +8,7 @@ import {
   fnKey,
   fnLabel,
   PROTOCOL_VERSION,
+  PayloadTooLargeError,
   ProtocolError,
   serializeError,
   type ClientHello,
@@ -82,6 +83,8 @@ export class ClientRole {
   /** Handles a batch of the client's messages; false if it broke the protocol and was closed. */
   handle(client: ClientSession, messages: readonly ClientToCoordinator[]): boolean {
     const now = performance.now()
+    // Ids answered between frames (a pump after a drain) belong to no batch of this frame.
+    client.gather?.endBatch()
     for (const m of messages) {
       switch (m.kind) {
         case 'submit': {
@@ -141,6 +144,16 @@ export class ClientRole {
         client,
         t.id,
         new ProtocolError(`task id ${t.id} is already in use on this connection`),
+      )
+    if (client.heldBytes + t.args.byteLength > s.options.maxClientHeldBytes)
+      return reject(
+        client,
+        t.id,
+        new PayloadTooLargeError(
+          `this client's live tasks hold ${client.heldBytes} bytes of arguments on the coordinator ` +
+            `and this task adds ${t.args.byteLength}: over maxClientHeldBytes ` +
+            `(${s.options.maxClientHeldBytes}). Await or release earlier tasks first.`,
+        ),
       )
     let fn: FnRef | undefined
     try {
@@ -207,14 +220,6 @@ export class ClientRole {
     if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten
     s.stats.submitted(progress)
     client.heldBytes += args.byteLength
-    if (!client.paused && client.heldBytes > s.options.maxClientHeldBytes && client.link.pause) {
-      client.paused = true
-      client.link.pause()
-      s.log.warn(
-        { client: client.id, heldBytes: client.heldBytes },
-        'client holds more task arguments than maxClientHeldBytes; not reading from it until its tasks are released',
-      )
-    }
   }
 
   /**
@@ -245,7 +250,11 @@ export class ClientRole {
     const state = task.state
     if (state !== ClientTaskState.PENDING) {
       const view = s.scheduler.task(key)
-      if (view?.state === 'processing' && view.workerId !== null && !this.#assigns.has(key)) {
+      if (
+        view?.state === 'processing' &&
+        view.workerId !== null &&
+        !this.#assigns.has(key, view.workerId)
+      ) {
         // The client's future is running: the task sees its abort signal, and the future ends as
         // the task does (usually with the AbortedError it throws), not before.
         if (state === ClientTaskState.ABORTING) return

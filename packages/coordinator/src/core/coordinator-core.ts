@@ -90,7 +90,10 @@ export class CoordinatorCore {
 
   /** Starts the periodic `tick`: work stealing, estimates, heartbeat checks. */
   start(): void {
-    this.#timer = setInterval(() => this.tick(), this.#s.options.tickIntervalMs)
+    this.#timer = setInterval(
+      () => this.#safely('the tick', () => this.tick()),
+      this.#s.options.tickIntervalMs,
+    )
     this.#timer.unref()
   }
 
@@ -211,6 +214,18 @@ export class CoordinatorCore {
     }
   }
 
+  /**
+   * Runs `body` from a timer: an exception there would end the process and every peer's work,
+   * so it is logged (it is a bug) and the coordinator goes on.
+   */
+  #safely(what: string, body: () => void): void {
+    try {
+      body()
+    } catch (error) {
+      this.#s.log.error({ err: error }, `internal error in ${what}; the coordinator goes on`)
+    }
+  }
+
   /** Applies the scheduler's decisions until it has none, then tells observers. */
   #apply(): void {
     const stats = this.#s.stats
@@ -221,7 +236,14 @@ export class CoordinatorCore {
       ds.length > 0;
       ds = this.scheduler.takeDecisions()
     )
-      for (const d of ds) this.#dispatcher.decide(d)
+      for (const d of ds) {
+        // One decision that fails (a bug) must not drop the rest of the batch for everyone.
+        try {
+          this.#dispatcher.decide(d)
+        } catch (error) {
+          this.#s.log.error({ err: error, decision: d.type }, 'internal error applying a decision')
+        }
+      }
     // Counted once per batch of decisions, not per task (`memory` counts `totals.finished`).
     stats.batchFinished(finished)
     this.#s.events.emitChange()

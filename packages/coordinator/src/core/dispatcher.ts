@@ -70,12 +70,7 @@ export class Dispatcher {
           s.tasks.delete(d.key)
           task.client.keys.delete(d.key)
           if (task.fn.kind === 'source') s.sources.release(task.fn.hash)
-          const client = task.client
-          client.heldBytes -= task.args.byteLength
-          if (client.paused && client.heldBytes <= s.options.maxClientHeldBytes / 2) {
-            client.paused = false
-            client.link.resume?.()
-          }
+          task.client.heldBytes -= task.args.byteLength
         }
         return
       }
@@ -187,9 +182,17 @@ export class Dispatcher {
     // Inputs: small ones from here; big ones are on the worker already, or relayed to it.
     const deps: AssignDep[] = []
     let relayed: RelayedInput[] | undefined
-    for (const d of task.deps) {
+    // `where` lists the inputs in the task's order; a map only if it does not line up.
+    let byKey: Map<string, string | undefined> | undefined
+    for (const [i, d] of task.deps.entries()) {
       const value = s.tasks.get(d.key)?.value
-      const from = where.find((l) => l.key === d.key)?.workerId
+      const at = where[i]
+      let from: string | undefined
+      if (at?.key === d.key) from = at.workerId
+      else {
+        byKey ??= new Map(where.map((l) => [l.key, l.workerId]))
+        from = byKey.get(d.key)
+      }
       if (value === undefined && from !== undefined && from !== workerId)
         (relayed ??= []).push({ index: deps.length, from })
       deps.push(value === undefined ? { id: d.id, key: d.key } : { id: d.id, key: d.key, value })

@@ -107,7 +107,16 @@ export class GatherQueue {
       this.#waiting = false
       this.#queuedBytes = 0
       // Not from inside the drain callback's loop: the next turn.
-      setImmediate(() => this.pump())
+      setImmediate(() => {
+        try {
+          this.pump()
+        } catch (error) {
+          this.#s.log.error(
+            { err: error },
+            'internal error answering a gather; the coordinator goes on',
+          )
+        }
+      })
     })
   }
 

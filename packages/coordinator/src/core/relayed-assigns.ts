@@ -34,8 +34,8 @@ export class RelayedAssigns {
   }
 
   /** Whether the task's assign waits for relayed inputs. */
-  has(key: string): boolean {
-    return this.#waiting.has(key)
+  has(key: string, workerId: string): boolean {
+    return this.#waiting.get(key)?.workerId === workerId
   }
 
   /** Fetches `relayed` (indices into `deps`) and then sends `task` to worker `workerId`. */

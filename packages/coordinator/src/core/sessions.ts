@@ -18,8 +18,6 @@ export class ClientSession {
   readonly sources = new Set<string>()
   /** Bytes of arguments of its live tasks, which the coordinator keeps (`maxClientHeldBytes`). */
   heldBytes = 0
-  /** Reading from its link is paused: `heldBytes` went past `maxClientHeldBytes`. */
-  paused = false
 
   constructor(id: string, name: string, remote: string, link: MessageSink<CoordinatorToClient>) {
     this.id = id

@@ -112,12 +112,12 @@ export class WorkerRole {
           }
           break
         case 'stealReply':
+          // A reply may honestly come after the task ended or moved (the worker finished it
+          // before it read the steal): only the holder's counts, and a stale one is no lie.
           for (const key of m.given)
-            if (this.#reporter(worker, key, 'stealReply') !== Reporter.STRANGER)
-              s.scheduler.stealReply(key, worker.id, true, now)
+            if (this.#holds(worker, key)) s.scheduler.stealReply(key, worker.id, true, now)
           for (const key of m.kept)
-            if (this.#reporter(worker, key, 'stealReply') !== Reporter.STRANGER)
-              s.scheduler.stealReply(key, worker.id, false, now)
+            if (this.#holds(worker, key)) s.scheduler.stealReply(key, worker.id, false, now)
           break
         case 'data': {
           const unasked = s.relay.onData(worker.id, m.items, m.missing)
@@ -127,7 +127,9 @@ export class WorkerRole {
         case 'leaving':
           worker.state = 'leaving'
           s.scheduler.pauseWorker(worker.id, now)
-          for (const key of m.returned) s.scheduler.taskDropped(key, worker.id, now)
+          // Only tasks it holds: naming another worker's task must not move it.
+          for (const key of m.returned)
+            if (this.#holds(worker, key)) s.scheduler.taskDropped(key, worker.id, now)
           s.log.info(
             { worker: worker.id, returned: m.returned.length },
             'worker leaving; its queued tasks go elsewhere',
@@ -150,10 +152,21 @@ export class WorkerRole {
   #reporter(worker: WorkerSession, key: string, kind: string): Reporter {
     const reporter = this.#s.scheduler.reporter(key, worker.id)
     // An assign still waiting for relayed inputs was never sent: the worker cannot know it.
-    if (reporter === Reporter.ZOMBIE || (reporter === Reporter.HOLDER && !this.#assigns.has(key)))
+    if (
+      reporter === Reporter.ZOMBIE ||
+      (reporter === Reporter.HOLDER && !this.#assigns.has(key, worker.id))
+    )
       return reporter
     this.#violation(worker, key, kind)
     return Reporter.STRANGER
+  }
+
+  /** The worker holds the task's assignment now, and was sent it (not waiting for inputs). */
+  #holds(worker: WorkerSession, key: string): boolean {
+    return (
+      this.#s.scheduler.reporter(key, worker.id) === Reporter.HOLDER &&
+      !this.#assigns.has(key, worker.id)
+    )
   }
 
   /** A report the coordinator never asked for: logged, counted, dropped; too many close the worker. */

@@ -43,10 +43,9 @@ export interface CoordinatorOptions {
   holdResultsOverBytes?: number
   /**
    * The most bytes of task arguments the coordinator keeps for one client's live tasks (it
-   * keeps them until the task is released, to run it again after a failure). Past it, the
-   * coordinator stops reading from that client's connection until its tasks are released below
-   * half of it: the client's own sends back up, and nothing else is affected. Bytes; default
-   * 1 GiB.
+   * keeps them until the task is released, to run it again after a failure). A task that would
+   * go past it fails at once with `PayloadTooLargeError`; the client's other tasks, and other
+   * clients, are not affected. Bytes; default 1 GiB.
    */
   maxClientHeldBytes?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */

@@ -93,21 +93,21 @@ test('many gather messages of one id in one frame send the value once; a later f
   t.deepEqual(c.link.take(), [{ kind: 'results', items: [{ id: 1, value }] }])
 })
 
-test('a client holding more argument bytes than maxClientHeldBytes is not read until its tasks are released', (t) => {
+test('a task that would take a client past maxClientHeldBytes fails; released tasks make room', (t) => {
   const h = testCore({ maxClientHeldBytes: 10_000 })
   const w = h.worker('w1')
   const c = h.client()
-  const args = new Uint8Array(4000).fill(0x90) // msgpack: a valid array header, then junk
-  c.send({ kind: 'submit', tasks: [task(1, { args }), task(2, { args })] })
-  t.false(c.link.paused, '8,000 bytes held: under the cap')
-  c.send({ kind: 'submit', tasks: [task(3, { args })] })
-  t.true(c.link.paused, '12,000 bytes held: reading stops')
-  t.is(c.session.heldBytes, 12_000)
-  // Tasks finish and the client releases them: once at most half the cap is held, it reads on.
-  for (const id of [1, 2]) {
-    w.send(result(c.key(id), Uint8Array.of(1)))
-    c.send({ kind: 'release', ids: [id] })
-  }
-  t.true(c.session.heldBytes <= 5000, `${c.session.heldBytes} bytes held`)
-  t.false(c.link.paused)
+  const args = new Uint8Array(4000).fill(0x90)
+  c.send({ kind: 'submit', tasks: [task(1, { args }), task(2, { args }), task(3, { args })] })
+  t.is(c.session.heldBytes, 8000)
+  const [refused] = errorsIn(c.link.take())
+  t.like(refused, { id: 3, name: 'PayloadTooLargeError' })
+  t.regex(refused!.message, /maxClientHeldBytes \(10000\)/)
+  // The client still reads: it releases finished tasks, and then the same task fits.
+  w.send(result(c.key(1), Uint8Array.of(1)))
+  c.send({ kind: 'release', ids: [1] })
+  t.is(c.session.heldBytes, 4000)
+  c.send({ kind: 'submit', tasks: [task(4, { args })] })
+  t.is(c.session.heldBytes, 8000)
+  t.deepEqual(errorsIn(c.link.take()), [])
 })

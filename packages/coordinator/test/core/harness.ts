@@ -46,17 +46,6 @@ export class Recorder<Out extends Message> implements MessageSink<Out> {
     else this.#messages.push({ kind, [field]: [item] } as unknown as Out)
   }
 
-  /** Reading from the peer paused (`pause`), as a socket's would be. */
-  paused = false
-
-  pause(): void {
-    this.paused = true
-  }
-
-  resume(): void {
-    this.paused = false
-  }
-
   /** Backpressure as a socket's: `congestOnFlush` makes every flush congest until `drain()`. */
   congested = false
   congestOnFlush = false

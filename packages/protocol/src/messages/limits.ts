@@ -4,10 +4,10 @@
  */
 export const MessageLimits = {
   /**
-   * Distinct ids one `gather` may name. The coordinator answers the first this many and fails
-   * the futures of the rest with `ProtocolError` (the message is not refused, so what it could
-   * answer is not lost). A client awaiting more held results than this in one tick is far past
-   * any real workload (each is over `holdResultsOverBytes`, 64 KiB by default).
+   * Distinct ids one `gather` may name. Past it the coordinator closes that client with 4400
+   * (`ProtocolError`): one error per extra id would itself be an amplification. A client
+   * awaiting more held results than this in one tick is far past any real workload (each is
+   * over `holdResultsOverBytes`, 64 KiB by default).
    */
   GATHER_IDS: 100_000,
   /**
