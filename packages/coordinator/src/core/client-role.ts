@@ -146,15 +146,7 @@ export class ClientRole {
         new ProtocolError(`task id ${t.id} is already in use on this connection`),
       )
     if (client.heldBytes + t.args.byteLength > s.options.maxClientHeldBytes)
-      return reject(
-        client,
-        t.id,
-        new PayloadTooLargeError(
-          `this client's live tasks hold ${client.heldBytes} bytes of arguments on the coordinator ` +
-            `and this task adds ${t.args.byteLength}: over maxClientHeldBytes ` +
-            `(${s.options.maxClientHeldBytes}). Await or release earlier tasks first.`,
-        ),
-      )
+      return reject(client, t.id, overHeld(client, t.args.byteLength, s.options.maxClientHeldBytes))
     let fn: FnRef | undefined
     try {
       fn = this.#resolveFn(client, t.fn)
@@ -320,6 +312,12 @@ export class ClientRole {
         item.id,
         new ProtocolError(`scatter id ${item.id} is already in use on this connection`),
       )
+    if (client.heldBytes + item.value.byteLength > s.options.maxClientHeldBytes)
+      return reject(
+        client,
+        item.id,
+        overHeld(client, item.value.byteLength, s.options.maxClientHeldBytes),
+      )
     s.tasks.set(key, ClientTask.scattered(key, client, item.id, detachBytes(item.value)))
     client.keys.add(key)
     s.scheduler.scatter(
@@ -339,6 +337,15 @@ function distinctOver(ids: readonly number[], limit: number): boolean {
   const seen = new Set<number>()
   for (const id of ids) if (seen.add(id).size > limit) return true
   return false
+}
+
+/** The error of a task or scatter that would take its client past `maxClientHeldBytes`. */
+function overHeld(client: ClientSession, adding: number, limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `this client's live tasks keep ${client.heldBytes} bytes on the coordinator (arguments, and ` +
+      `values not yet on a worker) and this adds ${adding}: over maxClientHeldBytes (${limit}). ` +
+      'Await or release earlier futures first.',
+  )
 }
 
 function reject(client: ClientSession, id: number, error: Error): void {

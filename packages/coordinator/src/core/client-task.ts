@@ -232,7 +232,16 @@ export class ClientTask {
     )
     task.#value = INLINE
     task.#bytes = value
+    client.heldBytes += value.byteLength
     return task
+  }
+
+  /**
+   * Bytes this task makes the coordinator keep for its client: its arguments, and its value
+   * while it is here (`inline`). Counted in `ClientSession.heldBytes` (`maxClientHeldBytes`).
+   */
+  get heldBytes(): number {
+    return this.args.byteLength + (this.#value === INLINE ? this.#bytes!.byteLength : 0)
   }
 
   /** Data the client scattered, not a task: it never runs and counts in no progress or totals. */
@@ -308,6 +317,7 @@ export class ClientTask {
   accept(): void {
     this.#move('accept')
     this.#bytes = detachBytes(this.#bytes!)
+    this.client.heldBytes += this.#bytes.byteLength
   }
 
   /** Hands the scattered value over to be stored on a worker; it is `held` from now on. */
@@ -315,6 +325,7 @@ export class ClientTask {
     const bytes = this.#bytes!
     this.#move('store')
     this.#bytes = undefined
+    this.client.heldBytes -= bytes.byteLength
     return bytes
   }
 

@@ -70,7 +70,7 @@ export class Dispatcher {
           s.tasks.delete(d.key)
           task.client.keys.delete(d.key)
           if (task.fn.kind === 'source') s.sources.release(task.fn.hash)
-          task.client.heldBytes -= task.args.byteLength
+          task.client.heldBytes -= task.heldBytes
         }
         return
       }

@@ -16,7 +16,10 @@ export class ClientSession {
   gather: GatherQueue | undefined
   /** Hashes of the function sources this client sent, which it holds (`SourceCache`). */
   readonly sources = new Set<string>()
-  /** Bytes of arguments of its live tasks, which the coordinator keeps (`maxClientHeldBytes`). */
+  /**
+   * Bytes the coordinator keeps for its live tasks: arguments, and values not on a worker (its
+   * inline results, scattered data not yet stored), capped by `maxClientHeldBytes`.
+   */
   heldBytes = 0
 
   constructor(id: string, name: string, remote: string, link: MessageSink<CoordinatorToClient>) {

@@ -42,10 +42,11 @@ export interface CoordinatorOptions {
    */
   holdResultsOverBytes?: number
   /**
-   * The most bytes of task arguments the coordinator keeps for one client's live tasks (it
-   * keeps them until the task is released, to run it again after a failure). A task that would
-   * go past it fails at once with `PayloadTooLargeError`; the client's other tasks, and other
-   * clients, are not affected. Bytes; default 1 GiB.
+   * The most bytes the coordinator keeps for one client's live tasks: their arguments (kept
+   * until the task is released, to run it again after a failure), their inline results, and
+   * scattered values not yet stored on a worker. A task or scatter that would go past it fails
+   * at once with `PayloadTooLargeError`; the client's other tasks, and other clients, are not
+   * affected. Bytes; default 1 GiB.
    */
   maxClientHeldBytes?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */

@@ -111,3 +111,22 @@ test('a task that would take a client past maxClientHeldBytes fails; released ta
   t.is(c.session.heldBytes, 8000)
   t.deepEqual(errorsIn(c.link.take()), [])
 })
+
+test('inline results and scattered values count toward maxClientHeldBytes until released or stored', (t) => {
+  const h = testCore({ maxClientHeldBytes: 10_000 })
+  const w = h.worker('w1')
+  const c = h.client()
+  c.send({ kind: 'submit', tasks: [task(1)] })
+  const args = task(1).args.byteLength
+  w.send(result(c.key(1), new Uint8Array(6000).fill(1)))
+  t.is(c.session.heldBytes, args + 6000, 'the inline result is kept here for the client')
+  c.send({ kind: 'scatter', items: [{ id: 2, value: new Uint8Array(5000).fill(2) }] })
+  const [refused] = errorsIn(c.link.take())
+  t.like(refused, { id: 2, name: 'PayloadTooLargeError' })
+  c.send({ kind: 'release', ids: [1] })
+  t.is(c.session.heldBytes, 0)
+  c.send({ kind: 'scatter', items: [{ id: 3, value: new Uint8Array(5000).fill(3) }] })
+  t.deepEqual(errorsIn(c.link.take()), [])
+  // Stored on its worker, the scattered value is no longer kept here.
+  t.is(c.session.heldBytes, 0)
+})
