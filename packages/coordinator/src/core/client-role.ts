@@ -285,15 +285,20 @@ export class ClientRole {
    */
   #gather(client: ClientSession, ids: readonly number[]): boolean {
     const queue = (client.gather ??= new GatherQueue(this.#s, client))
-    if (ids.length > MessageLimits.GATHER_IDS && distinctOver(ids, MessageLimits.GATHER_IDS)) {
+    // The cap holds across frames too: a client that never reads cannot queue without end.
+    if (
+      queue.size + ids.length > MessageLimits.GATHER_IDS &&
+      (queue.size >= MessageLimits.GATHER_IDS ||
+        distinctOver(ids, MessageLimits.GATHER_IDS - queue.size))
+    ) {
       this.#s.log.warn(
         { client: client.id, ids: ids.length },
-        'ProtocolError: a gather named too many ids; closing the client',
+        'ProtocolError: gathers named too many ids at once; closing the client',
       )
       this.#s.metrics?.protocolErrors.inc({ reason: 'gather-too-long' })
       client.link.close(
         CloseCode.PROTOCOL,
-        `a gather may name at most ${MessageLimits.GATHER_IDS} distinct ids`,
+        `gathers may wait on at most ${MessageLimits.GATHER_IDS} distinct ids at once`,
       )
       return false
     }

@@ -57,7 +57,7 @@ test('a gather over the id cap is refused: the client is closed with 4400', (t) 
   const c = h.client()
   c.send({ kind: 'gather', ids: Array.from({ length: MessageLimits.GATHER_IDS + 1 }, (_, i) => i) })
   t.is(c.link.closedWith?.code, 4400)
-  t.regex(c.link.closedWith?.reason ?? '', /at most 100000 distinct ids/)
+  t.regex(c.link.closedWith?.reason ?? '', /at most 100000 distinct ids at once/)
 })
 
 test('gather answers stop at the high-water mark until the link drains', async (t) => {
