@@ -75,7 +75,10 @@ export function mapTests(suite: Suite): void {
     )
     // Those that had started see their abort signal (on a cluster, just after shutdown returns).
     for (const i of ran) await s.until(`${i}.aborted`)
-    t.false(s.has('29.ran'))
+    // A local pool starts items in order, so the last never started. A cluster may start a
+    // handed-out item out of order (a worker's queue, a steal), within the bound above.
+    if (suite.kit.kind === 'thread' || suite.kit.kind === 'process')
+      t.false(s.has('29.ran'), `items that ran: ${ran.join(',')}`)
   })
 
   suite.it('map timeoutMs counts from the call', async (t, ex) => {
