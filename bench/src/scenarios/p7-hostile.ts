@@ -8,23 +8,14 @@ import type { Ctx } from '../harness/measure.js'
 import { median } from '../harness/stats.js'
 import { errorText } from '../harness/timeout.js'
 
+// The helper's own types, so the two cannot drift; the module itself loads at run time.
+import type { hostileRun as HostileRunFn } from '../../../test/helpers/hostile.js'
+
+type HostileRun = typeof HostileRunFn
+type HostileOutcome = Awaited<ReturnType<HostileRun>>
+
 const HOSTILE = new URL('../../../test/helpers/hostile.ts', import.meta.url).href
 const SYSTEM = 'clusterpool LocalCluster 2×1 under hostile peers'
-
-interface HostileOutcome {
-  wrong: number
-  checked: number
-  maxLagMs: number
-  p99LagMs: number
-  rssGrowthMiB: number
-  statusBytes: number
-  workersAlive: boolean
-  freshClientWorks: boolean
-}
-type HostileRun = (
-  cluster: unknown,
-  options: { clientFrames: number; workerFrames: number; seed: number },
-) => Promise<HostileOutcome>
 
 export async function hostilePeers(ctx: Ctx): Promise<void> {
   const { config, results } = ctx

@@ -83,8 +83,9 @@ export class ClientRole {
   /** Handles a batch of the client's messages; false if it broke the protocol and was closed. */
   handle(client: ClientSession, messages: readonly ClientToCoordinator[]): boolean {
     const now = performance.now()
-    // Ids answered between frames (a pump after a drain) belong to no batch of this frame.
-    client.gather?.endBatch()
+    // A new batch: ids answered before it (in an earlier frame, or by a pump after a drain) may
+    // be gathered again.
+    client.gather?.newBatch()
     for (const m of messages) {
       switch (m.kind) {
         case 'submit': {
@@ -114,7 +115,6 @@ export class ClientRole {
           return false
       }
     }
-    client.gather?.endBatch()
     return true
   }
 

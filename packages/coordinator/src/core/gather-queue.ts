@@ -29,7 +29,7 @@ export class GatherQueue {
   #ids: number[] = []
   #head = 0
   readonly #queued = new Set<number>()
-  /** Ids answered since the current batch of the client's messages began (`endBatch`). */
+  /** Ids answered since the current batch of the client's messages began (`newBatch`). */
   readonly #answered = new Set<number>()
   /** Bytes of answers queued on the link since it last drained. */
   #queuedBytes = 0
@@ -66,8 +66,8 @@ export class GatherQueue {
     }
   }
 
-  /** The batch of messages being handled is over: a later gather of the same id is answered. */
-  endBatch(): void {
+  /** A new batch of the client's messages begins: a gather of an id answered before is answered. */
+  newBatch(): void {
     if (this.#answered.size > 0) this.#answered.clear()
   }
 

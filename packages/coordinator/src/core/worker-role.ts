@@ -27,10 +27,12 @@ export const MAX_WORKER_VIOLATIONS = 10
  * changes (`ClientTask`) and relay answers. The caller applies the scheduler's decisions after
  * each batch.
  *
- * **Believe only what was assigned.** A result, an error, a held-size report or a steal reply
- * is taken only from the worker that holds the task's assignment now (`Scheduler.mayReport`,
- * one map lookup and an id compare), which also refuses a late report after a steal; a `data`
- * item is taken only as the answer to a `fetch` the coordinator sent. Anything else is a
+ * **Believe only what was assigned.** A result, an error or a held-size report is taken only
+ * from the worker that holds the task's assignment now (`Scheduler.reporter`, one map lookup
+ * and an id compare), which also refuses a late report after a steal; a `data` item is taken
+ * only as the answer to a `fetch` the coordinator sent. A steal reply or a `leaving` list counts
+ * only for the tasks the worker holds; a stale steal reply is dropped without a violation (an
+ * honest worker may finish the task before it reads the steal). Anything else is a
  * protocol violation by that worker: it is logged (`ProtocolError`, with the worker and the
  * key), counted (`clusterpool_protocol_errors_total{reason="unassigned-report"}`) and dropped,
  * and nothing else changes. A worker that commits more than `MAX_WORKER_VIOLATIONS` is closed
