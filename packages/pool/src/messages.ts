@@ -18,6 +18,7 @@ import { isSerializedError } from '@clusterpool/protocol'
  * - `FORGET [4, fnId]` drop a function from the child's cache.
  * - `STOP [5]` finish the queued tasks, then exit with code 0.
  * - `RECLAIM [6]` give back every task not started yet (the child answers `RETURNED`).
+ * - `NESTED [7, taskId, payload]` a frame for the running task's executor (`TaskChannel`).
  *
  * Child → parent:
  * - `RESULT [10, taskId, value, durationUs]` the msgpack-encoded return value.
@@ -28,8 +29,20 @@ import { isSerializedError } from '@clusterpool/protocol'
  *   perhaps by a task); results computed before were sent ahead of it.
  * - `RETURNED [14, taskIds]` the tasks a `RECLAIM` took back; they never started here, and the
  *   child no longer holds them.
+ * - `NESTED [15, taskId, payload]` a frame from the running task's executor, for the pool's owner.
+ * - `SECEDE [16, taskId]` the task awaits a future of its executor: the child may run its next
+ *   task meanwhile (and the parent may hand it one).
+ * - `REJOIN [17, taskId]` the awaited future settled: the task runs again.
  */
-export const ToChildKind = { DEFINE: 1, RUN: 2, ABORT: 3, FORGET: 4, STOP: 5, RECLAIM: 6 } as const
+export const ToChildKind = {
+  DEFINE: 1,
+  RUN: 2,
+  ABORT: 3,
+  FORGET: 4,
+  STOP: 5,
+  RECLAIM: 6,
+  NESTED: 7,
+} as const
 export type ToChildKind = (typeof ToChildKind)[keyof typeof ToChildKind]
 
 export const ToParentKind = {
@@ -38,6 +51,9 @@ export const ToParentKind = {
   FATAL: 12,
   EXITING: 13,
   RETURNED: 14,
+  NESTED: 15,
+  SECEDE: 16,
+  REJOIN: 17,
 } as const
 export type ToParentKind = (typeof ToParentKind)[keyof typeof ToParentKind]
 
@@ -54,8 +70,15 @@ export type AbortMessage = readonly [typeof ToChildKind.ABORT, number]
 export type ForgetMessage = readonly [typeof ToChildKind.FORGET, number]
 export type StopMessage = readonly [typeof ToChildKind.STOP]
 export type ReclaimMessage = readonly [typeof ToChildKind.RECLAIM]
+export type NestedDownMessage = readonly [typeof ToChildKind.NESTED, number, Uint8Array]
 export type ToChild =
-  DefineMessage | RunMessage | AbortMessage | ForgetMessage | StopMessage | ReclaimMessage
+  | DefineMessage
+  | RunMessage
+  | AbortMessage
+  | ForgetMessage
+  | StopMessage
+  | ReclaimMessage
+  | NestedDownMessage
 
 export type ResultMessage = readonly [typeof ToParentKind.RESULT, number, Uint8Array, number]
 export type ErrorMessage = readonly [typeof ToParentKind.ERROR, number, SerializedError, number]
@@ -67,8 +90,18 @@ export type FatalMessage = readonly [
 ]
 export type ExitingMessage = readonly [typeof ToParentKind.EXITING, number | null, number]
 export type ReturnedMessage = readonly [typeof ToParentKind.RETURNED, number[]]
+export type NestedUpMessage = readonly [typeof ToParentKind.NESTED, number, Uint8Array]
+export type SecedeMessage = readonly [typeof ToParentKind.SECEDE, number]
+export type RejoinMessage = readonly [typeof ToParentKind.REJOIN, number]
 export type ToParent =
-  ResultMessage | ErrorMessage | FatalMessage | ExitingMessage | ReturnedMessage
+  | ResultMessage
+  | ErrorMessage
+  | FatalMessage
+  | ExitingMessage
+  | ReturnedMessage
+  | NestedUpMessage
+  | SecedeMessage
+  | RejoinMessage
 
 /** Words for a FATAL message's origin: "uncaught exception", "unhandled promise rejection". */
 export function describeFatalOrigin(origin: string): string {
@@ -118,6 +151,8 @@ function isToChild(m: unknown[]): boolean {
     case ToChildKind.STOP:
     case ToChildKind.RECLAIM:
       return m.length === 1
+    case ToChildKind.NESTED:
+      return m.length === 3 && isId(m[1]) && m[2] instanceof Uint8Array
     default:
       return false
   }
@@ -141,6 +176,11 @@ function isToParent(m: unknown[]): boolean {
       return m.length === 3 && (m[1] === null || isId(m[1])) && typeof m[2] === 'number'
     case ToParentKind.RETURNED:
       return m.length === 2 && Array.isArray(m[1]) && (m[1] as unknown[]).every(isId)
+    case ToParentKind.NESTED:
+      return m.length === 3 && isId(m[1]) && m[2] instanceof Uint8Array
+    case ToParentKind.SECEDE:
+    case ToParentKind.REJOIN:
+      return m.length === 2 && isId(m[1])
     default:
       return false
   }

@@ -23,6 +23,20 @@ export interface TaskPoolOptions {
    * for threads. Default: Node's own limit.
    */
   memoryLimitMb?: number
+  /**
+   * Modules (file URLs or specifiers) each child imports before its first task. The client's
+   * executors pass their `task-setup` module here, which gives tasks `currentTask().executor`.
+   * Default: none.
+   */
+  setupModules?: readonly string[]
+  /**
+   * Tasks that may wait at once in one child for futures of their executors
+   * (`currentTask().executor`). A waiting task frees its slot, so the child takes another task;
+   * a child holding this many waits takes no more, and when every child is full of waiting
+   * tasks the pool starts one more child for the next task, so that nested tasks never deadlock
+   * on slots. Bounds the memory of suspended tasks per child. Default 64.
+   */
+  maxWaitingPerChild?: number
 }
 
 /** The options after validation, defaults filled in. */
@@ -35,11 +49,14 @@ export interface ResolvedPoolOptions {
   readonly env: Readonly<Record<string, string>> | undefined
   readonly idleTimeoutMs: number | undefined
   readonly memoryLimitMb: number | undefined
+  readonly setupModules: readonly string[]
+  readonly maxWaitingPerChild: number
 }
 
 export const POOL_DEFAULTS = Object.freeze({
   maxTasksPerChild: Infinity,
   execArgv: Object.freeze([] as string[]),
+  maxWaitingPerChild: 64,
 })
 
 const KNOWN = new Set([
@@ -51,6 +68,8 @@ const KNOWN = new Set([
   'env',
   'idleTimeoutMs',
   'memoryLimitMb',
+  'setupModules',
+  'maxWaitingPerChild',
 ])
 
 /** Validates the options once, naming the option in every message. */
@@ -91,8 +110,20 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
   ) {
     throw new InvalidOptionError('env must be an object whose values are strings')
   }
+  const setupModules = o.setupModules ?? []
+  if (!Array.isArray(setupModules) || setupModules.some((a) => typeof a !== 'string')) {
+    throw new InvalidOptionError('setupModules must be an array of module URLs or specifiers')
+  }
+  const maxWaitingPerChild = o.maxWaitingPerChild ?? POOL_DEFAULTS.maxWaitingPerChild
+  if (!Number.isSafeInteger(maxWaitingPerChild) || (maxWaitingPerChild as number) < 1) {
+    throw new InvalidOptionError(
+      `maxWaitingPerChild must be a positive integer, got ${show(maxWaitingPerChild)}`,
+    )
+  }
   return Object.freeze({
     kind: o.kind,
+    setupModules: Object.freeze([...(setupModules as string[])]),
+    maxWaitingPerChild: maxWaitingPerChild as number,
     maxWorkers: maxWorkers as number,
     maxTasksPerChild: maxTasksPerChild as number,
     taskTimeoutMs: checkMs(o.taskTimeoutMs, 'taskTimeoutMs', TIMER_MS_RANGE),

@@ -20,6 +20,11 @@ export interface PoolTask {
    * the result is `{ v: results, e?: error of the first item that threw }`. Default false.
    */
   readonly chunk?: boolean
+  /**
+   * Submitted by a running task (through its executor): it goes ahead of the tasks submitted
+   * from outside, so that work already started finishes first. Default false.
+   */
+  readonly urgent?: boolean
 }
 
 /**
@@ -37,6 +42,16 @@ export interface PoolEvents {
   onResult(id: number, value: Uint8Array, durationMs: number): void
   /** `durationMs` is how long the task ran before it failed, 0 if it never started. */
   onError(id: number, error: SerializedError, durationMs: number): void
+  /**
+   * A frame from the executor of running task `id` (`currentTask().executor`): one frame of the
+   * client protocol, unread by the pool. Answer with `TaskPool.sendNested(id, payload)`.
+   * Without this handler, such frames are dropped.
+   */
+  onNested?(id: number, payload: Uint8Array): void
+  /** Task `id` now awaits its executor's futures: its slot is free until `onRejoin`. */
+  onSecede?(id: number): void
+  /** Task `id`'s wait ended: it holds a slot again. */
+  onRejoin?(id: number): void
 }
 
 /** A snapshot of a pool's counters. */
@@ -45,6 +60,8 @@ export interface TaskPoolStats {
   queued: number
   /** Tasks handed to a process or thread and not finished. */
   inFlight: number
+  /** Of those, how many wait for futures of their executors (their slots are free). */
+  waiting: number
   /** Processes or threads alive (including those stopping). */
   workers: number
   /** Tasks that produced a result. */

@@ -3,6 +3,7 @@
 export { Connection } from './connection.js'
 export { Outbox } from './outbox.js'
 export { LoopbackEnd } from './loopback.js'
+export { FrameLink } from './frame-link.js'
 export { openSession } from './dial.js'
 export { CLUSTERPOOL_VERSION } from './version.js'
 

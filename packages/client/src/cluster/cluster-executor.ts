@@ -101,7 +101,7 @@ export class ClusterExecutor extends BaseExecutor {
   #broken: Error | undefined
   #idle: (() => void) | undefined
 
-  private constructor(connection: CoordinatorLink, welcome: ClientWelcome) {
+  protected constructor(connection: CoordinatorLink, welcome: ClientWelcome) {
     super()
     this.#connection = connection
     this.#welcome = welcome
@@ -205,7 +205,44 @@ export class ClusterExecutor extends BaseExecutor {
     if (hasOwnKeys(call.options)) task.opts = call.options
     if (call.chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
+    this.onSubmitted(future, id)
     return future
+  }
+
+  /** A task was submitted under `id` (subclasses watch its future). */
+  protected onSubmitted(future: Future<unknown>, id: number): void {
+    void future
+    void id
+  }
+
+  /** The link to the coordinator, for subclasses that send messages of their own. */
+  protected get link(): CoordinatorLink {
+    return this.#connection
+  }
+
+  /**
+   * Makes `future` stand for the coordinator's `id` in task arguments (a dependency), without
+   * this executor ever settling it: a task's own future (`self`).
+   */
+  protected adoptAsDependency(future: Future<unknown>, id: number): void {
+    this.#ids.set(future, id)
+  }
+
+  /** Resolves once no future of this executor is unfinished. */
+  protected whenIdle(): Promise<void> {
+    if (this.#futures.size === 0 || this.#connection.closed) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const previous = this.#idle
+      this.#idle = () => {
+        previous?.()
+        resolve()
+      }
+    })
+  }
+
+  /** Unfinished futures of this executor. */
+  protected get unfinished(): Iterable<Future<unknown>> {
+    return this.#futures.values()
   }
 
   /** A pending future was cancelled here: tell the coordinator. (Dropped once it runs.) */

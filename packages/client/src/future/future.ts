@@ -40,6 +40,7 @@ const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom')
 interface FutureHooks {
   setAbortHandler(future: Future<unknown>, handler: () => void): void
   setDemandHandler(future: Future<unknown>, handler: () => void): void
+  setWaitHandler(future: Future<unknown>, handler: () => void): void
   removeDoneCallback<T>(future: Future<T>, callback: DoneCallback<T>): boolean
   hasDoneCallback<T>(future: Future<T>, callback: DoneCallback<T>): boolean
   doneCallbackCount(future: Future<unknown>): number
@@ -74,7 +75,7 @@ export let hooks: FutureHooks
  * `Promise.resolve(future)` and `yield future` in an async generator all hand out the *result*, not the
  * Future. Wrap it (`return { future }`) to pass the Future itself through those.
  *
- * Cost: a Future holds six fields. Callbacks live in a lazily-created slot (one function, or an
+ * Cost: a Future holds seven fields. Callbacks live in a lazily-created slot (one function, or an
  * array from the second one), promises are made only when someone calls `then`, `result` or
  * `exception`, and timers only when a timeout is given. A failed future that nobody awaits therefore
  * never produces an unhandled rejection.
@@ -89,6 +90,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #abort: (() => void) | undefined = undefined
   /** Called once when someone first wants the outcome (a value kept remotely is fetched then). */
   #demand: (() => void) | undefined = undefined
+  /** Called once when someone first waits for the outcome while it is not there yet. */
+  #wait: (() => void) | undefined = undefined
 
   /** @param key A readable identity used in messages (such as a task id); default `future-<n>`. */
   constructor(key?: string) {
@@ -201,6 +204,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(callback: (future: Future<T>) => void): void {
     if (this.#demand !== undefined) this.#wake()
+    // The wait handler may settle the future (a wait that is a deadlock): check the state after.
+    if (this.#wait !== undefined && this.#state < FULFILLED) this.#waited()
     if (this.#state >= FULFILLED) {
       this.#invoke(callback)
       return
@@ -278,6 +283,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#value = value
     this.#abort = undefined
     this.#demand = undefined
+    this.#wait = undefined
     const callbacks = this.#callbacks
     if (callbacks === undefined) return
     this.#callbacks = undefined
@@ -293,6 +299,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
       demand?.()
     } catch (error) {
       logError(`clusterpool: exception calling the demand handler of ${this.toString()}`, error)
+    }
+  }
+
+  /** Runs the wait handler (once). */
+  #waited(): void {
+    const wait = this.#wait
+    this.#wait = undefined
+    try {
+      wait?.()
+    } catch (error) {
+      logError(`clusterpool: exception calling the wait handler of ${this.toString()}`, error)
     }
   }
 
@@ -404,6 +421,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
         if (future.#state >= FULFILLED) return
         future.#demand = handler
         if (future.#callbacks !== undefined) future.#wake() // someone waits already
+      },
+      setWaitHandler(future, handler) {
+        if (future.#state < FULFILLED) future.#wait = handler
       },
       removeDoneCallback: (future, callback) => future.#removeCallback(callback),
       hasDoneCallback(future, callback) {

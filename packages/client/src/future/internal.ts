@@ -33,6 +33,17 @@ export function setDemandHandler(future: Future<unknown>, handler: () => void): 
 }
 
 /**
+ * Registers what to do when someone first waits for the future while it is not done: `await`,
+ * `then`, `result`, `exception`, `finally`, `addDoneCallback` (so `asCompleted` and `wait` too),
+ * but not `done()`. Called once; ignored once the future is done. A task's executor uses it to
+ * free the task's slot while it waits, and to check the wait against the wait-for graph.
+ * Callbacks registered before the handler (the executor's own) do not count.
+ */
+export function setWaitHandler(future: Future<unknown>, handler: () => void): void {
+  hooks.setWaitHandler(future, handler)
+}
+
+/**
  * Removes the first registration of `callback` (compared by identity) from a future that is not yet
  * done. Returns whether one was removed. Done futures have already dropped their callbacks.
  */

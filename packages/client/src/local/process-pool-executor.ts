@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '@clusterpool/protocol'
 
-import { PoolExecutor } from './pool-executor.js'
+import { PoolExecutor, type NestedTaskOptions } from './pool-executor.js'
 
-export interface ProcessPoolExecutorOptions {
+export interface ProcessPoolExecutorOptions extends NestedTaskOptions {
   /** Worker processes. Default `os.availableParallelism()`. */
   maxWorkers?: number
   /** Replace a process after it has run this many tasks. Default: never. */

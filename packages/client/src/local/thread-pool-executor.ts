@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '@clusterpool/protocol'
 
-import { PoolExecutor } from './pool-executor.js'
+import { PoolExecutor, type NestedTaskOptions } from './pool-executor.js'
 
-export interface ThreadPoolExecutorOptions {
+export interface ThreadPoolExecutorOptions extends NestedTaskOptions {
   /** Worker threads. Default `os.availableParallelism()`. */
   maxWorkers?: number
   /** Kill a task (and its thread) that runs longer than this. Milliseconds; default: none. */

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   PayloadTooLargeError,
   ProtocolError,
+  SELF_ID,
   serializeError,
   type ClientHello,
   type ClientToCoordinator,
@@ -25,6 +26,7 @@ import { ClientTask, ClientTaskState } from './client-task.js'
 import type { CoreState } from './core-state.js'
 import { GatherQueue } from './gather-queue.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
+import { NESTED_PRIORITY_BOOST } from './nested-tasks.js'
 import { ClientSession } from './sessions.js'
 import { taskSpec } from './task-wire.js'
 
@@ -96,10 +98,12 @@ export class ClientRole {
           break
         }
         case 'cancel':
-          for (const id of m.ids) this.#cancel(client, client.key(id), now)
+          for (const id of m.ids)
+            if (ownId(client, id)) this.#cancel(client, client.key(id), now)
           break
         case 'release':
-          for (const id of m.ids) this.#release(client, client.key(id), now)
+          for (const id of m.ids)
+            if (ownId(client, id)) this.#release(client, client.key(id), now)
           break
         case 'gather':
           if (!this.#gather(client, m.ids)) return false
@@ -109,6 +113,15 @@ export class ClientRole {
           break
         case 'ping':
           client.link.send({ kind: 'pong', seq: m.seq })
+          break
+        case 'await':
+          if (client.parent === undefined) {
+            // Only a task's own executor waits inside the cluster; a client has no slot to free.
+            this.#s.metrics?.protocolErrors.inc({ reason: 'await-from-client' })
+            client.link.close(CloseCode.PROTOCOL, 'await is for the executors of running tasks')
+            return false
+          }
+          for (const id of m.ids) this.#await(client, id)
           break
         case 'hello':
           client.link.close(4400, 'hello was already received')
@@ -138,6 +151,8 @@ export class ClientRole {
 
   #submit(client: ClientSession, t: SubmitTask, now: number): void {
     const s = this.#s
+    if (!ownId(client, t.id))
+      return reject(client, t.id, new ProtocolError(`task id ${t.id} names the task itself`))
     const key = client.key(t.id)
     if (s.tasks.has(key))
       return reject(
@@ -189,11 +204,21 @@ export class ClientRole {
         deps.push({ id, key: depKey })
       }
     }
+    let opts = t.opts
+    const parent = client.parent
+    if (parent !== undefined) {
+      const overCap = s.nested.addDescendant(client)
+      if (overCap !== undefined) return reject(client, t.id, overCap)
+      // A child inherits its parent's priority, a little higher: started work finishes first.
+      const priority = (opts?.priority ?? parent.priority) + NESTED_PRIORITY_BOOST
+      opts = { ...opts, priority }
+    }
     try {
-      s.scheduler.submit(taskSpec(key, fnKey(fn), client.id, t.opts, deps), now)
+      s.scheduler.submit(taskSpec(key, fnKey(fn), client.id, opts, deps), now)
     } catch (error) {
       return reject(client, t.id, error as Error)
     }
+    if (parent !== undefined) s.nested.submitted(key, fnLabel(fn), deps)
     const progress = s.stats.row(fnLabel(fn))
     const args = detachBytes(t.args)
     const task = new ClientTask(
@@ -203,7 +228,7 @@ export class ClientRole {
       fn,
       args,
       deps,
-      t.opts,
+      opts,
       t.chunk === true,
       progress,
     )
@@ -270,6 +295,14 @@ export class ClientRole {
     s.scheduler.release(key, now)
   }
 
+  /** The task behind a task's executor awaits the future `id`: checked for a cycle. */
+  #await(client: ClientSession, id: number): void {
+    const key = client.key(id)
+    if (!this.#s.tasks.has(key)) return // finished and released: nothing to wait for
+    const deadlock = this.#s.nested.awaits(client, key)
+    if (deadlock !== undefined) reject(client, id, deadlock)
+  }
+
   #release(client: ClientSession, key: string, now: number): void {
     this.#s.tasks.get(key)?.drop()
     client.keys.delete(key)
@@ -302,7 +335,7 @@ export class ClientRole {
       )
       return false
     }
-    for (const id of ids) queue.add(id)
+    for (const id of ids) if (ownId(client, id)) queue.add(id)
     queue.pump()
     return true
   }
@@ -335,6 +368,11 @@ export class ClientRole {
       now,
     )
   }
+}
+
+/** Whether `id` names one of the client's own tasks: a task's executor's `SELF_ID` does not. */
+function ownId(client: ClientSession, id: number): boolean {
+  return id !== SELF_ID || client.parent === undefined
 }
 
 /** Whether `ids` holds more than `limit` distinct values (stops counting past it). */

@@ -80,7 +80,7 @@ export class CoordinatorCore {
     const assigns = new RelayedAssigns(s)
     this.#s = s
     this.#clients = new ClientRole(s, assigns)
-    this.#workers = new WorkerRole(s, assigns)
+    this.#workers = new WorkerRole(s, assigns, this.#clients)
     this.#dispatcher = new Dispatcher(s, assigns)
     this.events = s.events
     this.progress = s.stats.progress

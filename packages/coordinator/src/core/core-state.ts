@@ -6,6 +6,7 @@ import type { Scheduler } from '../scheduler/scheduler.js'
 import type { ResolvedCoordinatorOptions } from '../server/options.js'
 import type { ClientTask } from './client-task.js'
 import { DataRelay } from './data-relay.js'
+import { NestedTasks } from './nested-tasks.js'
 import { CoreEvents } from './events.js'
 import { TaskStats } from './progress.js'
 import type { ClientSession, WorkerSession } from './sessions.js'
@@ -32,6 +33,8 @@ export class CoreState {
   readonly relay: DataRelay
   readonly stats: TaskStats
   readonly events = new CoreEvents()
+  /** Tasks that submit tasks: their executors' sessions, the wait-for graph, descendants. */
+  readonly nested: NestedTasks
 
   constructor(
     options: ResolvedCoordinatorOptions,
@@ -44,6 +47,7 @@ export class CoreState {
     this.metrics = metrics
     this.scheduler = scheduler
     this.stats = new TaskStats(metrics)
+    this.nested = new NestedTasks(this)
     this.relay = new DataRelay(
       (workerId, key) => this.workers.get(workerId)?.link.pushItem('fetch', 'keys', key),
       (bytes) => metrics?.relayedBytes.inc(bytes),

@@ -64,6 +64,7 @@ export class Dispatcher {
         for (const id of d.workerIds) s.workers.get(id)?.link.pushItem('release', 'keys', d.key)
         return
       case 'forgotten': {
+        s.nested.settled(d.key)
         const task = s.tasks.get(d.key)
         if (task) {
           s.stats.ended(task, undefined)
@@ -144,6 +145,7 @@ export class Dispatcher {
           ? Audience.CLIENT
           : Audience.NOBODY
     this.#s.stats.ended(task, outcome)
+    this.#s.nested.settled(task.key)
     task.to('settle')
     return audience
   }

@@ -1,9 +1,30 @@
-import type { CoordinatorToClient, CoordinatorToWorker, Versions } from '@clusterpool/protocol'
+import {
+  SELF_ID,
+  type CoordinatorToClient,
+  type CoordinatorToWorker,
+  type Versions,
+} from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
 
 import type { GatherQueue } from './gather-queue.js'
 
-/** A connected client: its link and the keys of its live tasks. */
+/** What a task's own executor (a nested client) knows of the task it belongs to. */
+export interface NestedParent {
+  /** The running task's key; the session's id too, so its children are `<key>:<id>`. */
+  readonly key: string
+  /** The root task of its tree: the one a client (not a task) submitted. */
+  readonly root: string
+  /** The worker it runs on: the session's frames go there. */
+  readonly workerId: string
+  /** The task's priority: its children get it, plus `NESTED_PRIORITY_BOOST`. */
+  readonly priority: number
+}
+
+/**
+ * A connected client: its link and the keys of its live tasks. A running task's executor
+ * (`currentTask().executor`) is one too, with a `parent`: its link runs through the task's
+ * worker, and its id `SELF_ID` names the task itself.
+ */
 export class ClientSession {
   readonly id: string
   readonly name: string
@@ -21,15 +42,25 @@ export class ClientSession {
    * inline results, scattered data not yet stored), capped by `maxClientHeldBytes`.
    */
   heldBytes = 0
+  /** Set for a task's executor: the task. */
+  readonly parent: NestedParent | undefined
 
-  constructor(id: string, name: string, remote: string, link: MessageSink<CoordinatorToClient>) {
+  constructor(
+    id: string,
+    name: string,
+    remote: string,
+    link: MessageSink<CoordinatorToClient>,
+    parent?: NestedParent,
+  ) {
     this.id = id
     this.name = name
     this.remote = remote
     this.link = link
+    this.parent = parent
   }
 
   key(id: number): string {
+    if (id === SELF_ID && this.parent !== undefined) return this.parent.key
     return `${this.id}:${id}`
   }
 }

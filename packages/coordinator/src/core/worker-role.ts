@@ -1,7 +1,11 @@
 import {
   CloseCode,
+  Direction,
+  createDecoder,
+  decodeFrame,
   fnLabel,
   PROTOCOL_VERSION,
+  type NestedItem,
   type SerializedError,
   type WorkerErrorItem,
   type WorkerHello,
@@ -10,6 +14,7 @@ import {
 } from '@clusterpool/protocol'
 
 import { Reporter } from '../scheduler/scheduler.js'
+import type { ClientRole } from './client-role.js'
 import type { ClientTask } from './client-task.js'
 import type { CoreState } from './core-state.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
@@ -42,11 +47,14 @@ export const MAX_WORKER_VIOLATIONS = 10
 export class WorkerRole {
   readonly #s: CoreState
   readonly #assigns: RelayedAssigns
+  readonly #clients: ClientRole
+  readonly #decoder = createDecoder()
   #next = 0
 
-  constructor(s: CoreState, assigns: RelayedAssigns) {
+  constructor(s: CoreState, assigns: RelayedAssigns, clients: ClientRole) {
     this.#s = s
     this.#assigns = assigns
+    this.#clients = clients
   }
 
   /** A worker passed its handshake: it gets an id and a `welcome`, and joins the scheduler. */
@@ -137,6 +145,18 @@ export class WorkerRole {
             'worker leaving; its queued tasks go elsewhere',
           )
           break
+        case 'nested':
+          for (const item of m.items) this.#nested(worker, item)
+          break
+        case 'seceded':
+        case 'rejoined':
+          for (const key of m.keys) {
+            if (this.#holds(worker, key))
+              s.scheduler.seceded(key, worker.id, m.kind === 'seceded', now)
+            else if (s.scheduler.reporter(key, worker.id) !== Reporter.ZOMBIE)
+              this.#violation(worker, key, m.kind)
+          }
+          break
         case 'hello':
           worker.link.close(4400, 'hello was already received')
           return false
@@ -145,6 +165,34 @@ export class WorkerRole {
       if (worker.violations > MAX_WORKER_VIOLATIONS) return true
     }
     return true
+  }
+
+  /**
+   * A frame from the executor of a task running on `worker`: handled as that task's client
+   * session's messages. Only the worker running the task may speak for it; a frame that does
+   * not follow the client protocol is dropped (and counted) without touching anything else.
+   */
+  #nested(worker: WorkerSession, item: NestedItem): void {
+    const s = this.#s
+    const key = item.key
+    if (!this.#holds(worker, key)) {
+      // A zombie's executor (its task was dropped there) may still speak; it is not heard.
+      if (s.scheduler.reporter(key, worker.id) !== Reporter.ZOMBIE)
+        this.#violation(worker, key, 'nested')
+      return
+    }
+    const session = s.nested.session(key, worker)
+    if (session === undefined) return
+    const decoded = decodeFrame(this.#decoder, item.payload, Direction.CLIENT_TO_COORDINATOR)
+    if (!decoded.ok) {
+      s.metrics?.protocolErrors.inc({ reason: 'nested-frame' })
+      s.log.warn(
+        { worker: worker.id, key, err: decoded.error.message },
+        `ProtocolError: the executor of task ${key} sent a malformed frame; dropped`,
+      )
+      return
+    }
+    this.#clients.handle(session, decoded.messages)
   }
 
   /**
@@ -201,12 +249,14 @@ export class WorkerRole {
     if (!s.workers.delete(worker.id)) return false
     worker.state = 'gone'
     this.#assigns.workerGone(worker.id)
+    s.nested.workerGone(worker.id)
     s.scheduler.removeWorker(worker.id, performance.now())
     return true
   }
 
   #result(worker: WorkerSession, r: WorkerResultItem, reporter: Reporter, now: number): void {
     const s = this.#s
+    s.nested.runEnded(r.key, worker.id)
     // A zombie's answer frees its slot; its value is not the task's (the task was dropped there).
     const task = reporter === Reporter.HOLDER ? s.tasks.get(r.key) : undefined
     if (task) {
@@ -224,6 +274,7 @@ export class WorkerRole {
 
   #error(worker: WorkerSession, e: WorkerErrorItem, reporter: Reporter, now: number): void {
     const s = this.#s
+    s.nested.runEnded(e.key, worker.id)
     const task = reporter === Reporter.HOLDER ? s.tasks.get(e.key) : undefined
     if (task) {
       task.error = e.error

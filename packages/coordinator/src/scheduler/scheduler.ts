@@ -15,6 +15,7 @@ import {
   abortSteal,
   detach,
   refreshHungry,
+  setSeceded,
   refreshOccupancy,
 } from './slots.js'
 import {
@@ -232,6 +233,20 @@ export class Scheduler {
   }
 
   /** The worker will not run the task (answer to cancel-on-worker, or its own decision): free the slot; requeue if still wanted there. */
+  /**
+   * The task `key`, running on `workerId`, waits for its executor's futures (`seceded` true) or
+   * runs again (false): its slot is free meanwhile, and the worker may be given another task.
+   * Ignored unless `workerId` holds the task.
+   */
+  seceded(key: string, workerId: string, seceded: boolean, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const a = c.tasks.get(key)?.run
+    if (a === undefined || a === null || a.worker.id !== workerId || a.steal !== null) return
+    if (a.startedAt < 0) a.startedAt = c.now
+    setSeceded(c, a, seceded)
+    flush(c)
+  }
+
   taskDropped(key: string, workerId: string, nowMs: number): void {
     const c = this.#start(nowMs)
     const w = c.workers.get(workerId)

@@ -44,10 +44,33 @@ export function detach(c: SchedulerState, t: TaskRecord): void {
   if (a.steal !== null) abortSteal(c, a)
   const w = a.worker
   w.assigned.delete(a)
+  if (a.seceded) w.seceded--
   w.reserve(t.group.need, -1)
   w.occupancyMs = Math.max(0, w.occupancyMs - a.costMs)
   t.run = null
   advanceWindow(c, w)
+  refreshHungry(c, w)
+}
+
+/**
+ * The task running on `a.worker` waits for its executor's futures (`seceded`) or runs again
+ * (`!seceded`): its slot and occupancy are freed or taken back. A seceded task keeps its
+ * resources (a GPU stays with the task that holds it), and is never stolen (it started).
+ */
+export function setSeceded(c: SchedulerState, a: Assignment, seceded: boolean): void {
+  if (a.seceded === seceded) return
+  const w = a.worker
+  a.seceded = seceded
+  a.noSteal = true
+  if (seceded) {
+    w.seceded++
+    w.occupancyMs = Math.max(0, w.occupancyMs - a.costMs)
+    a.costMs = 0
+  } else {
+    w.seceded--
+    a.costMs = remainingMs(c, a)
+    w.occupancyMs += a.costMs
+  }
   refreshHungry(c, w)
 }
 
@@ -116,6 +139,7 @@ export function abortSteal(c: SchedulerState, a: Assignment): void {
 export function advanceWindow(c: SchedulerState, w: WorkerRecord): void {
   let i = 0
   for (const a of w.assigned) {
+    if (a.seceded) continue // it holds no process
     if (i++ >= w.procs) break
     if (a.startedAt < 0) a.startedAt = c.now
   }
@@ -185,6 +209,10 @@ export function refreshHungry(c: SchedulerState, w: WorkerRecord): void {
 export function refreshOccupancy(c: SchedulerState, w: WorkerRecord): void {
   let occ = 0
   for (const a of w.assigned) {
+    if (a.seceded) {
+      a.costMs = 0
+      continue
+    }
     a.costMs = a.startedAt >= 0 ? remainingMs(c, a) : a.task.fn.estimateMs + a.transferMs
     if (a.steal === null) occ += a.costMs
   }

@@ -101,6 +101,11 @@ export class Assignment {
   steal: WorkerRecord | null = null
   /** Its cost on the thief while the steal is in flight. Milliseconds. */
   stealCostMs = 0
+  /**
+   * It waits for futures of its own executor (the worker said `seceded`): it holds no slot, so
+   * the worker may run another task meanwhile, and it costs no occupancy until it rejoins.
+   */
+  seceded = false
 
   constructor(
     task: TaskRecord,

@@ -17,6 +17,8 @@ export interface WorkerView {
   readonly processing: number
   /** Tasks assigned and waiting there for a process. */
   readonly queued: number
+  /** Of the running tasks, those waiting for their executors' futures (they hold no slot). */
+  readonly seceded: number
   /** Tasks it finished / that erred on it, since it joined. */
   readonly done: number
   readonly failed: number
@@ -74,6 +76,7 @@ export function workerView(w: WorkerRecord): WorkerView {
     occupancyMs: w.occupancyMs,
     processing: running,
     queued: w.assigned.size - running,
+    seceded: w.seceded,
     done: w.done,
     failed: w.failed,
     resources: Object.fromEntries(w.resources),

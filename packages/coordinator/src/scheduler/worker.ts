@@ -40,6 +40,8 @@ export class WorkerRecord {
   idleScanned = false
   done = 0
   failed = 0
+  /** Of `assigned`, the tasks waiting for their executors' futures: they hold no slot. */
+  seceded = 0
   /** Most tasks it may hold while prefetching pays: `ceil(procs × saturationFactor) + prefetch` (see `capOf`). */
   readonly baseCap: number
   /** Most tasks it may hold when the next one is tiny. */
@@ -63,9 +65,9 @@ export class WorkerRecord {
     this.tinyCap = tinyCap
   }
 
-  /** Task slots in use: assigned, incoming steals, and zombies. */
+  /** Task slots in use: assigned (but not seceded), incoming steals, and zombies. */
   get load(): number {
-    return this.assigned.size + this.incoming.size + this.zombies.size
+    return this.assigned.size - this.seceded + this.incoming.size + this.zombies.size
   }
 
   /** When a task given now would start, roughly: at once with a free process, else after its share of the backlog. */

@@ -49,6 +49,13 @@ export interface CoordinatorOptions {
    * affected. Bytes; default 1 GiB.
    */
   maxClientHeldBytes?: number
+  /**
+   * Most tasks one task submitted by a client may have below it, all generations together
+   * (tasks submitted through `currentTask().executor`). A submit past it fails with
+   * `DescendantLimitError`, so a recursion that never ends stops there and the cluster goes on.
+   * Default 100000.
+   */
+  maxDescendants?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */
   tickIntervalMs?: number
   /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */
@@ -71,6 +78,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   allowedFailures: 3,
   holdResultsOverBytes: 64 * 1024,
   maxClientHeldBytes: 2 ** 30,
+  maxDescendants: 100_000,
   tickIntervalMs: 100,
   logLevel: 'info',
 } as const satisfies Partial<CoordinatorOptions>)
@@ -145,6 +153,11 @@ export function resolveCoordinatorOptions(
   if (!Number.isInteger(o.maxClientHeldBytes) || o.maxClientHeldBytes < 1) {
     throw new InvalidOptionError(
       `options.maxClientHeldBytes must be a positive integer (bytes), got ${String(o.maxClientHeldBytes)}`,
+    )
+  }
+  if (!Number.isSafeInteger(o.maxDescendants) || o.maxDescendants < 0) {
+    throw new InvalidOptionError(
+      `options.maxDescendants must be a non-negative integer, got ${String(o.maxDescendants)}`,
     )
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {

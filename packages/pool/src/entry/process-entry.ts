@@ -11,6 +11,7 @@ import { createBatchEncoder, createChildBatchDecoder } from '../batch-codec.js'
 import { FrameReader, encodePipeFrame } from '../framing.js'
 import { CHILD_INPUT_FD, CHILD_OUTPUT_FD } from '../child-fds.js'
 import { Runner } from './runner.js'
+import { loadSetupModules } from './setup.js'
 
 const encoder = createBatchEncoder()
 const decoder = createChildBatchDecoder()
@@ -32,6 +33,7 @@ const runner = new Runner(
   (code) => process.exit(code),
 )
 runner.installGlobalHooks()
+await loadSetupModules()
 
 const input = new Socket({ fd: CHILD_INPUT_FD, readable: true, writable: false })
 input.on('data', (chunk: Buffer) => {

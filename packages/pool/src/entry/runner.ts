@@ -13,7 +13,13 @@ import type { LoadedFunction } from './functions.js'
 import { FunctionCache, explainScopeError } from './functions.js'
 import { runChunk } from './chunk.js'
 import { isThenable } from './thenable.js'
-import { RunningTaskContext, installTaskGlobals, setCurrentTask } from './task-context.js'
+import {
+  RunningTaskContext,
+  installTaskGlobals,
+  setCurrentTask,
+  taskStorage,
+  type TaskChannelHost,
+} from './task-context.js'
 
 /** How the runner talks to the pool: a process pipe or a thread's port. */
 export interface RunnerChannel {
@@ -50,9 +56,16 @@ interface Running {
  *   │ idle │                 │ running │               │ idle │   STOP while idle ──► exit(0)
  *   └──────┘ ◄────────────── └─────────┘               └──────┘
  *                              │ task returns a promise: flush, await (receive() may run)
+ *                              │ the task awaits its executor's future: SECEDE, run the next
  * ```
+ *
+ * A task that awaits a future of its own executor (`currentTask().executor`) secedes: the
+ * runner tells the parent and goes on with its queue while the task waits, so a child can hold
+ * several waiting tasks besides the one it runs. When the future settles the task rejoins (and
+ * the parent gives this child nothing new until it is done). A Node child runs one piece of
+ * JavaScript at a time, so the tasks share the child, not its CPU.
  */
-export class Runner {
+export class Runner implements TaskChannelHost {
   readonly #channel: RunnerChannel
   readonly #exit: (code: number) => void
   readonly #fns = new FunctionCache()
@@ -61,6 +74,10 @@ export class Runner {
   #queue: RunMessage[] = []
   #queueHead = 0
   #running: Running | null = null
+  /** Every task started here and not finished: the running one and those that seceded. */
+  readonly #active = new Map<number, RunningTaskContext>()
+  /** Ends the drain loop's wait on the running task: it seceded. */
+  #release: (() => void) | undefined
   #draining = false
   #stopRequested = false
   #outbox: ToParent[] = []
@@ -102,13 +119,50 @@ export class Runner {
         case ToChildKind.RECLAIM:
           this.#reclaim()
           break
+        case ToChildKind.NESTED:
+          this.#active.get(m[1])?.deliver(m[2])
+          break
       }
     }
     this.#flush()
     if (!this.#draining) {
       if (this.#queueHead < this.#queue.length) void this.#drain()
-      else if (this.#stopRequested) this.#exit(0)
+      else this.#exitIfStopped()
     }
+  }
+
+  /** A frame from a task's executor: it leaves at once (the executor batches per tick). */
+  send(taskId: number, payload: Uint8Array): void {
+    if (!this.#active.has(taskId)) return // the task is over; its executor's last words are moot
+    this.#push([ToParentKind.NESTED, taskId, payload])
+    this.#flush()
+  }
+
+  /** The task awaits its executor's futures: free its slot, and run the next task meanwhile. */
+  secede(taskId: number): void {
+    const context = this.#active.get(taskId)
+    if (context === undefined || context.seceded) return
+    context.seceded = true
+    this.#push([ToParentKind.SECEDE, taskId])
+    this.#flush()
+    if (this.#running?.id === taskId) {
+      this.#running = null
+      setCurrentTask(undefined)
+      this.#release?.()
+    }
+  }
+
+  /** The awaited futures settled: the task runs again. */
+  rejoin(taskId: number): void {
+    const context = this.#active.get(taskId)
+    if (context === undefined || !context.seceded) return
+    context.seceded = false
+    this.#push([ToParentKind.REJOIN, taskId])
+    this.#flush()
+  }
+
+  #exitIfStopped(): void {
+    if (this.#stopRequested && !this.#draining && this.#active.size === 0) this.#exit(0)
   }
 
   /** An uncaught exception or unhandled rejection: tell the parent, then exit with code 1. */
@@ -136,8 +190,9 @@ export class Runner {
   }
 
   #abort(id: number): void {
-    if (this.#running?.id === id) {
-      this.#running.context.abort()
+    const active = this.#active.get(id)
+    if (active !== undefined) {
+      active.abort()
       return
     }
     for (let i = this.#queueHead; i < this.#queue.length; i++) {
@@ -176,7 +231,14 @@ export class Runner {
       for (let task = this.#next(); task !== undefined; task = this.#next()) {
         const pending = this.#runOne(task)
         if (pending !== undefined) {
-          await pending
+          // Until the task ends, or secedes (its wait frees the child for the next task).
+          if (this.#running?.id === task[1]) {
+            await new Promise<void>((resolve) => {
+              this.#release = resolve
+              void pending.then(resolve)
+            })
+          }
+          this.#release = undefined
           this.#lastYield = performance.now()
         } else if (
           this.#queueHead < this.#queue.length &&
@@ -193,14 +255,15 @@ export class Runner {
       this.#draining = false
     }
     this.#flush()
-    if (this.#stopRequested) this.#exit(0)
+    this.#exitIfStopped()
   }
 
   /** Runs one task. Synchronous unless the function must load or returns a promise. */
   #runOne(task: RunMessage): Promise<void> | undefined {
     const [, id, fnId, args, attempt, chunk] = task
-    const context = new RunningTaskContext(id, attempt)
+    const context = new RunningTaskContext(id, attempt, this)
     this.#running = { id, context }
+    this.#active.set(id, context)
     let got: LoadedFunction | Promise<LoadedFunction>
     try {
       got = this.#fns.get(fnId)
@@ -238,11 +301,16 @@ export class Runner {
     try {
       const decoded = this.#decoder.decode(args)
       if (!Array.isArray(decoded)) throw new TypeError('the task arguments are not an array')
-      value = chunk
-        ? runChunk(loaded.fn, decoded[0], (error) =>
-            serializeError(explainScopeError(loaded, error)),
-          )
-        : loaded.fn(...(decoded as unknown[]))
+      if (chunk) {
+        value = runChunk(loaded.fn, decoded[0], (error) =>
+          serializeError(explainScopeError(loaded, error)),
+        )
+      } else if (loaded.awaits) {
+        // It may wait while other tasks run here: its continuations must still see it.
+        value = taskStorage.run(context, loaded.fn, ...(decoded as unknown[]))
+      } else {
+        value = loaded.fn(...(decoded as unknown[]))
+      }
     } catch (error) {
       this.#done(id, loaded, start, undefined, true, error)
       return undefined
@@ -251,6 +319,7 @@ export class Runner {
       this.#done(id, loaded, start, value, false, undefined)
       return undefined
     }
+    loaded.awaits = true
     this.#flush()
     return Promise.resolve(value).then(
       (v) => this.#done(id, loaded, start, v, false, undefined),
@@ -268,7 +337,7 @@ export class Runner {
   ): void {
     const durationMs = performance.now() - start
     loaded.lastDurationMs = durationMs
-    setCurrentTask(undefined)
+    if (this.#running?.id === id) setCurrentTask(undefined)
     this.#finish(
       id,
       value,
@@ -279,7 +348,18 @@ export class Runner {
   }
 
   #finish(id: number, value: unknown, failed: boolean, error: unknown, durationUs: number): void {
-    this.#running = null
+    // A task that seceded ends outside the drain loop: its result leaves at once.
+    const detached = this.#running?.id !== id
+    if (!detached) this.#running = null
+    this.#active.delete(id)
+    this.#report(id, value, failed, error, durationUs)
+    if (detached) {
+      this.#flush()
+      this.#exitIfStopped()
+    }
+  }
+
+  #report(id: number, value: unknown, failed: boolean, error: unknown, durationUs: number): void {
     if (!failed) {
       try {
         this.#push([

@@ -1,16 +1,43 @@
-import { AbortedError, CURRENT_TASK_SYMBOL, type TaskContext } from '@clusterpool/protocol'
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+import {
+  AbortedError,
+  CURRENT_TASK_SYMBOL,
+  InvalidStateError,
+  TASK_EXECUTOR_FACTORY,
+  type TaskChannel,
+  type TaskContext,
+  type TaskExecutorFactory,
+  type TaskExecutorParts,
+} from '@clusterpool/protocol'
+
+/** What a task's context needs from the runner: its channel's plumbing. */
+export interface TaskChannelHost {
+  send(taskId: number, payload: Uint8Array): void
+  secede(taskId: number): void
+  rejoin(taskId: number): void
+}
 
 /**
  * The running task's context. The AbortSignal is made only when a task asks for it: most tasks
- * never do, and an AbortController per task would cost more than a no-op task itself.
+ * never do, and an AbortController per task would cost more than a no-op task itself. The
+ * executor and `self` are made on first use too, by the factory the client's setup module
+ * registered.
  */
 export class RunningTaskContext implements TaskContext {
   #controller: AbortController | undefined
   #abortReason: AbortedError | undefined
+  #parts: TaskExecutorParts | undefined
+  #receiver: ((payload: Uint8Array) => void) | undefined
+  /** Payloads that came before the executor was made (none should: the task sends first). */
+  #early: Uint8Array[] | undefined
+  /** The task awaits a future of its executor (it sent SECEDE, and no REJOIN since). */
+  seceded = false
 
   constructor(
     readonly id: number,
     readonly attempt: number,
+    private readonly host: TaskChannelHost | undefined = undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -21,15 +48,68 @@ export class RunningTaskContext implements TaskContext {
     return this.#controller.signal
   }
 
+  get executor(): unknown {
+    return this.#executorParts().executor
+  }
+
+  get self(): unknown {
+    return this.#executorParts().self
+  }
+
   /** Fires the signal (now, or as soon as the task first asks for it). */
   abort(): void {
     if (this.#abortReason !== undefined) return
     this.#abortReason = new AbortedError(`task ${this.id} was aborted while running`)
     this.#controller?.abort(this.#abortReason)
   }
+
+  /** A payload from the pool's owner for this task's executor. */
+  deliver(payload: Uint8Array): void {
+    if (this.#receiver !== undefined) this.#receiver(payload)
+    else (this.#early ??= []).push(payload)
+  }
+
+  #executorParts(): TaskExecutorParts {
+    if (this.#parts !== undefined) return this.#parts
+    const factory = (globalThis as { [TASK_EXECUTOR_FACTORY]?: TaskExecutorFactory })[
+      TASK_EXECUTOR_FACTORY
+    ]
+    const host = this.host
+    if (factory === undefined || host === undefined) {
+      throw new InvalidStateError(
+        'currentTask().executor is not available here: the pool running this task was not ' +
+          "given the client's task-setup module (executors from @clusterpool/client and " +
+          'clusterpool, and the clusterpool worker CLI, pass it)',
+      )
+    }
+    const id = this.id
+    const channel: TaskChannel = {
+      taskId: id,
+      send: (payload) => host.send(id, payload),
+      setReceiver: (receive) => {
+        this.#receiver = receive
+        const early = this.#early
+        this.#early = undefined
+        if (early !== undefined) for (const payload of early) receive(payload)
+      },
+      secede: () => host.secede(id),
+      rejoin: () => host.rejoin(id),
+    }
+    this.#parts = factory(channel, { id, signal: this.signal })
+    return this.#parts
+  }
 }
 
 type Global = typeof globalThis & { [CURRENT_TASK_SYMBOL]?: TaskContext }
+
+/**
+ * Which task's code is running. Tasks that run one at a time set `syncTask` around their call;
+ * a task that awaits runs inside `taskStorage`, so that its continuations see it as theirs even
+ * while other tasks run in the same child (a task waiting for its executor's futures gives its
+ * slot to the next one).
+ */
+export const taskStorage = new AsyncLocalStorage<TaskContext>()
+let syncTask: TaskContext | undefined
 
 /**
  * The globals of a pool child, all non-enumerable:
@@ -39,8 +119,7 @@ type Global = typeof globalThis & { [CURRENT_TASK_SYMBOL]?: TaskContext }
  */
 export function installTaskGlobals(): void {
   Object.defineProperty(globalThis, CURRENT_TASK_SYMBOL, {
-    value: undefined,
-    writable: true,
+    get: () => taskStorage.getStore() ?? syncTask,
     enumerable: false,
     configurable: true,
   })
@@ -64,5 +143,5 @@ export function installTaskGlobals(): void {
 }
 
 export function setCurrentTask(context: TaskContext | undefined): void {
-  ;(globalThis as Global)[CURRENT_TASK_SYMBOL] = context
+  syncTask = context
 }

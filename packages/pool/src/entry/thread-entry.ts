@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads'
 
 import { createBatchEncoder, createChildBatchDecoder } from '../batch-codec.js'
 import { Runner } from './runner.js'
+import { loadSetupModules } from './setup.js'
 
 const port = parentPort
 if (port === null) throw new Error('thread-entry must run in a worker thread')
@@ -24,6 +25,7 @@ const runner = new Runner(
   (code) => process.exit(code),
 )
 runner.installGlobalHooks()
+await loadSetupModules()
 
 port.on('message', (bytes: Uint8Array) => {
   // The port delivers a plain Uint8Array; viewed as a Buffer (no copy), byte values inside

@@ -18,7 +18,13 @@ import type { ChildHandle } from './child-handle.js'
  *
  * Moves go through `CHILD_TRANSITIONS`, which throws on an illegal one.
  *
- * Only `active` children take tasks; `active` and `retiring` ones count against `maxWorkers`.
+ * Only `active` children take tasks; `active` and `retiring` ones count against `maxWorkers`,
+ * except one whose every task waits (`saturated`): it frees no slot before a wait ends, so the
+ * pool may start another child beside it.
+ *
+ * A task that awaits its executor's futures leaves `inFlight` for `waiting` (SECEDE), and the
+ * child takes its next task; when the wait ends it is `rejoined` (REJOIN) and runs again, and the
+ * child takes nothing new until it is done.
  */
 export const ChildState = {
   ACTIVE: 'active',
@@ -61,6 +67,10 @@ export class ChildSlot {
   #state: ChildState = ACTIVE
   /** Tasks handed over and not finished, in the order the child runs them. */
   inFlight: PoolEntry[] = []
+  /** Started tasks that wait for their executors' futures: they hold no slot. */
+  readonly waiting = new Set<PoolEntry>()
+  /** Tasks whose wait ended: they run again, beside the head if there is one. */
+  readonly rejoined = new Set<PoolEntry>()
   /** When the head task started (as far as the parent can tell), `performance.now()`. */
   headStartedAt = 0
   /** When the child last became idle, `performance.now()`. */
@@ -97,7 +107,7 @@ export class ChildSlot {
       overrunMs = Math.max(0, now - this.headStartedAt - head.estimateMs)
     }
     return {
-      inFlight: this.inFlight.length,
+      inFlight: this.inFlight.length + this.rejoined.size,
       unknownInFlight: this.#unknownInFlight,
       estimatedMs: this.#estimatedMs,
       overrunMs,
@@ -128,8 +138,63 @@ export class ChildSlot {
     ])
   }
 
+  /** Whether the child holds `entry` (in its queue, running, waiting or rejoined). */
+  holds(entry: PoolEntry): boolean {
+    return this.waiting.has(entry) || this.rejoined.has(entry) || this.inFlight.includes(entry)
+  }
+
+  /** It holds no task at all. */
+  idle(): boolean {
+    return this.inFlight.length === 0 && this.waiting.size === 0 && this.rejoined.size === 0
+  }
+
+  /** No slot free and none to come before a wait ends: every task it holds waits, `cap` of them. */
+  saturated(cap: number): boolean {
+    return this.inFlight.length === 0 && this.rejoined.size === 0 && this.waiting.size >= cap
+  }
+
+  /** Whether the child may take a task now without anything else to weigh: it runs none. */
+  free(cap: number): boolean {
+    return (
+      this.#state === ACTIVE &&
+      this.inFlight.length === 0 &&
+      this.rejoined.size === 0 &&
+      this.waiting.size < cap
+    )
+  }
+
+  /** SECEDE: the task waits; its slot is free. False if the child does not hold it running. */
+  secede(entry: PoolEntry, now: number): boolean {
+    if (this.rejoined.delete(entry)) {
+      this.waiting.add(entry)
+      return true
+    }
+    const i = this.inFlight.indexOf(entry)
+    if (i < 0) return false
+    const wasHead = i === 0
+    this.inFlight.splice(i, 1)
+    this.#uncount(entry)
+    this.waiting.add(entry)
+    if (this.inFlight.length === 0) this.#estimatedMs = 0
+    if (wasHead) this.#headChanged(now)
+    return true
+  }
+
+  /** REJOIN: the task's wait ended and it runs again. False if it was not waiting here. */
+  rejoin(entry: PoolEntry): boolean {
+    if (!this.waiting.delete(entry)) return false
+    this.rejoined.add(entry)
+    return true
+  }
+
   /** Takes a finished task out; returns false if the child did not hold it. */
   remove(entry: PoolEntry, now: number): boolean {
+    if (this.waiting.delete(entry) || this.rejoined.delete(entry)) {
+      this.completed++
+      if (this.inFlight.length === 0 && this.waiting.size === 0 && this.rejoined.size === 0)
+        this.idleSince = now
+      return true
+    }
     const wasHead = this.inFlight[0] === entry
     if (wasHead) this.inFlight.shift()
     else {
@@ -167,7 +232,15 @@ export class ChildSlot {
     if (this.inFlight.length === 0) this.idleSince = now
   }
 
-  /** Takes every task in flight (the child is gone or going). */
+  /** Takes the tasks that waited or rejoined (the child is gone or going): all had started. */
+  takeStarted(): PoolEntry[] {
+    const started = [...this.waiting, ...this.rejoined]
+    this.waiting.clear()
+    this.rejoined.clear()
+    return started
+  }
+
+  /** Takes every task in its queue, head included (the child is gone or going). */
   takeAll(): PoolEntry[] {
     const all = this.inFlight
     this.inFlight = []
@@ -179,6 +252,11 @@ export class ChildSlot {
 
   abort(taskId: number): void {
     this.#outbox.push([ToChildKind.ABORT, taskId])
+  }
+
+  /** A frame for a task's executor, sent with the next flush. */
+  nested(taskId: number, payload: Uint8Array): void {
+    this.#outbox.push([ToChildKind.NESTED, taskId, payload])
   }
 
   /** It takes no more tasks; the pool stops it once what it holds is done. */
@@ -242,6 +320,7 @@ export class ChildSlot {
   #headChanged(now: number): void {
     this.headStartedAt = now
     const head = this.inFlight[0]
+    if (head !== undefined && Number.isNaN(head.startedAt)) head.startedAt = now
     this.#deadline = head?.timeoutMs === undefined ? Infinity : now + head.timeoutMs
     if (this.#deadline === Infinity || this.#deadline >= this.#timerAt) return
     this.#armTimer(now)

@@ -37,6 +37,10 @@ export interface PoolEntry {
   abortRequested: boolean
   /** The estimate (ms) counted into its child's load when dispatched; NaN if unknown. */
   estimateMs: number
+  /** When it first became its child's head (started, as far as the parent knows); NaN before. */
+  startedAt: number
+  /** While it waits for its executor's futures with a `timeoutMs`: the timer that ends it. */
+  waitTimer: NodeJS.Timeout | undefined
 }
 
 /** Checks a submitted task and makes its entry. Throws `InvalidTaskError` / `InvalidOptionError`. */
@@ -67,5 +71,7 @@ export function createPoolEntry(
     started: false,
     abortRequested: false,
     estimateMs: NaN,
+    startedAt: NaN,
+    waitTimer: undefined,
   }
 }

@@ -3,11 +3,14 @@ import type { PoolEntry } from './pool-entry.js'
 /**
  * The pool's FIFO of queued tasks. Removal (cancel, abort) is lazy: a removed entry is no longer
  * `queued` and is skipped when it reaches the front. Tasks given back by a dead child go to the
- * front, in their order.
+ * front, in their order; tasks submitted by running tasks (`PoolTask.urgent`) come next, in
+ * their order, so that started work finishes before new work starts.
  */
 export class PoolQueue {
   /** Entries put back at the front, stored reversed: the last one is the next out. */
   #front: PoolEntry[] = []
+  #urgent: PoolEntry[] = []
+  #urgentHead = 0
   #items: PoolEntry[] = []
   #head = 0
   #size = 0
@@ -17,8 +20,9 @@ export class PoolQueue {
     return this.#size
   }
 
-  push(entry: PoolEntry): void {
-    this.#items.push(entry)
+  push(entry: PoolEntry, urgent = false): void {
+    if (urgent) this.#urgent.push(entry)
+    else this.#items.push(entry)
     this.#size++
   }
 
@@ -36,6 +40,16 @@ export class PoolQueue {
         if (front.state === 'queued') return front
         this.#front.pop()
         continue
+      }
+      const urgent = this.#urgent[this.#urgentHead]
+      if (urgent !== undefined) {
+        if (urgent.state === 'queued') return urgent
+        this.#urgentHead++
+        continue
+      }
+      if (this.#urgentHead > 0) {
+        this.#urgent = []
+        this.#urgentHead = 0
       }
       const item = this.#items[this.#head]
       if (item === undefined) {
@@ -55,6 +69,7 @@ export class PoolQueue {
     const entry = this.peek()
     if (entry === undefined) return undefined
     if (this.#front.length > 0) this.#front.pop()
+    else if (this.#urgentHead < this.#urgent.length) this.#urgentHead++
     else {
       this.#head++
       if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {

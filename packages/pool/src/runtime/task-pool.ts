@@ -30,6 +30,7 @@ import { PoolQueue } from './pool-queue.js'
 import { ThreadChild } from './thread-child.js'
 import { PoolState, nextPoolState, type PoolTransition } from './pool-state.js'
 import { kPoolInternals, type PoolInternals } from './pool-internals.js'
+import { TASK_SETUP_ENV } from '../setup-env.js'
 import type { ChildExit, ChildHandle } from './child-handle.js'
 
 const { OPEN, CLOSING, FORCED_CLOSING } = PoolState
@@ -52,6 +53,8 @@ export class TaskPool {
   readonly #tasks = new Map<number, PoolEntry>()
   readonly #children = new Set<ChildSlot>()
   #inFlight = 0
+  /** Of those, how many wait for their executors' futures (seceded, not rejoined). */
+  #waiting = 0
   #completed = 0
   #failed = 0
   #pumpScheduled = false
@@ -66,8 +69,16 @@ export class TaskPool {
   #batchesReceived = 0
   #spawned = 0
 
+  /** The children's added environment: the pool's `env`, and its setup modules. */
+  readonly #childEnv: Readonly<Record<string, string>> | undefined
+
   constructor(options: TaskPoolOptions, events: PoolEvents) {
     this.#options = resolvePoolOptions(options)
+    const { env, setupModules } = this.#options
+    this.#childEnv =
+      setupModules.length === 0
+        ? env
+        : { ...env, [TASK_SETUP_ENV]: JSON.stringify(setupModules) }
     for (const name of ['onStart', 'onResult', 'onError'] as const) {
       if (typeof (events as unknown as Record<string, unknown> | null)?.[name] !== 'function') {
         throw new InvalidOptionError(`events.${name} must be a function`)
@@ -85,7 +96,7 @@ export class TaskPool {
     }
     const entry = createPoolEntry(task, this.#fns, this.#options.taskTimeoutMs)
     this.#tasks.set(entry.id, entry)
-    this.#queue.push(entry)
+    this.#queue.push(entry, task.urgent === true)
     this.#schedulePump()
   }
 
@@ -107,7 +118,7 @@ export class TaskPool {
       this.#fail(entry, abortedQueuedError(entry))
     } else if (entry.state === 'in-flight') {
       for (const child of this.#children) {
-        if (child.inFlight.includes(entry)) child.abort(id)
+        if (child.holds(entry)) child.abort(id)
       }
     }
     this.#schedulePump()
@@ -132,6 +143,7 @@ export class TaskPool {
     return {
       queued: this.#queue.size,
       inFlight: this.#inFlight,
+      waiting: this.#waiting,
       workers: this.#children.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -178,7 +190,7 @@ export class TaskPool {
     const now = performance.now()
     for (const child of this.#children) {
       // A retired child's replacement may start in this very pump.
-      if (child.state === 'retiring' && child.inFlight.length === 0) child.stop()
+      if (child.state === 'retiring' && child.idle()) child.stop()
     }
     for (let entry = this.#queue.peek(); entry !== undefined; entry = this.#queue.peek()) {
       const child = this.#pickChild(entry, now)
@@ -188,7 +200,7 @@ export class TaskPool {
     }
     const drained = this.#state !== OPEN && this.#queue.size === 0
     for (const child of this.#children) {
-      if (drained && child.state === 'active' && child.inFlight.length === 0) child.stop()
+      if (drained && child.state === 'active' && child.idle()) child.stop()
       if (child.flush()) this.#batchesSent++
     }
     this.#updateRef()
@@ -198,16 +210,18 @@ export class TaskPool {
   }
 
   #pickChild(entry: PoolEntry, now: number): ChildSlot | undefined {
+    const cap = this.#options.maxWaitingPerChild
     let live = 0
     for (const child of this.#children) {
-      if (child.state === 'active' && child.inFlight.length === 0) return child
-      if (child.state === 'active' || child.state === 'retiring') live++
+      if (child.free(cap)) return child
+      // A child whose every task waits frees no slot before a wait ends: it does not count.
+      if ((child.state === 'active' || child.state === 'retiring') && !child.saturated(cap)) live++
     }
     if (live < this.#options.maxWorkers && this.#state !== FORCED_CLOSING) return this.#spawn()
     let best: ChildSlot | undefined
     let bestScore = Infinity
     for (const child of this.#children) {
-      if (child.state !== 'active') continue
+      if (child.state !== 'active' || child.waiting.size >= cap) continue
       const load = child.load(now)
       if (!canAccept(load, entry.fn.estimateMs)) continue
       const score = loadScore(load)
@@ -231,7 +245,8 @@ export class TaskPool {
   }
 
   #spawn(): ChildSlot {
-    const { kind, execArgv, env, memoryLimitMb } = this.#options
+    const { kind, execArgv, memoryLimitMb } = this.#options
+    const env = this.#childEnv
     const child = new ChildSlot(
       (slot): ChildHandle => {
         const events = {
@@ -276,6 +291,27 @@ export class TaskPool {
         case ToParentKind.EXITING:
           child.report ??= { kind: 'exiting', runningId: m[1], code: m[2] }
           break
+        case ToParentKind.NESTED: {
+          const entry = this.#tasks.get(m[1])
+          if (entry === undefined || !child.holds(entry)) break // over: its last words are moot
+          emitSafely(() => this.#events.onNested?.(entry.id, m[2]))
+          break
+        }
+        case ToParentKind.SECEDE: {
+          const entry = this.#tasks.get(m[1])
+          if (entry === undefined || !child.secede(entry, now)) break
+          this.#waiting++
+          this.#armWaitTimeout(entry, child)
+          emitSafely(() => this.#events.onSecede?.(entry.id))
+          break
+        }
+        case ToParentKind.REJOIN: {
+          const entry = this.#tasks.get(m[1])
+          if (entry === undefined || !child.rejoin(entry)) break
+          this.#waiting--
+          emitSafely(() => this.#events.onRejoin?.(entry.id))
+          break
+        }
         case ToParentKind.RETURNED: {
           const entries = m[1]
             .map((id) => this.#tasks.get(id))
@@ -298,9 +334,14 @@ export class TaskPool {
     now: number,
   ): PoolEntry | undefined {
     const entry = this.#tasks.get(id)
-    if (entry === undefined || entry.state !== 'in-flight' || !child.remove(entry, now)) {
+    if (entry === undefined || entry.state !== 'in-flight') return undefined
+    const waited = child.waiting.has(entry)
+    if (!child.remove(entry, now)) {
       return undefined // finished already (timed out, force-closed) or never ours
     }
+    if (waited) this.#waiting--
+    if (entry.waitTimer !== undefined) clearTimeout(entry.waitTimer)
+    entry.waitTimer = undefined
     if (durationUs >= 0) FnRegistry.record(entry.fn, durationUs / 1000)
     entry.state = 'finished'
     this.#tasks.delete(id)
@@ -323,11 +364,15 @@ export class TaskPool {
   #onExit(child: ChildSlot, exit: ChildExit): void {
     child.exited()
     this.#children.delete(child)
+    const waited = child.waiting.size
+    const started = child.takeStarted()
+    this.#waiting -= waited
     const entries = child.takeAll()
-    this.#inFlight -= entries.length
+    this.#inFlight -= entries.length + started.length
     const { lost, culprit, requeue } = sortOrphans(entries, child.report, child.completed > 0)
     const { kind, memoryLimitMb } = this.#options
     const death = { kind, exit, report: child.report, memoryLimitMb }
+    for (const e of started) this.#fail(e, workerDiedError(death, e))
     for (const e of lost) this.#fail(e, workerDiedError(death, e, false))
     if (culprit !== undefined) this.#fail(culprit, workerDiedError(death, culprit))
     this.#requeue(requeue)
@@ -353,9 +398,12 @@ export class TaskPool {
     for (const child of this.#children) {
       // Killed already (its head task timed out): its tasks were dealt with then.
       if (child.state === 'exited' || child.state === 'killed') continue
+      this.#waiting -= child.waiting.size
+      const started = child.takeStarted()
       const entries = child.takeAll()
-      this.#inFlight -= entries.length
+      this.#inFlight -= entries.length + started.length
       child.kill()
+      for (const e of started) this.#fail(e, forceClosedRunningError(this.#options.kind, e))
       entries.forEach((e, i) => {
         const error =
           i === 0 ? forceClosedRunningError(this.#options.kind, e) : forceClosedQueuedError(e)
@@ -364,8 +412,48 @@ export class TaskPool {
     }
   }
 
+  /**
+   * A task that waits for its executor's futures, with a `timeoutMs`: when it runs past it, it
+   * fails with `TaskTimeoutError` and sees its abort signal. Its child runs other tasks too, so
+   * it is not killed; a result the task still sends is ignored.
+   */
+  #armWaitTimeout(entry: PoolEntry, child: ChildSlot): void {
+    if (entry.timeoutMs === undefined || entry.waitTimer !== undefined) return
+    const elapsed = Number.isNaN(entry.startedAt) ? 0 : performance.now() - entry.startedAt
+    entry.waitTimer = setTimeout(
+      () => {
+        entry.waitTimer = undefined
+        const now = performance.now()
+        const waited = child.waiting.has(entry)
+        if (entry.state !== 'in-flight' || !child.remove(entry, now)) return
+        if (waited) this.#waiting--
+        this.#inFlight--
+        child.abort(entry.id)
+        FnRegistry.record(entry.fn, now - entry.startedAt)
+        this.#fail(entry, new TaskTimeoutError(entry.timeoutMs ?? 0))
+        this.#schedulePump()
+      },
+      Math.max(1, Math.ceil((entry.timeoutMs ?? 0) - elapsed)),
+    )
+    entry.waitTimer.unref()
+  }
+
+  /** Sends a frame to a running task's executor; dropped if the task is over. */
+  sendNested(id: number, payload: Uint8Array): void {
+    const entry = this.#tasks.get(id)
+    if (entry === undefined || entry.state !== 'in-flight') return
+    for (const child of this.#children) {
+      if (child.state === 'exited' || child.state === 'killed' || !child.holds(entry)) continue
+      child.nested(id, payload)
+      this.#schedulePump()
+      return
+    }
+  }
+
   /** Fails a task that is no longer queued or in flight anywhere. */
   #fail(entry: PoolEntry, error: Error): void {
+    if (entry.waitTimer !== undefined) clearTimeout(entry.waitTimer)
+    entry.waitTimer = undefined
     entry.state = 'finished'
     this.#tasks.delete(entry.id)
     this.#failed++
@@ -392,7 +480,7 @@ export class TaskPool {
       for (const child of this.#children) {
         if (
           child.state === 'active' &&
-          child.inFlight.length === 0 &&
+          child.idle() &&
           now - child.idleSince >= idleTimeoutMs
         ) {
           child.stop()

@@ -47,6 +47,10 @@ export const ErrorCode = {
   NO_WORKER: 'CP_ERR_NO_WORKER',
   /** A value held only by a worker that left could not be recovered. */
   DATA_LOST: 'CP_ERR_DATA_LOST',
+  /** A task's wait would close a cycle of tasks waiting on each other. */
+  DEADLOCK: 'CP_ERR_DEADLOCK',
+  /** A root task's tree of nested tasks grew past its cap (a runaway recursion). */
+  DESCENDANT_LIMIT: 'CP_ERR_DESCENDANT_LIMIT',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -327,3 +327,54 @@ export class DataLostError extends ClusterpoolError {
     super(ErrorCode.DATA_LOST, message, options)
   }
 }
+
+/** One task of a wait-for cycle, as `DeadlockError.cycle` names it. */
+export interface CycleTask {
+  /** The task's key (coordinator) or id (local pool). */
+  readonly key: string
+  /** Its function's short name. */
+  readonly label: string
+}
+
+/**
+ * A task's wait would close a cycle: each task in `cycle` waits for the next (it awaits its
+ * future, or depends on it as an argument), and the last waits for the first, so none could ever
+ * finish. The wait that closed it fails with this at once; the tasks keep their state, and the
+ * one that waited may catch it.
+ */
+export class DeadlockError extends ClusterpoolError {
+  /** The tasks of the cycle, starting with the one whose wait closed it. */
+  readonly cycle: readonly CycleTask[]
+  /** The edges of the cycle, `cycle[i]` → `cycle[i + 1]` (and the last → the first). */
+  readonly edges: readonly ('await' | 'dependency')[]
+
+  override get name(): 'DeadlockError' {
+    return 'DeadlockError'
+  }
+
+  constructor(
+    message: string,
+    cycle: readonly CycleTask[] = [],
+    edges: readonly ('await' | 'dependency')[] = [],
+    options?: ClusterpoolErrorOptions,
+  ) {
+    super(ErrorCode.DEADLOCK, message, options)
+    this.cycle = cycle
+    this.edges = edges
+  }
+}
+
+/**
+ * A task submitted from inside a task would take its root task's tree past the cap on
+ * descendants (`maxDescendants`): a recursion that never ends, most likely. The submit fails
+ * with this; the rest of the tree and the executor go on.
+ */
+export class DescendantLimitError extends ClusterpoolError {
+  override get name(): 'DescendantLimitError' {
+    return 'DescendantLimitError'
+  }
+
+  constructor(message: string, options?: ClusterpoolErrorOptions) {
+    super(ErrorCode.DESCENDANT_LIMIT, message, options)
+  }
+}

@@ -95,7 +95,19 @@ export interface Ping {
   readonly seq: number
 }
 
-export type ClientToCoordinator = ClientHello | Submit | Cancel | Release | Gather | Scatter | Ping
+/**
+ * From a task's own executor only (`currentTask().executor`): the task now awaits these futures
+ * of its executor. The coordinator adds the wait to its wait-for graph; one that would close a
+ * cycle is answered with an `errors` item (`DeadlockError`) for that id, and the task's wait
+ * fails at once. From any other client it is a protocol error.
+ */
+export interface Await {
+  readonly kind: 'await'
+  readonly ids: readonly number[]
+}
+
+export type ClientToCoordinator =
+  ClientHello | Submit | Cancel | Release | Gather | Scatter | Ping | Await
 
 // ─── coordinator → client ────────────────────────────────────────────────────────────────
 

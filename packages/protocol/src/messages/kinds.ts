@@ -29,6 +29,7 @@ export const ClientToCoordinatorKind = {
   GATHER: 'gather',
   SCATTER: 'scatter',
   PING: 'ping',
+  AWAIT: 'await',
 } as const
 export type ClientToCoordinatorKind =
   (typeof ClientToCoordinatorKind)[keyof typeof ClientToCoordinatorKind]
@@ -56,6 +57,9 @@ export const WorkerToCoordinatorKind = {
   STEAL_REPLY: 'stealReply',
   DATA: 'data',
   LEAVING: 'leaving',
+  NESTED: 'nested',
+  SECEDED: 'seceded',
+  REJOINED: 'rejoined',
 } as const
 export type WorkerToCoordinatorKind =
   (typeof WorkerToCoordinatorKind)[keyof typeof WorkerToCoordinatorKind]
@@ -71,6 +75,7 @@ export const CoordinatorToWorkerKind = {
   STORE: 'store',
   RELEASE: 'release',
   SHUTDOWN: 'shutdown',
+  NESTED: 'nested',
 } as const
 export type CoordinatorToWorkerKind =
   (typeof CoordinatorToWorkerKind)[keyof typeof CoordinatorToWorkerKind]

@@ -46,6 +46,7 @@ export const CLIENT_TO_COORDINATOR = table<ClientToCoordinatorKind>({
   gather: (m) => ids(m, 'ids'),
   scatter: (m) => items(m, 'items', scatterItem),
   ping: (m) => count(m, 'seq'),
+  await: (m) => ids(m, 'ids'),
 })
 
 // ─── coordinator → client ────────────────────────────────────────────────────────────────

@@ -46,6 +46,8 @@ const errorItem: Check = (t) =>
 
 const dataItem: Check = (t) => str(t, 'key') ?? bytes(t, 'value')
 
+const nestedItem: Check = (t) => str(t, 'key') ?? bytes(t, 'payload')
+
 export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
   hello: checkWorkerHello,
   heartbeat: (m) =>
@@ -59,6 +61,9 @@ export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
   stealReply: (m) => keys(m, 'given') ?? keys(m, 'kept'),
   data: (m) => items(m, 'items', dataItem) ?? optKeys(m, 'missing'),
   leaving: (m) => keys(m, 'returned'),
+  nested: (m) => items(m, 'items', nestedItem),
+  seceded: (m) => keys(m, 'keys'),
+  rejoined: (m) => keys(m, 'keys'),
 })
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────
@@ -91,4 +96,5 @@ export const COORDINATOR_TO_WORKER = table<CoordinatorToWorkerKind>({
   store: (m) => items(m, 'items', dataItem),
   release: (m) => keys(m, 'keys'),
   shutdown: (m) => str(m, 'reason'),
+  nested: (m) => items(m, 'items', nestedItem),
 })

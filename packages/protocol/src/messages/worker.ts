@@ -114,8 +114,45 @@ export interface Leaving {
   readonly returned: readonly string[]
 }
 
+/**
+ * Client-protocol frames of tasks running here: each task's executor (`currentTask().executor`)
+ * is a client of the coordinator whose link runs through its worker. `payload` is one frame of
+ * client → coordinator messages (`encodeFrame`), checked by the coordinator as a client's.
+ */
+export interface Nested {
+  readonly kind: 'nested'
+  readonly items: readonly NestedItem[]
+}
+
+export interface NestedItem {
+  /** The running task whose executor sent (or is sent) the frame. */
+  readonly key: string
+  readonly payload: Uint8Array
+}
+
+/** These running tasks now wait for futures of their executors: their slots are free. */
+export interface Seceded {
+  readonly kind: 'seceded'
+  readonly keys: readonly string[]
+}
+
+/** These waiting tasks run again: they take their slots back. */
+export interface Rejoined {
+  readonly kind: 'rejoined'
+  readonly keys: readonly string[]
+}
+
 export type WorkerToCoordinator =
-  WorkerHello | Heartbeat | WorkerResults | WorkerErrors | StealReply | Data | Leaving
+  | WorkerHello
+  | Heartbeat
+  | WorkerResults
+  | WorkerErrors
+  | StealReply
+  | Data
+  | Leaving
+  | Nested
+  | Seceded
+  | Rejoined
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────
 
@@ -210,4 +247,13 @@ export interface Shutdown {
 }
 
 export type CoordinatorToWorker =
-  WorkerWelcome | Refuse | Assign | CancelKeys | Steal | Fetch | Store | ReleaseKeys | Shutdown
+  | WorkerWelcome
+  | Refuse
+  | Assign
+  | CancelKeys
+  | Steal
+  | Fetch
+  | Store
+  | ReleaseKeys
+  | Shutdown
+  | Nested

@@ -1,8 +1,11 @@
 /**
  * What a running task can see about itself: `currentTask()` inside the task (a global in task
  * processes and threads), or `globalThis[Symbol.for('clusterpool.currentTask')]`.
+ *
+ * `Executor` and `Self` are the client's `TaskExecutor` and `Future`; `@clusterpool/client` (and
+ * `clusterpool`) export a `currentTask()` typed with them.
  */
-export interface TaskContext {
+export interface TaskContext<Executor = unknown, Self = unknown> {
   /** The task's id in its pool. */
   readonly id: number
   /** 1 on the first run; retries count up. */
@@ -13,6 +16,15 @@ export interface TaskContext {
    * pass it on (fetch, timers).
    */
   readonly signal: AbortSignal
+  /**
+   * An executor that submits to the pool or cluster this task runs on. The task owns what it
+   * submits: when it ends, its unfinished children are cancelled. While the task awaits one of
+   * their futures, its slot is free for another task, and a wait that would close a cycle fails
+   * with `DeadlockError`. Made on first use.
+   */
+  readonly executor: Executor
+  /** This task's own future, to pass to a child as a dependency or to hand on. */
+  readonly self: Self
 }
 
 /** The global symbol under which a running task's `TaskContext` is kept. */

@@ -24,6 +24,12 @@ export interface WorkerDaemonOptions {
   reconnectMaxDelayMs?: number
   /** On SIGTERM/SIGINT, wait this long for running tasks before killing them. Milliseconds; default 30000. */
   drainTimeoutMs?: number
+  /**
+   * Modules each task process loads before its first task: the client's task-setup module
+   * (`TASK_SETUP_MODULE` of `@clusterpool/client`) gives tasks `currentTask().executor`. The
+   * `clusterpool worker` CLI passes it. Default: none (tasks then have no executor).
+   */
+  taskSetupModules?: readonly string[]
 }
 
 export type ResolvedWorkerDaemonOptions = Required<
@@ -65,11 +71,19 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     ),
     reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 5000, 'reconnectMaxDelayMs', DELAY),
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
+    taskSetupModules: checkModules(o.taskSetupModules),
   }
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
   if (o.memoryLimitBytes !== undefined) out.memoryLimitBytes = o.memoryLimitBytes
   return out
+}
+
+function checkModules(modules: unknown): readonly string[] {
+  if (modules === undefined) return []
+  if (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string'))
+    throw new InvalidOptionError('taskSetupModules must be an array of module URLs or specifiers')
+  return Object.freeze([...(modules as string[])])
 }
 
 /** Parses `GPU=2,MEM=16e9` into `{ GPU: 2, MEM: 16e9 }`, naming the bad part. */

@@ -128,6 +128,15 @@ export class WorkerDaemon {
       case 'send-error':
         this.#connection?.pushItem('errors', 'items', i.item)
         return
+      case 'send-nested':
+        this.#connection?.pushItem('nested', 'items', i.item)
+        return
+      case 'send-wait':
+        this.#connection?.pushItem(i.list, 'keys', i.key)
+        return
+      case 'to-task':
+        this.#pool.sendNested(i.id, i.payload)
+        return
       case 'flush':
         this.#connection?.flush()
         return
@@ -205,6 +214,7 @@ export class WorkerDaemon {
       kind: 'connected',
       stimulusId: ++this.#stimulus,
       holdResultsOverBytes: welcome.holdResultsOverBytes,
+      maxPayload: welcome.maxPayload,
     })
     connection.setHandlers({
       onMessages: (messages) => {
@@ -256,6 +266,9 @@ export class WorkerDaemon {
       case 'store':
         this.#feed({ kind: 'store', stimulusId, items: m.items })
         return
+      case 'nested':
+        this.#feed({ kind: 'nested', stimulusId, items: m.items })
+        return
       case 'shutdown':
         this.log.warn({ reason: m.reason }, 'the coordinator asked this worker to shut down')
         this.#feed({ kind: 'shutdown', stimulusId })
@@ -276,6 +289,7 @@ export class WorkerDaemon {
       {
         kind: 'process',
         maxWorkers: this.options.procs,
+        setupModules: this.options.taskSetupModules,
         ...(perProcessMb === undefined ? {} : { memoryLimitMb: perProcessMb }),
       },
       {
@@ -291,6 +305,12 @@ export class WorkerDaemon {
           }),
         onError: (id: number, error: SerializedError, durationMs: number) =>
           this.#feed({ kind: 'task-erred', stimulusId: ++this.#stimulus, id, error, durationMs }),
+        onNested: (id: number, payload: Uint8Array) =>
+          this.#feed({ kind: 'task-nested', stimulusId: ++this.#stimulus, id, payload }),
+        onSecede: (id: number) =>
+          this.#feed({ kind: 'task-seceded', stimulusId: ++this.#stimulus, id }),
+        onRejoin: (id: number) =>
+          this.#feed({ kind: 'task-rejoined', stimulusId: ++this.#stimulus, id }),
       },
     )
   }

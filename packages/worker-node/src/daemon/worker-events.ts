@@ -2,6 +2,7 @@ import {
   CoordinatorToWorkerKind,
   type AssignTask,
   type DataItem,
+  type NestedItem,
   type SerializedError,
   type WorkerErrorItem,
   type WorkerResultItem,
@@ -34,6 +35,14 @@ export const WorkerEventKind = {
   TASK_STARTED: 'task-started',
   TASK_FINISHED: 'task-finished',
   TASK_ERRED: 'task-erred',
+  /** A running task's executor sent a frame (`currentTask().executor`). */
+  TASK_NESTED: 'task-nested',
+  /** A running task waits for its executor's futures: its slot is free. */
+  TASK_SECEDED: 'task-seceded',
+  /** Its wait ended: it holds its slot again. */
+  TASK_REJOINED: 'task-rejoined',
+  /** The coordinator's frames for running tasks' executors. */
+  NESTED: CoordinatorToWorkerKind.NESTED,
   /** SIGTERM/SIGINT, or `drain()`. */
   DRAIN: 'drain',
   /** The drain is over: nothing runs any more, or the drain timeout passed. */
@@ -49,6 +58,8 @@ interface Stimulus<K extends WorkerEventKind> {
 export interface ConnectedEvent extends Stimulus<'connected'> {
   /** Results larger than this stay here; bytes. Left out: `DEFAULT_HOLD_OVER_BYTES`. */
   readonly holdResultsOverBytes?: number
+  /** The largest frame the coordinator takes, in bytes. Left out: unlimited. */
+  readonly maxPayload?: number
 }
 export type RefusedEvent = Stimulus<'refused'>
 export type CoordinatorLostEvent = Stimulus<'coordinator-lost'>
@@ -77,6 +88,16 @@ export interface TaskErredEvent extends Stimulus<'task-erred'> {
   readonly error: SerializedError
   readonly durationMs: number
 }
+export interface TaskNestedEvent extends Stimulus<'task-nested'> {
+  readonly id: number
+  readonly payload: Uint8Array
+}
+export interface TaskWaitEvent<K extends 'task-seceded' | 'task-rejoined'> extends Stimulus<K> {
+  readonly id: number
+}
+export interface NestedEvent extends Stimulus<'nested'> {
+  readonly items: readonly NestedItem[]
+}
 export type DrainEvent = Stimulus<'drain'>
 export type DrainedEvent = Stimulus<'drained'>
 
@@ -94,6 +115,10 @@ export type WorkerEvent =
   | TaskStartedEvent
   | TaskFinishedEvent
   | TaskErredEvent
+  | TaskNestedEvent
+  | TaskWaitEvent<'task-seceded'>
+  | TaskWaitEvent<'task-rejoined'>
+  | NestedEvent
   | DrainEvent
   | DrainedEvent
 
@@ -111,6 +136,12 @@ export const InstructionKind = {
   SEND_RESULT: 'send-result',
   /** `connection.pushItem('errors', 'items', item)`. */
   SEND_ERROR: 'send-error',
+  /** `connection.pushItem('nested', 'items', item)`: a task's frame to the coordinator. */
+  SEND_NESTED: 'send-nested',
+  /** `connection.pushItem(list, 'keys', key)`: a task seceded or rejoined. */
+  SEND_WAIT: 'send-wait',
+  /** `pool.sendNested(id, payload)`: a frame for a running task's executor. */
+  TO_TASK: 'to-task',
   /** `connection.flush()`: what is queued leaves now. */
   FLUSH: 'flush',
   /** Dial the coordinator again (with backoff). */
@@ -142,6 +173,17 @@ export interface SendResult extends Caused<'send-result'> {
 export interface SendError extends Caused<'send-error'> {
   readonly item: WorkerErrorItem
 }
+export interface SendNested extends Caused<'send-nested'> {
+  readonly item: NestedItem
+}
+export interface SendWait extends Caused<'send-wait'> {
+  readonly list: 'seceded' | 'rejoined'
+  readonly key: string
+}
+export interface ToTask extends Caused<'to-task'> {
+  readonly id: number
+  readonly payload: Uint8Array
+}
 export type Flush = Caused<'flush'>
 export type Reconnect = Caused<'reconnect'>
 export interface Stop extends Caused<'stop'> {
@@ -150,4 +192,15 @@ export interface Stop extends Caused<'stop'> {
 }
 
 export type WorkerInstruction =
-  RunTask | DropTask | AbortTask | Send | SendResult | SendError | Flush | Reconnect | Stop
+  | RunTask
+  | DropTask
+  | AbortTask
+  | Send
+  | SendResult
+  | SendError
+  | SendNested
+  | SendWait
+  | ToTask
+  | Flush
+  | Reconnect
+  | Stop

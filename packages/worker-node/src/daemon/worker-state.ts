@@ -1,3 +1,4 @@
+import { refuseOversize } from './nested-frames.js'
 import {
   AbortedError,
   InvalidStateError,
@@ -61,6 +62,8 @@ export class WorkerState {
   readonly #inputs = new TaskInputs()
   /** Results larger than this stay here (the coordinator's `holdResultsOverBytes`). Bytes. */
   #holdOverBytes = DEFAULT_HOLD_OVER_BYTES
+  /** The coordinator's `maxPayload`: a task's frame past it is refused here. Bytes. */
+  #maxPayload = Infinity
 
   get state(): DaemonState {
     return this.#state
@@ -120,6 +123,32 @@ export class WorkerState {
         out.push({ kind: 'send-error', stimulusId: s, item })
         break
       }
+      case 'task-nested': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined || this.#state !== DaemonState.RUNNING) break
+        const refusal = refuseOversize(event.payload, this.#maxPayload)
+        if (refusal !== undefined) {
+          if (refusal.byteLength > 0)
+            out.push({ kind: 'to-task', stimulusId: s, id: t.id, payload: refusal })
+          break
+        }
+        out.push({ kind: 'send-nested', stimulusId: s, item: { key: t.key, payload: event.payload } })
+        break
+      }
+      case 'task-seceded':
+      case 'task-rejoined': {
+        const t = this.#tasks.get(event.id)
+        if (t === undefined || this.#state !== DaemonState.RUNNING) break
+        const list = event.kind === 'task-seceded' ? 'seceded' : 'rejoined'
+        out.push({ kind: 'send-wait', stimulusId: s, list, key: t.key })
+        break
+      }
+      case 'nested':
+        for (const item of event.items) {
+          const id = this.#ids.get(item.key)
+          if (id !== undefined) out.push({ kind: 'to-task', stimulusId: s, id, payload: item.payload })
+        }
+        break
       case 'assign':
         if (this.#state !== DaemonState.RUNNING) break
         for (const t of event.tasks) this.#assign(t, s, out)
@@ -127,6 +156,7 @@ export class WorkerState {
       case 'connected':
         this.#move('connect', s)
         this.#holdOverBytes = event.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
+        this.#maxPayload = event.maxPayload ?? Infinity
         this.#inputs.forgetSources()
         break
       case 'refused':
