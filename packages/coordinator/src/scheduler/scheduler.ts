@@ -328,7 +328,8 @@ export class Scheduler {
     const c = this.#start(nowMs)
     for (const w of c.workers.values()) {
       for (const a of w.assigned) {
-        if (a.startedAt >= 0) c.estimates.raise(a.task.fn, nowMs - a.startedAt)
+        // A seceded task waits for its children: its time says nothing of its function's.
+        if (a.startedAt >= 0 && !a.seceded) c.estimates.raise(a.task.fn, nowMs - a.startedAt)
       }
     }
     for (const w of c.workers.values()) refreshOccupancy(c, w)

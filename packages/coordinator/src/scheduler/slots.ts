@@ -21,7 +21,7 @@ export function attach(c: SchedulerState, t: TaskRecord, w: WorkerRecord): void 
     w,
     transfer,
     t.fn.estimateMs + transfer,
-    w.assigned.size < w.procs ? c.now : -1,
+    w.assigned.size - w.seceded < w.procs ? c.now : -1,
   )
   t.run = a
   w.assigned.add(a)

@@ -51,7 +51,7 @@ export function planSteals(c: SchedulerState): void {
     const perProc = w.occupancyMs / w.procs
     if (w.state === WorkerRecordState.RUNNING && (w.load < w.procs || perProc < avg))
       thieves.push(w)
-    if (perProc > avg && w.assigned.size > w.procs) victims.push(w)
+    if (perProc > avg && w.assigned.size - w.seceded > w.procs) victims.push(w)
   }
   stealFrom(c, victims, thieves)
 }
@@ -67,7 +67,8 @@ export function stealForIdle(c: SchedulerState): void {
   }
   if (thieves === null) return
   const victims: WorkerRecord[] = []
-  for (const w of c.workers.values()) if (w.assigned.size > w.procs) victims.push(w)
+  for (const w of c.workers.values())
+    if (w.assigned.size - w.seceded > w.procs) victims.push(w)
   stealFrom(c, victims, thieves)
 }
 
@@ -86,7 +87,9 @@ function stealFromVictim(
   victim: WorkerRecord,
   thieves: readonly WorkerRecord[],
 ): void {
-  const list = [...victim.assigned]
+  // Seceded tasks wait for their children and hold no process: the FIFO is the rest.
+  const list =
+    victim.seceded === 0 ? [...victim.assigned] : [...victim.assigned].filter((a) => !a.seceded)
   let starts = startTimes(c, victim, list)
   for (let i = victim.procs; i < list.length; i++) {
     const a = list[i] as Assignment

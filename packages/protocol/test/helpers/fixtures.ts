@@ -39,6 +39,7 @@ export const CLIENT_TO_COORDINATOR: ClientToCoordinator[] = [
     ],
   },
   { kind: 'ping', seq: 42 },
+  { kind: 'await', ids: [3, 0] },
 ]
 
 export const COORDINATOR_TO_CLIENT: CoordinatorToClient[] = [
@@ -86,6 +87,9 @@ export const WORKER_TO_COORDINATOR: WorkerToCoordinator[] = [
   { kind: 'stealReply', given: ['c1:3'], kept: ['c1:4'] },
   { kind: 'data', items: [{ key: 'c1:1', value: bin(0x02) }], missing: ['c1:9'] },
   { kind: 'leaving', returned: ['c1:5'] },
+  { kind: 'nested', items: [{ key: 'c1:5', payload: new Uint8Array([0x91, 0x80]) }] },
+  { kind: 'seceded', keys: ['c1:5'] },
+  { kind: 'rejoined', keys: ['c1:5'] },
 ]
 
 export const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
@@ -123,6 +127,7 @@ export const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [
   { kind: 'store', items: [{ key: 'c1:7', value: bin(0x02) }] },
   { kind: 'release', keys: ['c1:1'] },
   { kind: 'shutdown', reason: 'coordinator stopping' },
+  { kind: 'nested', items: [{ key: 'c1:5', payload: new Uint8Array([0x91, 0x80]) }] },
 ]
 
 export const FIXTURES: Record<Direction, Message[]> = {
