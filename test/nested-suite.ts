@@ -6,7 +6,7 @@
 // executor through the `currentTask()` global, and imports `clusterpool` inside itself when it
 // needs `asCompleted` or `wait`. A recursive task is a named function expression, so that it can
 // submit itself.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import {
   DeadlockError,
   DescendantLimitError,
@@ -59,11 +59,15 @@ const mapAndAsCompleted = async (n: number): Promise<{ mapped: number[]; complet
   const { asCompleted, wait } = await import('clusterpool')
   const ex = currentTask().executor
   const mapped: number[] = []
-  for await (const v of ex.map((x: number) => x * x, Array.from({ length: n }, (_, i) => i)))
+  for await (const v of ex.map(
+    (x: number) => x * x,
+    Array.from({ length: n }, (_, i) => i),
+  ))
     mapped.push(v)
   const futures = Array.from({ length: n }, (_, i) => ex.submit((x: number) => x + 100, i))
   const completed: number[] = []
-  for await (const f of asCompleted(futures)) completed.push(await f)
+  // `for await` hands out each future's value as it completes.
+  for await (const value of asCompleted(futures)) completed.push(value)
   const { done, notDone } = await wait(futures)
   if (done.size !== n || notDone.size !== 0) throw new Error('wait did not see every future done')
   return { mapped, completed: completed.sort((a, b) => a - b) }
@@ -228,7 +232,7 @@ export function nestedSuite(kind: ExecutorKind): void {
   const it = (
     title: string,
     slots: 1 | 2,
-    body: (t: import('ava').ExecutionContext, ex: BaseExecutor) => Promise<void>,
+    body: (t: ExecutionContext, ex: BaseExecutor) => Promise<void>,
   ): void => {
     test.serial(`${kind}: ${title}`, async (t) => {
       const ex = await kit!.make(slots)
@@ -237,32 +241,40 @@ export function nestedSuite(kind: ExecutorKind): void {
     })
   }
 
-  it('the seed program that waits on its own one-slot executor completes with 25', 1, async (t, ex) => {
-    t.is(await ex.submit(waitOnFuture).result(30_000), 25)
-    // Twice in a row, and two at once: the one slot is given back each time.
-    const both = await Promise.all([ex.submit(waitOnFuture), ex.submit(waitOnFuture)])
-    t.deepEqual(both, [25, 25])
-  })
+  it(
+    'the seed program that waits on its own one-slot executor completes with 25',
+    1,
+    async (t, ex) => {
+      t.is(await ex.submit(waitOnFuture).result(30_000), 25)
+      // Twice in a row, and two at once: the one slot is given back each time.
+      const both = await Promise.all([ex.submit(waitOnFuture), ex.submit(waitOnFuture)])
+      t.deepEqual(both, [25, 25])
+    },
+  )
 
-  it('the seed program whose futures wait on each other fails with DeadlockError, fast', 2, async (t, ex) => {
-    const started = performance.now()
-    const report = JSON.parse(await ex.submit(waitOnB).result(30_000)) as {
-      name: string
-      code: string
-      message: string
-      cycle: { key: string; label: string }[]
-    }
-    const elapsedMs = performance.now() - started
-    t.is(report.name, 'DeadlockError')
-    t.is(report.code, 'CP_ERR_DEADLOCK')
-    t.is(report.cycle.length, 2)
-    t.regex(report.message, /would await .* which depends on/)
-    t.log(`DeadlockError after ${elapsedMs.toFixed(0)} ms`)
-    // Detected when the wait is made, not by a timeout.
-    t.true(elapsedMs < 20_000)
-    // The executor keeps working.
-    t.is(await ex.submit((x: number) => x + 1, 41), 42)
-  })
+  it(
+    'the seed program whose futures wait on each other fails with DeadlockError, fast',
+    2,
+    async (t, ex) => {
+      const started = performance.now()
+      const report = JSON.parse(await ex.submit(waitOnB).result(30_000)) as {
+        name: string
+        code: string
+        message: string
+        cycle: { key: string; label: string }[]
+      }
+      const elapsedMs = performance.now() - started
+      t.is(report.name, 'DeadlockError')
+      t.is(report.code, 'CP_ERR_DEADLOCK')
+      t.is(report.cycle.length, 2)
+      t.regex(report.message, /would await .* which depends on/)
+      t.log(`DeadlockError after ${elapsedMs.toFixed(0)} ms`)
+      // Detected when the wait is made, not by a timeout.
+      t.true(elapsedMs < 20_000)
+      // The executor keeps working.
+      t.is(await ex.submit((x: number) => x + 1, 41), 42)
+    },
+  )
 
   it('recursive fibonacci(12) on two slots', 2, async (t, ex) => {
     t.is(await ex.submit(fib, 12).result(120_000), 144)
@@ -307,18 +319,22 @@ export function nestedSuite(kind: ExecutorKind): void {
     t.is(await ex.submit((x: number) => x - 1, 43), 42)
   })
 
-  it('a three-task cycle through an await and two dependencies fails with DeadlockError', 2, async (t, ex) => {
-    const report = JSON.parse(await ex.submit(threeCycle).result(30_000)) as {
-      name: string
-      cycle: { key: string; label: string }[]
-      edges: string[]
-      message: string
-    }
-    t.is(report.name, 'DeadlockError')
-    t.is(report.cycle.length, 3)
-    t.deepEqual(report.edges, ['await', 'dependency', 'dependency'])
-    for (const task of report.cycle) t.true(report.message.includes(task.key))
-  })
+  it(
+    'a three-task cycle through an await and two dependencies fails with DeadlockError',
+    2,
+    async (t, ex) => {
+      const report = JSON.parse(await ex.submit(threeCycle).result(30_000)) as {
+        name: string
+        cycle: { key: string; label: string }[]
+        edges: string[]
+        message: string
+      }
+      t.is(report.name, 'DeadlockError')
+      t.is(report.cycle.length, 3)
+      t.deepEqual(report.edges, ['await', 'dependency', 'dependency'])
+      for (const task of report.cycle) t.true(report.message.includes(task.key))
+    },
+  )
 
   it('awaiting its own future is a DeadlockError', 1, async (t, ex) => {
     t.is(await ex.submit(awaitSelf).result(30_000), 'DeadlockError')
@@ -342,9 +358,13 @@ export function nestedSuite(kind: ExecutorKind): void {
     t.deepEqual(await ex.submit(scatterInside).result(30_000), [10, 21, 32, 43])
   })
 
-  it('DeadlockError and DescendantLimitError are exported classes with stable codes', 1, async (t) => {
-    t.is(new DeadlockError('x').code, 'CP_ERR_DEADLOCK')
-    t.is(new DescendantLimitError('x').code, 'CP_ERR_DESCENDANT_LIMIT')
-    await Promise.resolve()
-  })
+  it(
+    'DeadlockError and DescendantLimitError are exported classes with stable codes',
+    1,
+    async (t) => {
+      t.is(new DeadlockError('x').code, 'CP_ERR_DEADLOCK')
+      t.is(new DescendantLimitError('x').code, 'CP_ERR_DESCENDANT_LIMIT')
+      await Promise.resolve()
+    },
+  )
 }

@@ -7,6 +7,7 @@ import { task, type Executor, LocalCluster } from 'clusterpool'
 import { SingleBar } from 'cli-progress'
 
 import { cpuHeavyDemo, runOn } from './cpu-heavy.js'
+import { deadlockDemo, localDeadlockDemo } from './deadlocks.js'
 import { powerCalcDemo } from './power-calc.js'
 import { urlLoaderDemo } from './url-loader.js'
 
@@ -27,6 +28,9 @@ await cpuHeavyDemo(1e8, 4)
 heading('local pools: the seed power_calc experiment on ThreadPoolExecutor (sleeps scaled by 0.2)')
 await powerCalcDemo(0.2)
 
+heading('local pools: tasks that submit tasks (the seed deadlocks, ported)')
+await localDeadlockDemo()
+
 heading(`starting a local cluster: ${values.workers} worker daemons × ${values.procs} process`)
 const cluster = await LocalCluster.start({
   workers: Number(values.workers),
@@ -46,6 +50,9 @@ try {
 
   heading('cluster: power_calc (sleeps scaled by 0.2)')
   await powerCalcDemo(0.2, () => ex, [Number(values.workers) * Number(values.procs)], false)
+
+  heading('cluster: tasks that submit tasks (the seed deadlocks, ported)')
+  await deadlockDemo('ClusterExecutor', ex)
 
   heading('cluster: 100,000 tiny tasks through map(), with a progress bar')
   await throughputDemo(ex, 100_000)

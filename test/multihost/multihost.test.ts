@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
-import { ClusterExecutor, task } from 'clusterpool'
+import { ClusterExecutor, task, type CurrentTask } from 'clusterpool'
 import test from 'ava'
 import {
   GenericContainer,
@@ -14,6 +14,9 @@ import {
   type StartedNetwork,
   type StartedTestContainer,
 } from 'testcontainers'
+
+/** The global inside task processes (see `currentTask` in clusterpool). */
+declare const currentTask: () => CurrentTask
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
 const repo = fileURLToPath(new URL('../..', import.meta.url))
@@ -132,6 +135,30 @@ maybe('tasks from a client outside run on both worker hosts', async (t) => {
   t.deepEqual([...seen].sort(), ['host-a', 'host-b'])
   const s = await status()
   t.deepEqual(s.workers.map((w) => w.host).sort(), ['host-a', 'host-b'])
+})
+
+/** Runs on host-a: submits `n` children that may run only on host-b, and waits for them. */
+const parentOnA = async (n: number): Promise<{ parent: string; children: [number, string][] }> => {
+  const os = await import('node:os')
+  const { task } = await import('clusterpool')
+  const where = async (i: number): Promise<[number, string]> => [
+    i,
+    (await import('node:os')).hostname(),
+  ]
+  const ex = currentTask().executor
+  const kids = Array.from({ length: n }, (_, i) =>
+    ex.submit(task(where, { workers: ['host-b'] }), i),
+  )
+  return { parent: os.hostname(), children: await Promise.all(kids) }
+}
+
+maybe('a parent task on one host waits for its children on the other', async (t) => {
+  const out = await client.submit(task(parentOnA, { workers: ['host-a'] }), 20).result(60_000)
+  t.is(out.parent, 'host-a')
+  t.deepEqual(
+    out.children,
+    Array.from({ length: 20 }, (_, i) => [i, 'host-b']),
+  )
 })
 
 maybe(

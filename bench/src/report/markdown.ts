@@ -307,6 +307,32 @@ export function renderMarkdown(input: ReportInput): string {
       )
   }
 
+  // P8
+  const p8 = all.filter((m) => m.scenario === 'P8')
+  if (p8.length > 0) {
+    section(
+      lines,
+      'P8 · nested fan-out (tasks that submit tasks)',
+      'A tree branching 10, four levels deep (10,000 leaves of a 1 ms sleep) where every inner task submits its ' +
+        'children through its own executor and waits for them, on 2 workers × 2 slots; Dask runs the same tree ' +
+        "with `worker_client` (which secedes) in the same run. Lower bound: the leaves' sleep over the slots. " +
+        'Then the cost of one wait in the wait-for graph when 100k tasks wait.',
+    )
+    lines.push(
+      header(['system', 'method', 'median', 'runs', 'note'], ['---', '---', '---:', '---', '---']),
+    )
+    for (const m of p8)
+      lines.push(
+        row([
+          m.system,
+          m.method,
+          `${fmt(m.median)} ${m.unit}`,
+          m.runs.map((r) => fmt(r)).join(', '),
+          m.note ?? '',
+        ]),
+      )
+  }
+
   const otherNotes = [
     ...new Set(
       all

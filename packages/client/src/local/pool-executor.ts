@@ -197,7 +197,7 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
         const lookup = (depId: number): unknown => byId.get(depId)
         let encoded: Uint8Array
         try {
-          const decoded = this.#decoder.decode(args.raw) as unknown
+          const decoded = this.#decoder.decode(args.raw)
           encoded = encodeValue(this.#encoder, substituteDeps(decoded, lookup), 'argument')
         } catch (error) {
           future.setException(error as Error)
@@ -229,7 +229,13 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
   settled(value: unknown): HostedTask {
     const future = new Future<unknown>(`scatter-${++this.#nextId}`)
     future.setResult(value)
-    const entry = this.#entry(this.#nextId, future, { ref: SCATTERED, options: {}, args: [] }, undefined, 0)
+    const entry = this.#entry(
+      this.#nextId,
+      future,
+      { ref: SCATTERED, options: {}, args: [] },
+      undefined,
+      0,
+    )
     return entry
   }
 

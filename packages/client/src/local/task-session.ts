@@ -122,7 +122,8 @@ export class TaskSession {
 
   /** A child finished: its encoded value goes to the task. */
   result(id: number, value: Uint8Array): void {
-    if (!this.#closed && this.#children.has(id)) this.#link.pushItem('results', 'items', { id, value })
+    if (!this.#closed && this.#children.has(id))
+      this.#link.pushItem('results', 'items', { id, value })
   }
 
   /** A child failed. */

@@ -46,7 +46,11 @@ export class TaskExecutor extends ClusterExecutor {
   /** Futures waited for and unfinished: the task is seceded while this is above 0. */
   #waits = 0
 
-  private constructor(link: FrameLink<'coordinator->client', ClientToCoordinator>, welcome: ClientWelcome, channel: TaskChannel) {
+  private constructor(
+    link: FrameLink<'coordinator->client', ClientToCoordinator>,
+    welcome: ClientWelcome,
+    channel: TaskChannel,
+  ) {
     super(link, welcome)
     this.#channel = channel
   }

@@ -72,6 +72,14 @@ export function coordinatorCommand(): Command {
         .argParser(parseNonNegative),
     )
     .addOption(
+      new Option(
+        '--max-descendants <n>',
+        'most tasks one root task may have below it, through tasks that submit tasks (default 100000)',
+      )
+        .env('CLUSTERPOOL_MAX_DESCENDANTS')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
       new Option('--worker-timeout-ms <ms>', 'remove a worker silent this long')
         .env('CLUSTERPOOL_WORKER_TIMEOUT_MS')
         .argParser(parseNonNegative),
@@ -105,6 +113,9 @@ export function coordinatorCommand(): Command {
           ...(opts.maxClientHeldBytes === undefined
             ? {}
             : { maxClientHeldBytes: Number(opts.maxClientHeldBytes) }),
+          ...(opts.maxDescendants === undefined
+            ? {}
+            : { maxDescendants: Number(opts.maxDescendants) }),
           ...(opts.holdResultsOverBytes === undefined
             ? {}
             : { holdResultsOverBytes: Number(opts.holdResultsOverBytes) }),

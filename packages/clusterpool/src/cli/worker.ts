@@ -56,6 +56,14 @@ export function workerCommand(): Command {
         .env('CLUSTERPOOL_DRAIN_TIMEOUT_MS')
         .argParser(parsePositiveInt),
     )
+    .addOption(
+      new Option(
+        '--max-waiting-per-proc <n>',
+        'tasks that may wait for their children at once in one task process (default 64)',
+      )
+        .env('CLUSTERPOOL_MAX_WAITING_PER_PROC')
+        .argParser(parsePositiveInt),
+    )
     .action(async (url: string | undefined, opts: Record<string, string | number | undefined>) => {
       const coordinatorUrl = url ?? process.env.CLUSTERPOOL_COORDINATOR
       if (!coordinatorUrl)
@@ -80,6 +88,9 @@ export function workerCommand(): Command {
             ...(opts.drainTimeoutMs === undefined
               ? {}
               : { drainTimeoutMs: opts.drainTimeoutMs as number }),
+            ...(opts.maxWaitingPerProc === undefined
+              ? {}
+              : { maxWaitingPerProc: opts.maxWaitingPerProc as number }),
           },
           pino({ name: 'clusterpool-worker', level: String(opts.logLevel) }, destination(2)),
         )

@@ -98,12 +98,10 @@ export class ClientRole {
           break
         }
         case 'cancel':
-          for (const id of m.ids)
-            if (ownId(client, id)) this.#cancel(client, client.key(id), now)
+          for (const id of m.ids) if (ownId(client, id)) this.#cancel(client, client.key(id), now)
           break
         case 'release':
-          for (const id of m.ids)
-            if (ownId(client, id)) this.#release(client, client.key(id), now)
+          for (const id of m.ids) if (ownId(client, id)) this.#release(client, client.key(id), now)
           break
         case 'gather':
           if (!this.#gather(client, m.ids)) return false
@@ -221,17 +219,7 @@ export class ClientRole {
     if (parent !== undefined) s.nested.submitted(key, fnLabel(fn), deps)
     const progress = s.stats.row(fnLabel(fn))
     const args = detachBytes(t.args)
-    const task = new ClientTask(
-      key,
-      client,
-      t.id,
-      fn,
-      args,
-      deps,
-      opts,
-      t.chunk === true,
-      progress,
-    )
+    const task = new ClientTask(key, client, t.id, fn, args, deps, opts, t.chunk === true, progress)
     s.tasks.set(key, task)
     client.keys.add(key)
     if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten

@@ -44,11 +44,10 @@ export class NestedLink implements MessageSink<CoordinatorToClient> {
     if (!this.closed) this.#outbox.push(message)
   }
 
-  pushItem<K extends CoordinatorToClient['kind'], F extends ItemsKey<OfKind<CoordinatorToClient, K>>>(
-    kind: K,
-    field: F,
-    item: ItemOf<OfKind<CoordinatorToClient, K>, F>,
-  ): void {
+  pushItem<
+    K extends CoordinatorToClient['kind'],
+    F extends ItemsKey<OfKind<CoordinatorToClient, K>>,
+  >(kind: K, field: F, item: ItemOf<OfKind<CoordinatorToClient, K>, F>): void {
     if (!this.closed) this.#outbox.pushItem(kind, field as string, item)
   }
 

@@ -67,8 +67,7 @@ export function stealForIdle(c: SchedulerState): void {
   }
   if (thieves === null) return
   const victims: WorkerRecord[] = []
-  for (const w of c.workers.values())
-    if (w.assigned.size - w.seceded > w.procs) victims.push(w)
+  for (const w of c.workers.values()) if (w.assigned.size - w.seceded > w.procs) victims.push(w)
   stealFrom(c, victims, thieves)
 }
 

@@ -76,9 +76,7 @@ export class TaskPool {
     this.#options = resolvePoolOptions(options)
     const { env, setupModules } = this.#options
     this.#childEnv =
-      setupModules.length === 0
-        ? env
-        : { ...env, [TASK_SETUP_ENV]: JSON.stringify(setupModules) }
+      setupModules.length === 0 ? env : { ...env, [TASK_SETUP_ENV]: JSON.stringify(setupModules) }
     for (const name of ['onStart', 'onResult', 'onError'] as const) {
       if (typeof (events as unknown as Record<string, unknown> | null)?.[name] !== 'function') {
         throw new InvalidOptionError(`events.${name} must be a function`)
@@ -478,11 +476,7 @@ export class TaskPool {
       this.#idleTimer = undefined
       const now = performance.now()
       for (const child of this.#children) {
-        if (
-          child.state === 'active' &&
-          child.idle() &&
-          now - child.idleSince >= idleTimeoutMs
-        ) {
+        if (child.state === 'active' && child.idle() && now - child.idleSince >= idleTimeoutMs) {
           child.stop()
         }
       }

@@ -30,6 +30,12 @@ export interface WorkerDaemonOptions {
    * `clusterpool worker` CLI passes it. Default: none (tasks then have no executor).
    */
   taskSetupModules?: readonly string[]
+  /**
+   * Tasks that may wait at once in one task process for futures of their executors (their slots
+   * are free meanwhile); past it the process takes no more, and when every process is full of
+   * waiting tasks one more is started. Default 64.
+   */
+  maxWaitingPerProc?: number
 }
 
 export type ResolvedWorkerDaemonOptions = Required<
@@ -72,7 +78,12 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 5000, 'reconnectMaxDelayMs', DELAY),
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
+    maxWaitingPerProc: o.maxWaitingPerProc ?? 64,
   }
+  if (!Number.isSafeInteger(out.maxWaitingPerProc) || out.maxWaitingPerProc < 1)
+    throw new InvalidOptionError(
+      `maxWaitingPerProc must be a positive integer, got ${String(o.maxWaitingPerProc)}`,
+    )
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
   if (o.memoryLimitBytes !== undefined) out.memoryLimitBytes = o.memoryLimitBytes

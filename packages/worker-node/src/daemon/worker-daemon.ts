@@ -290,6 +290,7 @@ export class WorkerDaemon {
         kind: 'process',
         maxWorkers: this.options.procs,
         setupModules: this.options.taskSetupModules,
+        maxWaitingPerChild: this.options.maxWaitingPerProc,
         ...(perProcessMb === undefined ? {} : { memoryLimitMb: perProcessMb }),
       },
       {

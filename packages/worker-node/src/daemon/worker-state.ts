@@ -132,7 +132,11 @@ export class WorkerState {
             out.push({ kind: 'to-task', stimulusId: s, id: t.id, payload: refusal })
           break
         }
-        out.push({ kind: 'send-nested', stimulusId: s, item: { key: t.key, payload: event.payload } })
+        out.push({
+          kind: 'send-nested',
+          stimulusId: s,
+          item: { key: t.key, payload: event.payload },
+        })
         break
       }
       case 'task-seceded':
@@ -146,7 +150,8 @@ export class WorkerState {
       case 'nested':
         for (const item of event.items) {
           const id = this.#ids.get(item.key)
-          if (id !== undefined) out.push({ kind: 'to-task', stimulusId: s, id, payload: item.payload })
+          if (id !== undefined)
+            out.push({ kind: 'to-task', stimulusId: s, id, payload: item.payload })
         }
         break
       case 'assign':
