@@ -66,6 +66,61 @@ export async function nestedFanOut(ctx: Ctx): Promise<void> {
     }
     graphCost(ctx)
   }
+  if (config.systems.has('clusterpool')) {
+    try {
+      await sameOrFreshProcess(ctx)
+    } catch (error) {
+      results.fail({ scenario: 'P8', system: 'clusterpool ProcessPool', error: errorText(error) })
+    }
+  }
+}
+
+/**
+ * Where a waiting task's slot goes: to the next task in the same process (the default, up to
+ * `maxWaitingPerChild` waits per process), or to a fresh process (`maxWaitingPerChild: 1`: a
+ * process whose task waits takes nothing else, so the pool starts another). A smaller tree
+ * (10^3 leaves) on a ProcessPoolExecutor of 2, makespan against the same lower bound.
+ */
+async function sameOrFreshProcess(ctx: Ctx): Promise<void> {
+  const { ProcessPoolExecutor } = await import('clusterpool')
+  const depth = 3
+  const slots = 2
+  const bound = (BRANCHING ** depth * LEAF_MS) / slots
+  for (const [label, maxWaitingPerChild] of [
+    ['the same process (maxWaitingPerChild 64)', 64],
+    ['a fresh process (maxWaitingPerChild 1)', 1],
+  ] as const) {
+    const runs: number[] = []
+    const spawned: number[] = []
+    for (let r = 0; r <= ctx.config.runs; r++) {
+      const ex = new ProcessPoolExecutor({ maxWorkers: slots, maxWaitingPerChild })
+      try {
+        await ex.submit(node, 1, slots, 0)
+        const t0 = performance.now()
+        const leaves = await ex.submit(node, depth, BRANCHING, LEAF_MS).result(600_000)
+        const ms = performance.now() - t0
+        if (leaves !== BRANCHING ** depth) throw new Error(`the tree counted ${leaves} leaves`)
+        if (r > 0) {
+          runs.push(ms / bound)
+          spawned.push(ex.stats.workers)
+        }
+      } finally {
+        await ex.shutdown()
+      }
+    }
+    ctx.results.add({
+      scenario: 'P8',
+      system: `clusterpool ProcessPool ${slots}, a waiting task's slot goes to ${label}`,
+      family: 'clusterpool',
+      method: `${BRANCHING}^${depth} leaves of ${LEAF_MS} ms, ${slots} slots`,
+      metric: 'makespan / lower bound',
+      unit: '×',
+      better: 'lower',
+      median: median(runs),
+      runs,
+      note: `processes alive at the end: ${spawned.join(', ')}; lower bound ${bound} ms`,
+    })
+  }
 }
 
 /** Dask's run of the same tree, with `worker_client` (run only when Dask is installed). */
