@@ -66,8 +66,10 @@ const mapAndAsCompleted = async (n: number): Promise<{ mapped: number[]; complet
     mapped.push(v)
   const futures = Array.from({ length: n }, (_, i) => ex.submit((x: number) => x + 100, i))
   const completed: number[] = []
-  // `for await` hands out each future's value as it completes.
-  for await (const value of asCompleted(futures)) completed.push(value)
+  // Each future as it completes (`next()` by hand: `for await` would type it as its value).
+  const inOrder = asCompleted(futures)
+  for (let r = await inOrder.next(); r.done !== true; r = await inOrder.next())
+    completed.push(await r.value)
   const { done, notDone } = await wait(futures)
   if (done.size !== n || notDone.size !== 0) throw new Error('wait did not see every future done')
   return { mapped, completed: completed.sort((a, b) => a - b) }

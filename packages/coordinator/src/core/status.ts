@@ -16,6 +16,8 @@ export interface WorkerStatus {
   /** Tasks running on it and waiting there for a process (scheduler's view). */
   running: number
   queued: number
+  /** Of the running, tasks waiting for their executors' futures (their slots are free). */
+  waiting: number
   done: number
   failed: number
   /** Estimated remaining work per process. Milliseconds. */
@@ -98,6 +100,7 @@ export function buildStatus(
         resources: clipResources(w.resources),
         running: v?.processing ?? 0,
         queued: v?.queued ?? 0,
+        waiting: v?.seceded ?? 0,
         done: v?.done ?? 0,
         failed: v?.failed ?? 0,
         occupancyMs: v ? v.occupancyMs / w.procs : 0,

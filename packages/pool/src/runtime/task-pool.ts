@@ -210,12 +210,19 @@ export class TaskPool {
   #pickChild(entry: PoolEntry, now: number): ChildSlot | undefined {
     const cap = this.#options.maxWaitingPerChild
     let live = 0
+    let hosting: ChildSlot | undefined
     for (const child of this.#children) {
-      if (child.free(cap)) return child
+      if (child.free(cap)) {
+        if (child.waiting.size === 0) return child
+        hosting ??= child
+      }
       // A child whose every task waits frees no slot before a wait ends: it does not count.
       if ((child.state === 'active' || child.state === 'retiring') && !child.saturated(cap)) live++
     }
+    // A free slot beside waiting tasks is taken only when no other child is free or can be
+    // started: a task that crashes its process takes the tasks waiting there with it.
     if (live < this.#options.maxWorkers && this.#state !== FORCED_CLOSING) return this.#spawn()
+    if (hosting !== undefined) return hosting
     let best: ChildSlot | undefined
     let bestScore = Infinity
     for (const child of this.#children) {
