@@ -38,16 +38,39 @@ export interface NestedTaskOptions {
 
 export const NESTED_DEFAULTS = Object.freeze({ maxDescendants: 100_000 })
 
-interface Entry extends HostedTask {
-  readonly call: ScheduledCall
-  attempt: number
-  /** The pool's id of the current attempt. */
-  poolId: number
+/**
+ * A task of this executor. Its graph key and label are made only if it ever enters the wait-for
+ * graph (most tasks never do): a string per task is a cost on the hot path.
+ */
+class Entry implements HostedTask {
+  attempt = 1
+  descendants = 0
+  liveDependents = 0
   /** Its run's session, made on the first frame from its executor. */
-  session: TaskSession | undefined
-  /** For a child of a running task: the session it reports to, and its id there. */
-  readonly parentSession: TaskSession | undefined
-  readonly childId: number
+  session: TaskSession | undefined = undefined
+  readonly root: HostedTask
+  readonly #id: number
+
+  constructor(
+    readonly future: Future<unknown>,
+    readonly call: ScheduledCall,
+    /** The pool's id of the current attempt. */
+    public poolId: number,
+    /** For a child of a running task: the session it reports to, and its id there. */
+    readonly parentSession: TaskSession | undefined,
+    readonly childId: number,
+  ) {
+    this.#id = poolId
+    this.root = parentSession?.parent.root ?? this
+  }
+
+  get key(): string {
+    return `t${this.#id}`
+  }
+
+  get label(): string {
+    return fnLabel(this.call.ref)
+  }
 }
 
 /**
@@ -123,29 +146,14 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
     parentSession: TaskSession | undefined,
     childId: number,
   ): Entry {
-    const entry: Entry = {
-      future,
-      call,
-      attempt: 1,
-      poolId: id,
-      key: `t${id}`,
-      label: fnLabel(call.ref),
-      root: undefined as unknown as HostedTask,
-      descendants: 0,
-      liveDependents: 0,
-      session: undefined,
-      parentSession,
-      childId,
-    }
-    ;(entry as { root: HostedTask }).root = parentSession?.parent.root ?? entry
-    return entry
+    return new Entry(future, call, id, parentSession, childId)
   }
 
   #start(entry: Entry, args: Uint8Array, urgent: boolean): void {
     const id = entry.poolId
     this.#entries.set(id, entry)
     entry.future.addDoneCallback((f) => {
-      this.graph.remove(entry.key)
+      if (this.graph.size > 0) this.graph.remove(entry.key)
       if (f.cancelled() && this.#entries.get(entry.poolId) === entry) {
         this.#entries.delete(entry.poolId)
         this.#pool.cancel(entry.poolId)

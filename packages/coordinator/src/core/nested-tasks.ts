@@ -119,12 +119,13 @@ export class NestedTasks {
 
   /** The task `key` settled: nothing waits for it any more. */
   settled(key: string): void {
-    this.graph.remove(key)
-    this.#descendants.delete(key)
+    if (this.graph.size > 0) this.graph.remove(key)
+    if (this.#descendants.size > 0) this.#descendants.delete(key)
   }
 
   /** The run of `key` on `workerId` ended: its executor's keys are released (see above). */
   runEnded(key: string, workerId: string): void {
+    if (this.#sessions.size === 0) return
     const session = this.#sessions.get(key)
     if (session !== undefined && session.parent?.workerId === workerId) this.#close(session)
   }

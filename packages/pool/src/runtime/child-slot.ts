@@ -189,7 +189,10 @@ export class ChildSlot {
 
   /** Takes a finished task out; returns false if the child did not hold it. */
   remove(entry: PoolEntry, now: number): boolean {
-    if (this.waiting.delete(entry) || this.rejoined.delete(entry)) {
+    if (
+      (this.waiting.size > 0 || this.rejoined.size > 0) &&
+      (this.waiting.delete(entry) || this.rejoined.delete(entry))
+    ) {
       this.completed++
       if (this.inFlight.length === 0 && this.waiting.size === 0 && this.rejoined.size === 0)
         this.idleSince = now

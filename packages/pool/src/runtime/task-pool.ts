@@ -340,7 +340,7 @@ export class TaskPool {
   ): PoolEntry | undefined {
     const entry = this.#tasks.get(id)
     if (entry === undefined || entry.state !== 'in-flight') return undefined
-    const waited = child.waiting.has(entry)
+    const waited = child.waiting.size > 0 && child.waiting.has(entry)
     if (!child.remove(entry, now)) {
       return undefined // finished already (timed out, force-closed) or never ours
     }
