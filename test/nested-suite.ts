@@ -169,6 +169,23 @@ const scatterInside = async (): Promise<number[]> => {
   return await ex.gather(parts)
 }
 
+/** Shuts its own executor down: its queued children are cancelled, and it refuses more. */
+const shutsItsExecutor = async (): Promise<{ first: number; cancelled: number; after: string }> => {
+  const ex = currentTask().executor
+  const first = await ex.submit((x: number) => x + 1, 1)
+  const sleepy = (ms: number): Promise<number> =>
+    new Promise((resolve) => setTimeout(() => resolve(ms), ms))
+  const queued = Array.from({ length: 20 }, () => ex.submit(sleepy, 200))
+  await ex.shutdown({ wait: false })
+  let after = 'accepted'
+  try {
+    ex.submit((x: number) => x, 1)
+  } catch (error) {
+    after = (error as Error).name
+  }
+  return { first, cancelled: queued.filter((f) => f.cancelled()).length, after }
+}
+
 // ─── the suite ─────────────────────────────────────────────────────────────────────────────
 
 interface Kit {
@@ -358,6 +375,14 @@ export function nestedSuite(kind: ExecutorKind): void {
 
   it('scatter, dependencies and gather inside a task', 2, async (t, ex) => {
     t.deepEqual(await ex.submit(scatterInside).result(30_000), [10, 21, 32, 43])
+  })
+
+  it("shutdown() of a task's executor cancels only what that task submitted", 2, async (t, ex) => {
+    const out = await ex.submit(shutsItsExecutor).result(60_000)
+    t.is(out.first, 2)
+    t.true(out.cancelled > 0, 'queued children were cancelled')
+    t.is(out.after, 'ExecutorShutdownError')
+    t.is(await ex.submit((x: number) => x * 3, 14), 42, 'the executor itself goes on')
   })
 
   it(

@@ -12,6 +12,7 @@ import {
 import { CLUSTERPOOL_VERSION, FrameLink } from '@clusterpool/transport'
 
 import { ClusterExecutor } from '../cluster/cluster-executor.js'
+import type { ShutdownOptions } from '../executor/executor.js'
 import { Future } from '../future/future.js'
 import { setWaitHandler } from '../future/internal.js'
 
@@ -38,8 +39,8 @@ const TASK_MAX_PAYLOAD = 64 * 1024 * 1024
  * - **the task owns what it submits.** When the task ends, its unfinished children are cancelled
  *   (unless another live task depends on them); when it is aborted, its pending waits fail with
  *   `AbortedError` at once.
- * - **`shutdown()` shuts nothing down** but this executor: it waits for (or with
- *   `cancelFutures` cancels) the futures this task submitted, then refuses new submits.
+ * - **`shutdown()` shuts nothing down** but this executor: it cancels what the task submitted
+ *   and has not started, waits for the rest, then refuses new submits.
  */
 export class TaskExecutor extends ClusterExecutor {
   readonly #channel: TaskChannel
@@ -123,6 +124,16 @@ export class TaskExecutor extends ClusterExecutor {
     for (const future of [...this.unfinished]) {
       if (!future.cancel() && !future.done()) future.setException(error)
     }
+  }
+
+  /**
+   * Shuts this executor down, and nothing else: the pool or cluster is shared. What the task
+   * submitted and has not started is cancelled (unless `cancelFutures: false`); with `wait`
+   * (default true) it resolves once the task's started children are done. Submits after it throw
+   * `ExecutorShutdownError`.
+   */
+  override async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    await super.shutdown({ ...options, cancelFutures: options.cancelFutures ?? true })
   }
 
   protected override async close(wait: boolean): Promise<void> {
