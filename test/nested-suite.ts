@@ -380,7 +380,7 @@ export function nestedSuite(kind: ExecutorKind): void {
   it("shutdown() of a task's executor cancels only what that task submitted", 2, async (t, ex) => {
     const out = await ex.submit(shutsItsExecutor).result(60_000)
     t.is(out.first, 2)
-    t.true(out.cancelled > 0, 'queued children were cancelled')
+    t.true(out.cancelled > 0, `queued children were cancelled: ${JSON.stringify(out)}`)
     t.is(out.after, 'ExecutorShutdownError')
     t.is(await ex.submit((x: number) => x * 3, 14), 42, 'the executor itself goes on')
   })
