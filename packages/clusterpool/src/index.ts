@@ -8,7 +8,7 @@ export {
   DASHBOARD_DEFAULTS,
   SCHEDULER_DEFAULTS,
 } from '@clusterpool/coordinator'
-export { WorkerDaemon } from '@clusterpool/worker-node'
+export { WorkerDaemon } from './worker-daemon.js'
 export { LocalCluster } from './local-cluster.js'
 export { embeddedExecutor } from './embedded-executor.js'
 

@@ -1,10 +1,10 @@
 // `clusterpool worker URL`: joins a coordinator and runs its tasks on a local process pool.
 import { readFileSync } from 'node:fs'
 
-import { TASK_SETUP_MODULE } from '@clusterpool/client'
-import { WorkerDaemon, parseBytes, parseResources } from '@clusterpool/worker-node'
+import { parseBytes, parseResources } from '@clusterpool/worker-node'
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
+import { WorkerDaemon } from '../worker-daemon.js'
 import { parsePositiveInt } from './parse.js'
 
 export function workerCommand(): Command {
@@ -73,8 +73,6 @@ export function workerCommand(): Command {
         daemon = new WorkerDaemon(
           {
             coordinatorUrl,
-            // Tasks get `currentTask().executor`, a client of this cluster through this worker.
-            taskSetupModules: [TASK_SETUP_MODULE],
             ...(opts.procs === undefined ? {} : { procs: opts.procs as number }),
             ...(opts.name === undefined ? {} : { name: String(opts.name) }),
             ...(opts.resources === undefined
