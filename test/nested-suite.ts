@@ -186,6 +186,41 @@ const shutsItsExecutor = async (): Promise<{ first: number; cancelled: number; a
   return { first, cancelled: queued.filter((f) => f.cancelled()).length, after }
 }
 
+/** A child that fails on its first attempt and is retried: its arguments come again. */
+const retriedChild = async (): Promise<unknown> => {
+  const { task } = await import('clusterpool')
+  const child = (x: number, y: string): { x: number; y: string; attempt: number } => {
+    const attempt = currentTask().attempt
+    if (attempt < 2) throw new Error('first attempt fails')
+    return { x, y, attempt }
+  }
+  return await currentTask().executor.submit(task(child, { retries: 2 }), 42, 'hello')
+}
+
+/** Not `async`, returns a promise: `currentTask()` is still this task after its wait. */
+const plainThen = (): PromiseLike<boolean> => {
+  const me = currentTask()
+  return me.executor
+    .submit((x: number) => x, 1)
+    .then(() => currentTask() !== undefined && currentTask().id === me.id)
+}
+
+/** Waits for a child, then is stuck in its own code past its timeoutMs. */
+const stuckAfterWait = async (dir: string): Promise<void> => {
+  const fs = await import('node:fs')
+  await currentTask().executor.submit((x: number) => x, 1)
+  const { threadId } = await import('node:worker_threads')
+  fs.writeFileSync(`${dir}/stuck.pid`, `${process.pid}:${threadId}`)
+  const until = Date.now() + 30_000
+  while (Date.now() < until && !fs.existsSync(`${dir}/release`)) {
+    // busy: a timeout must end it from outside
+  }
+}
+
+/** Which process, or thread, runs it. */
+const pid = async (): Promise<string> =>
+  `${process.pid}:${(await import('node:worker_threads')).threadId}`
+
 // ─── the suite ─────────────────────────────────────────────────────────────────────────────
 
 interface Kit {
@@ -383,6 +418,28 @@ export function nestedSuite(kind: ExecutorKind): void {
     t.true(out.cancelled > 0, `queued children were cancelled: ${JSON.stringify(out)}`)
     t.is(out.after, 'ExecutorShutdownError')
     t.is(await ex.submit((x: number) => x * 3, 14), 42, 'the executor itself goes on')
+  })
+
+  it('a retried child gets its arguments again', 2, async (t, ex) => {
+    t.deepEqual(await ex.submit(retriedChild).result(60_000), { x: 42, y: 'hello', attempt: 2 })
+  })
+
+  it('currentTask() is right after the wait of a task that is not async', 1, async (t, ex) => {
+    t.true(await ex.submit(plainThen).result(30_000))
+    t.true(await ex.submit(plainThen).result(30_000))
+  })
+
+  it('a task stuck after its wait is ended by its timeoutMs, process and all', 1, async (t, ex) => {
+    const s = scratch(t)
+    const { task } = await import('clusterpool')
+    const error = await ex
+      .submit(task(stuckAfterWait, { timeoutMs: 1500 }), s.dir)
+      .exception(60_000)
+    t.is(error?.name, 'TaskTimeoutError')
+    s.open('release')
+    const stuck = (await import('node:fs')).readFileSync(`${s.dir}/stuck.pid`, 'utf8')
+    // The one slot's process (or thread) was killed: the next task runs in a new one.
+    t.not(await ex.submit(pid).result(30_000), stuck)
   })
 
   it(

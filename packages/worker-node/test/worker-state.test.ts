@@ -421,3 +421,56 @@ test('transition tables: exactly these moves are legal', (t) => {
     t.is<string, string>(rule.to, to)
   }
 })
+
+test('nested: a task executor’s frames, waits and answers are routed by key, while draining too', (t) => {
+  const w = connected()
+  run(w, assign(2, task('p'), task('q')), started(3, 1))
+  const frame = Uint8Array.of(0x91, 0x80)
+  t.deepEqual(w.handle({ kind: 'task-nested', stimulusId: 4, id: 1, payload: frame }), [
+    { kind: 'send-nested', stimulusId: 4, item: { key: 'p', payload: frame } },
+  ])
+  t.deepEqual(w.handle({ kind: 'task-seceded', stimulusId: 5, id: 1 }), [
+    { kind: 'send-wait', stimulusId: 5, list: 'seceded', key: 'p' },
+  ])
+  t.deepEqual(
+    w.handle({
+      kind: 'nested',
+      stimulusId: 6,
+      items: [
+        { key: 'p', payload: frame },
+        { key: 'x', payload: frame },
+      ],
+    }),
+    [{ kind: 'to-task', stimulusId: 6, id: 1, payload: frame }],
+    'a frame for a task not here is dropped',
+  )
+  run(w, { kind: 'drain', stimulusId: 7 })
+  t.is(w.state, 'draining')
+  // The running task finishes during the drain, and may still wait for its children.
+  t.deepEqual(w.handle({ kind: 'task-nested', stimulusId: 8, id: 1, payload: frame }), [
+    { kind: 'send-nested', stimulusId: 8, item: { key: 'p', payload: frame } },
+  ])
+  t.deepEqual(w.handle({ kind: 'task-rejoined', stimulusId: 9, id: 1 }), [
+    { kind: 'send-wait', stimulusId: 9, list: 'rejoined', key: 'p' },
+  ])
+})
+
+test('nested: a frame over the coordinator’s maxPayload is answered here, not forwarded', (t) => {
+  const w = new WorkerState()
+  t0(w.handle({ kind: 'connected', stimulusId: 1, maxPayload: 8192 }))
+  run(w, assign(2, task('p')), started(3, 1))
+  const encoder = createEncoder()
+  const big = encoder.encode([
+    { kind: 'submit', tasks: [{ id: 7, fn: FN, args: new Uint8Array(10_000) }] },
+  ]) as Uint8Array
+  const out = w.handle({ kind: 'task-nested', stimulusId: 4, id: 1, payload: big })
+  t.is(out.length, 1)
+  t.is(out[0]?.kind, 'to-task')
+  const answer = createDecoder().decode((out[0] as { payload: Uint8Array }).payload) as {
+    kind: string
+    items: { id: number; error: SerializedError }[]
+  }[]
+  t.is(answer[0]?.kind, 'errors')
+  t.is(answer[0]?.items[0]?.id, 7)
+  t.is(answer[0]?.items[0]?.error.name, 'PayloadTooLargeError')
+})

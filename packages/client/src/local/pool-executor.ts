@@ -48,6 +48,8 @@ class Entry implements HostedTask {
   liveDependents = 0
   /** Its run's session, made on the first frame from its executor. */
   session: TaskSession | undefined = undefined
+  /** A child's encoded arguments (its `call.args` is empty): what a retry runs again. */
+  encodedArgs: Uint8Array | undefined = undefined
   readonly root: HostedTask
   readonly #id: number
 
@@ -152,8 +154,8 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
   #start(entry: Entry, args: Uint8Array, urgent: boolean): void {
     const id = entry.poolId
     this.#entries.set(id, entry)
+    if (urgent) entry.encodedArgs = args
     entry.future.addDoneCallback((f) => {
-      if (this.graph.size > 0) this.graph.remove(entry.key)
       if (f.cancelled() && this.#entries.get(entry.poolId) === entry) {
         this.#entries.delete(entry.poolId)
         this.#pool.cancel(entry.poolId)
@@ -192,6 +194,8 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
     }
     const future = new Future<unknown>(`${fnLabel(child.ref)}-${id}`)
     const entry = this.#entry(id, future, call, session, child.id)
+    // In the graph from its submit (`TaskSession`), whether or not it ever starts.
+    future.addDoneCallback(() => this.graph.remove(entry.key))
     const args = child.args
     if (args instanceof Uint8Array) {
       this.#start(entry, args, true)
@@ -290,7 +294,8 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
       entry.attempt++
       this.#entries.set(entry.poolId, entry)
       setAbortHandler(entry.future, () => this.#pool.abort(entry.poolId))
-      this.#dispatch(entry, encodeValue(this.#encoder, entry.call.args, 'argument'), false)
+      const args = entry.encodedArgs ?? encodeValue(this.#encoder, entry.call.args, 'argument')
+      this.#dispatch(entry, args, entry.encodedArgs !== undefined)
       return
     }
     this.#entries.delete(id)

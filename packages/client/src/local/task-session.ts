@@ -137,8 +137,11 @@ export class TaskSession {
     if (this.#closed) return
     this.#closed = true
     this.#link.close()
-    for (const child of this.#children.values()) this.#drop(child)
+    // The newest first: a dependent goes before the children it depends on, which then have no
+    // live dependent left and go too.
+    for (const child of [...this.#children.values()].reverse()) this.#drop(child)
     this.#children.clear()
+    this.#host.graph.remove(this.parent.key)
   }
 
   #handle(m: ClientToCoordinator): void {

@@ -205,7 +205,7 @@ export class ClientRole {
     let opts = t.opts
     const parent = client.parent
     if (parent !== undefined) {
-      const overCap = s.nested.addDescendant(client)
+      const overCap = s.nested.overCap(client)
       if (overCap !== undefined) return reject(client, t.id, overCap)
       // A child inherits its parent's priority, a little higher: started work finishes first.
       const priority = (opts?.priority ?? parent.priority) + NESTED_PRIORITY_BOOST
@@ -216,7 +216,7 @@ export class ClientRole {
     } catch (error) {
       return reject(client, t.id, error as Error)
     }
-    if (parent !== undefined) s.nested.submitted(key, fnLabel(fn), deps)
+    if (parent !== undefined) s.nested.submitted(client, key, fnLabel(fn), deps)
     const progress = s.stats.row(fnLabel(fn))
     const args = detachBytes(t.args)
     const task = new ClientTask(key, client, t.id, fn, args, deps, opts, t.chunk === true, progress)

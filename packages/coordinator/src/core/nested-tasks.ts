@@ -22,7 +22,7 @@ export const NESTED_PRIORITY_BOOST = 0.001
  * Each running task that uses its executor gets a `ClientSession` with a `parent`: it is a client
  * like any other (submit, cancel, release, gather, scatter), whose link (`NestedLink`) runs
  * through the task's worker, and whose children are keyed under the task's run
- * (`<key>/<attempt>:<id>`). A
+ * (`<key>/<run>:<id>`, `run` counting the sessions this coordinator made). A
  * child's value goes to the parent's worker, never through the client that owns the root.
  *
  * - **Ownership.** The session lives for one run of its task: when that run ends (its result or
@@ -43,6 +43,8 @@ export class NestedTasks {
   readonly #sessions = new Map<string, ClientSession>()
   /** Tasks submitted below each root task that has any, by root key. */
   readonly #descendants = new Map<string, number>()
+  /** Runs given a session so far: each session's id is unique. */
+  #runs = 0
 
   constructor(s: CoreState) {
     this.#s = s
@@ -68,10 +70,9 @@ export class NestedTasks {
       workerId: worker.id,
       priority: task.opts?.priority ?? 0,
     }
-    // One session per run: a retry's children must not meet the ids of the run before.
-    const attempt = this.#s.scheduler.task(key)?.attempt ?? 1
+    // One session per run: a rerun's children must not meet the ids of the run before.
     const session = new ClientSession(
-      `${key}/${attempt}`,
+      `${key}/${++this.#runs}`,
       `${fnLabel(task.fn)} (${key})`,
       worker.remote,
       new NestedLink(key, worker),
@@ -82,11 +83,8 @@ export class NestedTasks {
     return session
   }
 
-  /**
-   * Counts one more task under `root`; returns the error to fail the submit with when that
-   * would pass `maxDescendants`.
-   */
-  addDescendant(session: ClientSession): DescendantLimitError | undefined {
+  /** The error to fail a submit from `session` with when its root's tree is full. */
+  overCap(session: ClientSession): DescendantLimitError | undefined {
     const root = session.parent?.root
     if (root === undefined) return undefined
     const count = this.#descendants.get(root) ?? 0
@@ -98,12 +96,18 @@ export class NestedTasks {
           "coordinator's maxDescendants if the tree is meant to be this large.",
       )
     }
-    this.#descendants.set(root, count + 1)
     return undefined
   }
 
   /** A child was submitted: it joins the graph, with an edge to each unfinished dependency. */
-  submitted(key: string, label: string, deps: readonly { key: string }[] | undefined): void {
+  submitted(
+    session: ClientSession,
+    key: string,
+    label: string,
+    deps: readonly { key: string }[] | undefined,
+  ): void {
+    const root = session.parent?.root
+    if (root !== undefined) this.#descendants.set(root, (this.#descendants.get(root) ?? 0) + 1)
     const graph = this.graph
     graph.add(key, label)
     // A new task has no waiters yet: its dependency edges cannot close a cycle.

@@ -241,7 +241,9 @@ export class Scheduler {
   seceded(key: string, workerId: string, seceded: boolean, nowMs: number): void {
     const c = this.#start(nowMs)
     const a = c.tasks.get(key)?.run
-    if (a === undefined || a === null || a.worker.id !== workerId || a.steal !== null) return
+    if (a === undefined || a === null || a.worker.id !== workerId) return
+    // It runs (it waits for its children): a steal asked for meanwhile cannot succeed.
+    if (a.steal !== null) abortSteal(c, a)
     if (a.startedAt < 0) a.startedAt = c.now
     setSeceded(c, a, seceded)
     flush(c)

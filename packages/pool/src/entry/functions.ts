@@ -11,17 +11,6 @@ export interface LoadedFunction {
   readonly sourceFile: string | undefined
   /** How long its last call took in this child, in ms; `Infinity` before the first. */
   lastDurationMs: number
-  /**
-   * It is an async function, or returned a promise before: each call runs in the task storage,
-   * so that `currentTask()` stays right across its awaits while other tasks run here.
-   */
-  awaits: boolean
-}
-
-/** Whether `fn` is declared `async` (its calls always return a promise). */
-function isAsyncFunction(fn: unknown): boolean {
-  const name = (fn as { constructor?: { name?: unknown } }).constructor?.name
-  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction'
 }
 
 type Slot =
@@ -113,7 +102,6 @@ function compile(source: string, label: string): LoadedFunction {
     label,
     sourceFile: file,
     lastDurationMs: Infinity,
-    awaits: isAsyncFunction(value),
   }
 }
 
@@ -143,7 +131,6 @@ async function loadExport(url: string, exportName: string): Promise<LoadedFuncti
     label,
     sourceFile: undefined,
     lastDurationMs: Infinity,
-    awaits: isAsyncFunction(value),
   }
 }
 

@@ -143,6 +143,7 @@ export class Runner implements TaskChannelHost {
     const context = this.#active.get(taskId)
     if (context === undefined || context.seceded) return
     context.seceded = true
+    context.secededAt = performance.now()
     this.#push([ToParentKind.SECEDE, taskId])
     this.#flush()
     if (this.#running?.id === taskId) {
@@ -157,6 +158,7 @@ export class Runner implements TaskChannelHost {
     const context = this.#active.get(taskId)
     if (context === undefined || !context.seceded) return
     context.seceded = false
+    context.waitedMs += performance.now() - context.secededAt
     this.#push([ToParentKind.REJOIN, taskId])
     this.#flush()
   }
@@ -305,11 +307,10 @@ export class Runner implements TaskChannelHost {
         value = runChunk(loaded.fn, decoded[0], (error) =>
           serializeError(explainScopeError(loaded, error)),
         )
-      } else if (loaded.awaits) {
-        // It may wait while other tasks run here: its continuations must still see it.
-        value = taskStorage.run(context, loaded.fn, ...(decoded as unknown[]))
       } else {
-        value = loaded.fn(...(decoded as unknown[]))
+        // It may wait while other tasks run here: its continuations must still see it (a
+        // function that is not `async` may return a promise too).
+        value = taskStorage.run(context, loaded.fn, ...(decoded as unknown[]))
       }
     } catch (error) {
       this.#done(id, loaded, start, undefined, true, error)
@@ -319,7 +320,6 @@ export class Runner implements TaskChannelHost {
       this.#done(id, loaded, start, value, false, undefined)
       return undefined
     }
-    loaded.awaits = true
     this.#flush()
     return Promise.resolve(value).then(
       (v) => this.#done(id, loaded, start, v, false, undefined),
@@ -335,7 +335,8 @@ export class Runner implements TaskChannelHost {
     failed: boolean,
     error: unknown,
   ): void {
-    const durationMs = performance.now() - start
+    // Its own running time: what it spent waiting for its children is not its function's.
+    const durationMs = performance.now() - start - (this.#active.get(id)?.waitedMs ?? 0)
     loaded.lastDurationMs = durationMs
     if (this.#running?.id === id) setCurrentTask(undefined)
     this.#finish(

@@ -33,6 +33,9 @@ export class RunningTaskContext implements TaskContext {
   #early: Uint8Array[] | undefined
   /** The task awaits a future of its executor (it sent SECEDE, and no REJOIN since). */
   seceded = false
+  /** When it last seceded (`performance.now()`), and how long its finished waits took, in ms. */
+  secededAt = 0
+  waitedMs = 0
 
   constructor(
     readonly id: number,

@@ -69,7 +69,13 @@ export class PoolQueue {
     const entry = this.peek()
     if (entry === undefined) return undefined
     if (this.#front.length > 0) this.#front.pop()
-    else if (this.#urgentHead < this.#urgent.length) this.#urgentHead++
+    else if (this.#urgentHead < this.#urgent.length) {
+      this.#urgentHead++
+      if (this.#urgentHead >= 4096 && this.#urgentHead * 2 >= this.#urgent.length) {
+        this.#urgent = this.#urgent.slice(this.#urgentHead)
+        this.#urgentHead = 0
+      }
+    }
     else {
       this.#head++
       if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {

@@ -418,9 +418,12 @@ export class TaskPool {
   }
 
   /**
-   * A task that waits for its executor's futures, with a `timeoutMs`: when it runs past it, it
-   * fails with `TaskTimeoutError` and sees its abort signal. Its child runs other tasks too, so
-   * it is not killed; a result the task still sends is ignored.
+   * The deadline of a task that left its child's queue to wait for its executor's futures, with
+   * a `timeoutMs` (counted from its start, waits included). When it passes:
+   * - still waiting: the task fails with `TaskTimeoutError` and sees its abort signal; its child
+   *   runs other tasks, so it is not killed, and a result the task still sends is ignored;
+   * - running again (rejoined): it may be stuck in its own code, so its child is killed, as for
+   *   a head task that overruns; the other tasks there end as in any crash.
    */
   #armWaitTimeout(entry: PoolEntry, child: ChildSlot): void {
     if (entry.timeoutMs === undefined || entry.waitTimer !== undefined) return
@@ -433,9 +436,10 @@ export class TaskPool {
         if (entry.state !== 'in-flight' || !child.remove(entry, now)) return
         if (waited) this.#waiting--
         this.#inFlight--
-        child.abort(entry.id)
         FnRegistry.record(entry.fn, now - entry.startedAt)
         this.#fail(entry, new TaskTimeoutError(entry.timeoutMs ?? 0))
+        if (waited) child.abort(entry.id)
+        else if (child.state !== 'killed' && child.state !== 'exited') child.kill()
         this.#schedulePump()
       },
       Math.max(1, Math.ceil((entry.timeoutMs ?? 0) - elapsed)),

@@ -124,8 +124,9 @@ export class WorkerState {
         break
       }
       case 'task-nested': {
+        // While draining too: the running tasks finish, and may wait for children to.
         const t = this.#tasks.get(event.id)
-        if (t === undefined || this.#state !== DaemonState.RUNNING) break
+        if (t === undefined || !this.#serving()) break
         const refusal = refuseOversize(event.payload, this.#maxPayload)
         if (refusal !== undefined) {
           if (refusal.byteLength > 0)
@@ -142,7 +143,7 @@ export class WorkerState {
       case 'task-seceded':
       case 'task-rejoined': {
         const t = this.#tasks.get(event.id)
-        if (t === undefined || this.#state !== DaemonState.RUNNING) break
+        if (t === undefined || !this.#serving()) break
         const list = event.kind === 'task-seceded' ? 'seceded' : 'rejoined'
         out.push({ kind: 'send-wait', stimulusId: s, list, key: t.key })
         break
@@ -218,6 +219,11 @@ export class WorkerState {
         break
     }
     return out
+  }
+
+  /** Connected and serving its tasks: running, or draining (finishing the running ones). */
+  #serving(): boolean {
+    return this.#state === DaemonState.RUNNING || this.#state === DaemonState.DRAINING
   }
 
   #assign(t: AssignTask, s: number, out: WorkerInstruction[]): void {
