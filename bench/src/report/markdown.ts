@@ -282,56 +282,28 @@ export function renderMarkdown(input: ReportInput): string {
     }
   }
 
-  // P7
-  const p7 = all.filter((m) => m.scenario === 'P7')
-  if (p7.length > 0) {
-    section(
-      lines,
-      'P7 · hostile and lying peers',
-      'While an honest client runs checked tasks, authenticated hostile clients send mutated frames and lying ' +
-        'workers report on tasks they were never given (the live fuzz test, larger). The coordinator runs in the ' +
-        "bench's process, so its event-loop delay is measured directly.",
-    )
-    lines.push(
-      header(['metric', 'frames', 'median', 'runs', 'note'], ['---', '---', '---:', '---', '---']),
-    )
-    for (const m of p7)
-      lines.push(
-        row([
-          m.metric,
-          m.method,
-          `${fmt(m.median)} ${m.unit}`,
-          m.runs.map((r) => fmt(r)).join(', '),
-          m.note ?? '',
-        ]),
-      )
-  }
-
-  // P8
-  const p8 = all.filter((m) => m.scenario === 'P8')
-  if (p8.length > 0) {
-    section(
-      lines,
-      'P8 · nested fan-out (tasks that submit tasks)',
-      'A tree branching 10, four levels deep (10,000 leaves of a 1 ms sleep) where every inner task submits its ' +
-        'children through its own executor and waits for them, on 2 workers × 2 slots; Dask runs the same tree ' +
-        "with `worker_client` (which secedes) in the same run. Lower bound: the leaves' sleep over the slots. " +
-        'Then the cost of one wait in the wait-for graph when 100k tasks wait.',
-    )
-    lines.push(
-      header(['system', 'method', 'median', 'runs', 'note'], ['---', '---', '---:', '---', '---']),
-    )
-    for (const m of p8)
-      lines.push(
-        row([
-          m.system,
-          m.method,
-          `${fmt(m.median)} ${m.unit}`,
-          m.runs.map((r) => fmt(r)).join(', '),
-          m.note ?? '',
-        ]),
-      )
-  }
+  // P7, P8 (and any scenario whose figures are a plain list)
+  plainSection(
+    lines,
+    all.filter((m) => m.scenario === 'P7'),
+    'P7 · hostile and lying peers',
+    'While an honest client runs checked tasks, authenticated hostile clients send mutated frames and lying ' +
+      'workers report on tasks they were never given (the live fuzz test, larger). The coordinator runs in the ' +
+      "bench's process, so its event-loop delay is measured directly.",
+    ['metric', 'frames'],
+    (m) => [m.metric, m.method],
+  )
+  plainSection(
+    lines,
+    all.filter((m) => m.scenario === 'P8'),
+    'P8 · nested fan-out (tasks that submit tasks)',
+    'A tree branching 10, four levels deep (10,000 leaves of a 1 ms sleep) where every inner task submits its ' +
+      'children through its own executor and waits for them, on 2 workers × 2 slots; Dask runs the same tree ' +
+      "with `worker_client` (which secedes) in the same run. Lower bound: the leaves' sleep over the slots. " +
+      'Then the cost of one wait in the wait-for graph when 100k tasks wait.',
+    ['system', 'method'],
+    (m) => [m.system, m.method],
+  )
 
   const otherNotes = [
     ...new Set(
@@ -378,4 +350,27 @@ function ratioTable(
   lines.push(header(['clusterpool', ...anchors], ['---', ...anchors.map(() => '---:')]))
   for (const m of ours)
     lines.push(row([name(m), ...anchors.map((a) => formatRatio(ratioTo(all, m, a)))]))
+}
+
+/** A scenario's figures as one table: two naming columns, then median, runs and note. */
+function plainSection(
+  lines: string[],
+  ms: readonly Measurement[],
+  title: string,
+  text: string,
+  names: readonly [string, string],
+  name: (m: Measurement) => readonly [string, string],
+): void {
+  if (ms.length === 0) return
+  section(lines, title, text)
+  lines.push(header([...names, 'median', 'runs', 'note'], ['---', '---', '---:', '---', '---']))
+  for (const m of ms)
+    lines.push(
+      row([
+        ...name(m),
+        `${fmt(m.median)} ${m.unit}`,
+        m.runs.map((r) => fmt(r)).join(', '),
+        m.note ?? '',
+      ]),
+    )
 }
