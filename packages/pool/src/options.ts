@@ -23,6 +23,14 @@ export interface TaskPoolOptions {
    * for threads. Default: Node's own limit.
    */
   memoryLimitMb?: number
+  /**
+   * Child processes only: a file holding a number of bytes, each process's share of memory.
+   * Each process checks its own resident memory (RSS, Buffers included) every 5 ms against it,
+   * re-reading the file every 100 ms, and is killed past it; its task fails with a
+   * `WorkerDiedError` that says memory and names both figures. Whoever owns the file moves the
+   * share by rewriting it. Default: none (no guard).
+   */
+  rssShareFile?: string
 }
 
 /** The options after validation, defaults filled in. */
@@ -35,6 +43,7 @@ export interface ResolvedPoolOptions {
   readonly env: Readonly<Record<string, string>> | undefined
   readonly idleTimeoutMs: number | undefined
   readonly memoryLimitMb: number | undefined
+  readonly rssShareFile: string | undefined
 }
 
 export const POOL_DEFAULTS = Object.freeze({
@@ -51,6 +60,7 @@ const KNOWN = new Set([
   'env',
   'idleTimeoutMs',
   'memoryLimitMb',
+  'rssShareFile',
 ])
 
 /** Validates the options once, naming the option in every message. */
@@ -100,6 +110,7 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
     env: env === undefined ? undefined : Object.freeze({ ...(env as Record<string, string>) }),
     idleTimeoutMs: checkMs(o.idleTimeoutMs, 'idleTimeoutMs', TIMER_MS_RANGE),
     memoryLimitMb: optionalPositive(o.memoryLimitMb, 'memoryLimitMb', 'MiB'),
+    rssShareFile: optionalPath(o.rssShareFile, 'rssShareFile'),
   })
 }
 
@@ -114,6 +125,13 @@ function optionalPositive(value: unknown, name: string, unit: string): number | 
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
     throw new InvalidOptionError(`${name} must be a positive number of ${unit}, got ${show(value)}`)
   }
+  return value
+}
+
+function optionalPath(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidOptionError(`${name} must be a file path, got ${show(value)}`)
   return value
 }
 

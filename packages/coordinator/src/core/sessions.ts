@@ -1,4 +1,9 @@
-import type { CoordinatorToClient, CoordinatorToWorker, Versions } from '@clusterpool/protocol'
+import type {
+  CoordinatorToClient,
+  CoordinatorToWorker,
+  HeartbeatMemory,
+  Versions,
+} from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
 
 import type { GatherQueue } from './gather-queue.js'
@@ -65,6 +70,10 @@ export class WorkerSession {
   cpu = 0
   memoryRss = 0
   heldBytes = 0
+  /** Its memory manager's figures from its last heartbeat; undefined if it sends none. */
+  memory: HeartbeatMemory | undefined
+  /** It said its memory is over its pause fraction (`memoryPause`), and not yet back. */
+  memoryPaused = false
   running = 0
   queued = 0
 

@@ -56,6 +56,8 @@ export const WorkerToCoordinatorKind = {
   STEAL_REPLY: 'stealReply',
   DATA: 'data',
   LEAVING: 'leaving',
+  MEMORY_PAUSE: 'memoryPause',
+  DATA_LOST: 'dataLost',
 } as const
 export type WorkerToCoordinatorKind =
   (typeof WorkerToCoordinatorKind)[keyof typeof WorkerToCoordinatorKind]

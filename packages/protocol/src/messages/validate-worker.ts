@@ -3,6 +3,7 @@ import type { Check } from './guards.js'
 import {
   amount,
   amounts,
+  bool,
   bytes,
   count,
   fnRef,
@@ -46,6 +47,14 @@ const errorItem: Check = (t) =>
 
 const dataItem: Check = (t) => str(t, 'key') ?? bytes(t, 'value')
 
+const heartbeatMemory: Check = (t) =>
+  amount(t, 'limitBytes') ??
+  amount(t, 'managedBytes') ??
+  amount(t, 'spilledBytes') ??
+  count(t, 'spilledCount') ??
+  amount(t, 'rssBytes') ??
+  str(t, 'state')
+
 export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
   hello: checkWorkerHello,
   heartbeat: (m) =>
@@ -53,12 +62,15 @@ export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
     count(m, 'queued') ??
     amount(m, 'cpu') ??
     amount(m, 'memoryRss') ??
-    amount(m, 'heldBytes'),
+    amount(m, 'heldBytes') ??
+    (m.memory === undefined ? undefined : sub(m, 'memory', heartbeatMemory)),
   results: (m) => items(m, 'items', resultItem),
   errors: (m) => items(m, 'items', errorItem),
   stealReply: (m) => keys(m, 'given') ?? keys(m, 'kept'),
   data: (m) => items(m, 'items', dataItem) ?? optKeys(m, 'missing'),
   leaving: (m) => keys(m, 'returned'),
+  memoryPause: (m) => bool(m, 'paused'),
+  dataLost: (m) => keys(m, 'keys') ?? keys(m, 'returned'),
 })
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────
