@@ -12,8 +12,8 @@ import type { ResolvedMemoryOptions } from './options.js'
  *            managed > target, or RSS > spill
  *    ok ───────────spill──────────────▶ spilling ──settle (managed ≤ target, RSS ≤ spill)──▶ ok
  *     │                                    │
- *     └──pause (RSS > pause, or disk full)─┴──▶ paused ──resume (RSS < target, or all
- *                                                 │  ▲      spilled and RSS < spill)──▶ ok
+ *     └──pause (RSS > pause, or disk full)─┴──▶ paused ──resume (RSS < target, or RSS < spill
+ *                                                 │  ▲      with managed ≤ target)──▶ ok
  *                      paused ≥ pausedRestartTimeoutMs, nothing left to spill
  *                                                 ▼  │ restarted
  *                                               restarting
@@ -22,10 +22,10 @@ import type { ResolvedMemoryOptions } from './options.js'
  * - Managed memory (held values, by size) over the target spills the least recently used
  *   values until it is under; RSS over the spill fraction spills until RSS is under the target.
  * - Paused, the daemon takes no new tasks and the coordinator steals its queue. It resumes under
- *   the target; or, once all its data is spilled, under the spill fraction: what is left is
- *   unmanaged memory (the processes' own, and freed memory the allocator keeps), which waiting
- *   does not shrink, so staying paused for it would be Dask's "paused forever". A full disk
- *   keeps it paused while managed memory is over the target.
+ *   the target; or under the spill fraction once its managed memory is within the target (or
+ *   all spilled): what is left is unmanaged memory (the processes' own, and freed memory the
+ *   allocator keeps), which waiting does not shrink, so staying paused for it would be Dask's
+ *   "paused forever". A full disk keeps it paused while managed memory is over the target.
  * - A worker paused for `pausedRestartTimeoutMs` with nothing left to spill (what holds the
  *   memory is not its data: Dask's "paused forever", dask/distributed#3761 and #5999) restarts
  *   its task processes, then waits paused again.
@@ -146,7 +146,8 @@ export class MemoryMachine {
       case PAUSED: {
         const stuckDisk = s.diskFull && overTarget
         const nothingToSpill = (s.spillableBytes === 0 || s.diskFull) && s.spillingBytes === 0
-        if (!stuckDisk && (rss < target || (nothingToSpill && !overSpill))) moved = 'resume'
+        const settled = !overSpill && (nothingToSpill || !overTarget)
+        if (!stuckDisk && (rss < target || settled)) moved = 'resume'
         else if (s.nowMs - this.#pausedSince >= o.pausedRestartTimeoutMs && nothingToSpill) {
           moved = 'restart'
           restartChildren = true
