@@ -162,3 +162,11 @@ test('transition table: exactly these moves are legal, and an illegal one throws
     message: /restarted from ok/,
   })
 })
+
+test('paused, with managed memory back within the target and RSS under the spill fraction, it resumes', (t) => {
+  const m = machine()
+  m.observe(sample(0, 500, [350], 300))
+  // 650 MB: over the 600 MB target, but under the 700 MB spill fraction, with 100 MB managed.
+  const d = m.observe(sample(100, 550, [100], 100))
+  t.is(d.moved, 'resume')
+})
