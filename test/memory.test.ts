@@ -376,9 +376,13 @@ test.serial(
         { alpha: ['--memory-limit', '500MB', '--memory-target', '0.4', '--max-spill', '16MiB'] },
         async (cluster, ex, pids) => {
           const futures = Array.from({ length: 80 }, (_, i) => ex.submit(smallBlock, i, log))
+          // Paused (its memoryPause), and a heartbeat since that shows it.
           await waitFor(
-            () => memoryOf(cluster, 'alpha')?.paused === true,
-            'alpha to pause',
+            () => {
+              const m = memoryOf(cluster, 'alpha')
+              return m?.paused === true && m.state === 'paused' && m.spilledCount > 0
+            },
+            'alpha to pause with values spilled',
             120_000,
           )
           const m = memoryOf(cluster, 'alpha')!

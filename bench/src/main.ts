@@ -25,6 +25,7 @@ import { makespanClusterpool, makespanDask } from './scenarios/p4-makespan.js'
 import { memoryScenarios } from './scenarios/p5-memory.js'
 import { dataMovement } from './scenarios/p6-data.js'
 import { hostilePeers } from './scenarios/p7-hostile.js'
+import { memoryManagement } from './scenarios/p10-memory.js'
 import { loadClient, processPool, threadPool } from './scenarios/systems.js'
 
 const WORKERS = 2
@@ -132,7 +133,8 @@ async function run(config: BenchConfig): Promise<void> {
 
   const needsPython =
     (config.systems.has('python') && ['P1', 'P2', 'P3'].some((s) => config.only.has(s as never))) ||
-    (config.systems.has('dask') && ['P1', 'P2', 'P4'].some((s) => config.only.has(s as never)))
+    (config.systems.has('dask') &&
+      ['P1', 'P2', 'P4', 'P10'].some((s) => config.only.has(s as never)))
   const env: PythonEnv = needsPython
     ? await ensurePythonEnv(!config.noInstall)
     : { python: false, dask: false, problems: [] }
@@ -169,6 +171,8 @@ async function run(config: BenchConfig): Promise<void> {
 
   if (config.only.has('P6') && config.systems.has('cluster')) await dataMovement(ctx)
   if (config.only.has('P7') && config.systems.has('cluster')) await hostilePeers(ctx)
+  if (config.only.has('P10') && config.systems.has('cluster'))
+    await memoryManagement(ctx, config.systems.has('dask') && env.dask)
 
   const elapsedS = (performance.now() - started) / 1000
   const goals = checkGoals(results.measurements)

@@ -9,6 +9,8 @@
  * The share is re-read from the file every `SHARE_REREAD_MS` (the parent moves it as the other
  * processes' memory changes); an unreadable or empty file leaves the last share in force.
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 
 /** How often the guard looks at the process's RSS. Milliseconds. */
@@ -69,5 +71,34 @@ export function startMemoryGuard(shareFile: string): void {
   worker.unref()
   worker.on('error', () => {
     // A guard that cannot run leaves the parent's 100 ms monitor in charge.
+  })
+}
+
+/**
+ * Past this many bytes of ArrayBuffers (Buffers, typed arrays) after a batch of results is
+ * sent, a guarded process collects its garbage at once: a task's big buffers are garbage as
+ * soon as its result is written, but V8 may keep them for a long time, and they count against
+ * the process's share and the worker's pause fraction.
+ */
+export const GC_AFTER_RESULTS_OVER_BYTES = 16 * 2 ** 20
+
+let gc: (() => void) | undefined
+let gcQueued = false
+
+/** After results went out: collect soon if buffers are piling up (guarded processes only). */
+export function collectAfterResults(): void {
+  if (gcQueued || process.memoryUsage().arrayBuffers < GC_AFTER_RESULTS_OVER_BYTES) return
+  if (gc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc')
+      gc = runInNewContext('gc') as () => void
+    } catch {
+      gc = () => {}
+    }
+  }
+  gcQueued = true
+  setImmediate(() => {
+    gcQueued = false
+    gc?.()
   })
 }

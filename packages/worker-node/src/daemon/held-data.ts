@@ -48,6 +48,11 @@ export class HeldData {
     return this.#values.has(key) || this.#spilled.has(key)
   }
 
+  /** The size of `key`'s value, in memory or spilled (without making it the most recent). */
+  sizeOf(key: string): number | undefined {
+    return this.#values.get(key)?.byteLength ?? this.#spilled.get(key)
+  }
+
   /** The size of `key` if it is spilled. */
   spilledSize(key: string): number | undefined {
     return this.#spilled.get(key)

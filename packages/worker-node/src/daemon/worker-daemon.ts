@@ -75,6 +75,14 @@ export class WorkerDaemon {
         this.#connection?.send(m)
         this.#connection?.flush()
       },
+      room: async () => {
+        while (
+          this.#memory.paused ||
+          this.#deferred.size > 0 ||
+          this.#pool.stats.inFlight + this.#pool.stats.queued >= this.options.procs
+        )
+          await sleep(10)
+      },
       drained: () =>
         new Promise<void>((resolve) => {
           const c = this.#connection

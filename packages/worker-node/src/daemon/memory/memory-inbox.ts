@@ -10,7 +10,17 @@ export interface InboxHost {
   send(m: WorkerToCoordinator): void
   /** Resolves when the connection's send buffer is under its high-water mark. */
   drained(): Promise<void>
+  /** Resolves when a task process is free and the worker is not paused for memory. */
+  room(): Promise<void>
 }
+
+/**
+ * A task whose inputs held here come to at least this many bytes is handed on only when a
+ * task process is free: its inputs are copied into its arguments then, and a batch of such
+ * tasks (the coordinator sends data-heavy tasks to where the data is, past the worker's queue
+ * cap) would otherwise bring every spilled input back at once.
+ */
+export const PACED_INPUT_BYTES = 2 ** 20
 
 /** After serving this many bytes from spill files, collect garbage (what was sent is garbage). */
 const SERVED_GC_BYTES = 64 * 2 ** 20
@@ -20,6 +30,10 @@ const SERVED_GC_BYTES = 64 * 2 ** 20
  * values from memory only. An `assign` whose inputs are spilled, or a `fetch` of spilled values,
  * waits here while they are read back (asynchronously), and the messages after it wait behind
  * it, so that their order is kept; the rest go straight through.
+ *
+ * Tasks with big inputs held here (`PACED_INPUT_BYTES`) go on one at a time, each when a task
+ * process is free, their spilled inputs read back just before: the inputs of a hundred queued
+ * dependents are not all in memory at once.
  *
  * A `fetch` is served from memory for the values there, and for spilled ones straight from
  * their files, one value at a time, each in a `data` message of its own, waiting for the
@@ -56,7 +70,11 @@ export class MemoryInbox {
     return {
       push: (m) => {
         if (generation !== this.#generation) return
-        if (this.#queue.length === 0 && !this.#memory.needsLoad(spilledInputs(m))) {
+        if (
+          this.#queue.length === 0 &&
+          !this.#memory.needsLoad(spilledInputs(m)) &&
+          !this.#paced(m)
+        ) {
           this.#host.deliver(m)
           return
         }
@@ -83,6 +101,24 @@ export class MemoryInbox {
         this.#queue.shift()
         continue
       }
+      if (m.kind === 'assign') {
+        // One task at a time: each may wait for a free process, then for its inputs.
+        const [first, ...rest] = m.tasks
+        if (first === undefined) {
+          this.#queue.shift()
+          continue
+        }
+        const one: Assign = { kind: 'assign', tasks: [first] }
+        if (this.#paced(one)) await this.#host.room()
+        if (generation !== this.#generation) return
+        const keys = spilledInputs(one)
+        const lost = this.#memory.needsLoad(keys) ? await this.#memory.load(keys) : []
+        if (generation !== this.#generation) return
+        if (rest.length > 0) this.#queue[0] = { kind: 'assign', tasks: rest }
+        else this.#queue.shift()
+        this.#host.deliver(lost.length === 0 ? one : this.#withoutLost(one, lost))
+        continue
+      }
       const keys = spilledInputs(m)
       const lost = this.#memory.needsLoad(keys) ? await this.#memory.load(keys) : []
       if (generation !== this.#generation) return
@@ -90,6 +126,18 @@ export class MemoryInbox {
       this.#host.deliver(lost.length === 0 ? m : this.#withoutLost(m, lost))
     }
     this.#pumping = false
+  }
+
+  /** Whether some task of assign `m` has big inputs held here (it waits for a free process). */
+  #paced(m: CoordinatorToWorker): boolean {
+    if (m.kind !== 'assign') return false
+    const held = this.#memory.held
+    for (const t of m.tasks) {
+      let bytes = 0
+      for (const d of t.deps ?? []) if (d.value === undefined) bytes += held.sizeOf(d.key) ?? 0
+      if (bytes >= PACED_INPUT_BYTES) return true
+    }
+    return false
   }
 
   async #serveFetch(keys: readonly string[], generation: number): Promise<void> {

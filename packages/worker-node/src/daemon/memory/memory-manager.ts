@@ -78,6 +78,11 @@ export class MemoryManager {
     return this.#machine.state
   }
 
+  /** The daemon's held values. */
+  get held(): HeldData {
+    return this.#host.held
+  }
+
   get paused(): boolean {
     return this.#machine.paused
   }

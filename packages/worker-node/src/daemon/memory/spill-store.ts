@@ -69,7 +69,8 @@ export class SpillStore {
         header.writeUInt32LE(FORMAT, 4)
         header.writeBigUInt64LE(BigInt(value.byteLength), 8)
         header.writeUInt32LE(crc32(value), 16)
-        await handle.writev([header, value])
+        await handle.write(header)
+        await handle.write(value)
       } finally {
         await handle.close()
       }
