@@ -135,8 +135,8 @@ test.serial(
           t.true(intact(v, i), `value ${i} came back intact`)
         }
         const err = await t.throwsAsync(ex.submit(hog).result(), { instanceOf: WorkerDiedError })
-        t.regex(err!.message, /memory/, 'the error says memory')
-        t.log(err!.message)
+        t.regex(err.message, /memory/, 'the error says memory')
+        t.log(err.message)
         t.is(await ex.submit((x: number) => x + 1, 41).result(), 42, 'the next task runs')
         t.true(isAlive(pid), 'the daemon lives')
       } finally {
@@ -355,7 +355,7 @@ test.serial(
           instanceOf: WorkerDiedError,
         })
         t.regex(
-          err!.message,
+          err.message,
           /killed for using too much memory: its resident memory reached [\d.]+ MiB, over its share of [\d.]+ MiB/,
         )
         t.true(isAlive(pid))
