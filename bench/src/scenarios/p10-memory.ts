@@ -155,8 +155,12 @@ async function clusterpoolJob(ctx: Ctx, limited: boolean): Promise<number[]> {
         ex.submit(makeBlock, i, job.blockBytes),
       )
       // All of them held at once (not `future.done()`, which would fetch them).
-      while (cluster.coordinator.status().tasks.memory < job.blocks)
+      for (;;) {
+        const { memory, erred } = cluster.coordinator.status().tasks
+        if (erred > 0) throw new Error(`${erred} block task(s) failed`)
+        if (memory >= job.blocks) break
         await new Promise((resolve) => setTimeout(resolve, 20))
+      }
       const parts = await Promise.all(blocks.map((b) => ex.submit(reduceBlock, b).result()))
       const seconds = (performance.now() - t0) / 1000
       const expected = blocks.reduce((n, _, i) => n + 2 * (i & 0xff) + job.blockBytes, 0)

@@ -92,3 +92,12 @@ test('scattered data lost from its only spill file fails with data-lost', (t) =>
   s.dataLost('d', 'a', 2)
   t.like(ofType(s.takeDecisions(), 'failed'), [{ key: 'd', reason: 'data-lost' }])
 })
+
+test('a dependent still runs where its big input is, even on a worker near its limit', (t) => {
+  const s = twoWorkers()
+  s.scatter({ key: 'big', clientId: 'c', nbytes: 50e6, workers: ['alpha'] }, 1)
+  s.takeDecisions()
+  s.workerMemory('a', 0.75)
+  s.submit({ key: 'use', fnKey: 'f', clientId: 'c', deps: ['big'] }, 2)
+  t.like(assigns(s.takeDecisions()), [{ key: 'use', workerId: 'a' }], 'not moved to be held twice')
+})

@@ -20,13 +20,14 @@ import type { WorkerRecord } from './worker.js'
  *   cap, or regardless of the cap when the task is data-heavy (moving its inputs would take
  *   longer than computing it): then waiting for the data's worker beats queuing. Otherwise it
  *   joins the queue like a root task.
- * - A worker near its memory limit (`NEAR_MEMORY_LIMIT`) is chosen only when no other can take
- *   the task; a paused one (over its pause fraction) gets nothing.
+ * - A worker near its memory limit (`NEAR_MEMORY_LIMIT`) takes queued tasks only when no other
+ *   can; a paused one (over its pause fraction) gets nothing. A task with inputs still goes where
+ *   its inputs are: moving them to another worker would hold them twice.
  */
 
 /**
- * A worker whose memory (RSS over its limit) is at least this is near its limit: a task goes
- * there only when no other worker can take it (Dask's default spill fraction, 0.7). The penalty
+ * A worker whose memory (RSS over its limit) is at least this is near its limit: a queued task
+ * goes there only when no other worker can take it (Dask's default spill fraction, 0.7). The penalty
  * is added to the start delay compared between workers, in milliseconds: more than any real one.
  */
 export const NEAR_MEMORY_LIMIT = 0.7
@@ -86,7 +87,7 @@ function nearData(c: SchedulerState, t: TaskRecord): WorkerRecord | null {
       return
     if (w.zombies.has(t.key)) return
     const h = held.get(w) ?? 0
-    const cost = w.startDelayMs() + (total - h) / c.bytesPerMs + memoryPenaltyMs(w)
+    const cost = w.startDelayMs() + (total - h) / c.bytesPerMs
     if (cost < bestCost || (cost === bestCost && h > bestHeld)) {
       best = w
       bestCost = cost

@@ -15,10 +15,10 @@ export interface InboxHost {
 }
 
 /**
- * A task whose inputs held here come to at least this many bytes is handed on only when a
- * task process is free: its inputs are copied into its arguments then, and a batch of such
- * tasks (the coordinator sends data-heavy tasks to where the data is, past the worker's queue
- * cap) would otherwise bring every spilled input back at once.
+ * A task whose inputs (held here, or relayed with it) come to at least this many bytes is
+ * handed on only when a task process is free: its inputs are copied into its arguments then,
+ * and a batch of such tasks (the coordinator sends data-heavy tasks to where the data is, past
+ * the worker's queue cap) would otherwise bring every spilled input back at once.
  */
 export const PACED_INPUT_BYTES = 2 ** 20
 
@@ -134,7 +134,7 @@ export class MemoryInbox {
     const held = this.#memory.held
     for (const t of m.tasks) {
       let bytes = 0
-      for (const d of t.deps ?? []) if (d.value === undefined) bytes += held.sizeOf(d.key) ?? 0
+      for (const d of t.deps ?? []) bytes += d.value?.byteLength ?? held.sizeOf(d.key) ?? 0
       if (bytes >= PACED_INPUT_BYTES) return true
     }
     return false
