@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-import type { LocalCluster } from 'clusterpool'
+import { LocalCluster } from 'clusterpool'
 import test from 'ava'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
@@ -322,3 +322,69 @@ if (hasChromium && process.env.DASHBOARD_DOCS_SCREENSHOT === '1') {
     t.pass()
   })
 }
+
+/** 4 MiB of `i`: a result held on its worker. */
+function block4(i: number): Uint8Array {
+  return new Uint8Array(4 * 2 ** 20).fill(i)
+}
+
+browserTest(
+  'worker memory: the stacked bar shows managed, unmanaged and spilled against the limit, and the paused state; /api/status and /metrics carry the same figures',
+  async (t) => {
+    // A worker that spills into a 8 MiB cap and then pauses (its disk is "full").
+    const small = await LocalCluster.start({
+      workers: 0,
+      workerOutput: 'ignore',
+      coordinator: { logLevel: 'silent', heartbeatIntervalMs: 250 },
+    })
+    t.teardown(() => small.close())
+    small.addWorker({
+      procs: 1,
+      name: 'mem',
+      args: ['--memory-limit', '400MB', '--memory-target', '0.3', '--max-spill', '8MiB'],
+    })
+    await small.waitForWorkers(1)
+    const ex = small.executor()
+    t.teardown(() => ex.shutdown({ cancelFutures: true }))
+    const futures = Array.from({ length: 60 }, (_, i) => ex.submit(block4, i))
+    t.teardown(() => void futures.length)
+
+    const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } })
+    t.teardown(() => context.close())
+    const page = await context.newPage()
+    await page.goto(`${small.httpUrl}/?token=${small.token}`)
+    await page.waitForSelector('#conn.conn-live', { timeout: 30_000 })
+    await page.waitForFunction(
+      () => {
+        const bar = document.querySelector('#workers-body .membar')
+        return bar !== null && Number(bar.dataset.spilled) > 0 && bar.dataset.state === 'paused'
+      },
+      undefined,
+      { timeout: 120_000 },
+    )
+    const bar = await page.$eval('#workers-body .membar', (b) => ({ ...b.dataset }))
+    t.true(Number(bar.managed) > 0, 'managed in memory')
+    t.true(Number(bar.unmanaged) > 0, 'unmanaged')
+    t.true(Number(bar.spilled) > 0 && Number(bar.spilled) <= 8 * 2 ** 20, 'spilled, within the cap')
+    t.is(Number(bar.limit), 400e6)
+    t.is(await page.textContent('#workers-body .col-state .pill'), 'paused')
+    t.regex((await page.textContent('#workers-body .col-memory')) ?? '', /spilled/)
+    mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-memory.png` })
+
+    const bearer = { authorization: `Bearer ${small.token}` }
+    const status = (await (
+      await fetch(`${small.httpUrl}/api/status`, { headers: bearer })
+    ).json()) as {
+      workers: { memory: { paused: boolean; spilledBytes: number; limitBytes: number } | null }[]
+    }
+    t.like(status.workers[0]!.memory, { paused: true, limitBytes: 400e6 })
+    const metrics = await (await fetch(`${small.httpUrl}/metrics`, { headers: bearer })).text()
+    t.regex(metrics, /^clusterpool_worker_memory_paused\{worker="mem"\} 1$/m)
+    t.regex(metrics, /^clusterpool_worker_memory_bytes\{worker="mem",kind="limit"\} 400000000$/m)
+    const spilled = /^clusterpool_worker_memory_bytes\{worker="mem",kind="spilled"\} (\d+)$/m.exec(
+      metrics,
+    )
+    t.true(Number(spilled?.[1]) > 0)
+  },
+)

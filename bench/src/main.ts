@@ -26,6 +26,7 @@ import { memoryScenarios } from './scenarios/p5-memory.js'
 import { dataMovement } from './scenarios/p6-data.js'
 import { hostilePeers } from './scenarios/p7-hostile.js'
 import { nestedFanOut, nestedFanOutDask } from './scenarios/p8-nested.js'
+import { memoryManagement } from './scenarios/p10-memory.js'
 import { loadClient, processPool, threadPool } from './scenarios/systems.js'
 
 const WORKERS = 2
@@ -134,7 +135,7 @@ async function run(config: BenchConfig): Promise<void> {
   const needsPython =
     (config.systems.has('python') && ['P1', 'P2', 'P3'].some((s) => config.only.has(s as never))) ||
     (config.systems.has('dask') &&
-      ['P1', 'P2', 'P4', 'P8'].some((s) => config.only.has(s as never)))
+      ['P1', 'P2', 'P4', 'P8', 'P10'].some((s) => config.only.has(s as never)))
   const env: PythonEnv = needsPython
     ? await ensurePythonEnv(!config.noInstall)
     : { python: false, dask: false, problems: [] }
@@ -175,6 +176,8 @@ async function run(config: BenchConfig): Promise<void> {
     await nestedFanOut(ctx)
     if (config.systems.has('dask') && env.dask) await nestedFanOutDask(ctx)
   }
+  if (config.only.has('P10') && config.systems.has('cluster'))
+    await memoryManagement(ctx, config.systems.has('dask') && env.dask)
 
   const elapsedS = (performance.now() - started) / 1000
   const goals = checkGoals(results.measurements)

@@ -305,6 +305,52 @@ export function renderMarkdown(input: ReportInput): string {
     (m) => [m.system, m.method],
   )
 
+  // P10
+  const p10 = all.filter((m) => m.scenario === 'P10')
+  if (p10.length > 0) {
+    section(
+      lines,
+      'P10 · worker memory',
+      "Spilling: the worker's spill store (a header and a CRC-32 per value) against a raw fs write and read of " +
+        "the same bytes. A job whose results are 3 × the cluster's memory limit, all held, then reduced: its " +
+        'makespan under the limit against no limit, for clusterpool and Dask in the same run.',
+    )
+    lines.push(
+      header(['system', 'what', 'metric', 'median', 'runs'], ['---', '---', '---', '---:', '---']),
+    )
+    for (const m of p10)
+      lines.push(
+        row([
+          label(m),
+          m.method,
+          m.metric,
+          `${fmt(m.median)} ${m.unit}`,
+          m.runs.map((r) => fmt(r)).join(', '),
+        ]),
+      )
+    const at = (system: string, method: string) =>
+      p10.find((m) => m.system.startsWith(system) && m.method === method)
+    const ratios: string[] = []
+    for (const method of ['write', 'read']) {
+      const spill = at('clusterpool SpillStore', method)
+      const raw = at('floor: raw fs', method)
+      if (spill && raw && raw.median > 0)
+        ratios.push(
+          `spill ${method} / raw fs ${method}: ${(spill.median / raw.median).toFixed(2)}×`,
+        )
+    }
+    for (const who of ['clusterpool', 'Dask']) {
+      const jobs = p10.filter((m) => m.metric === 'makespan' && m.system.startsWith(who))
+      const limited = jobs.find((m) => !m.system.includes('no limit'))
+      const free = jobs.find((m) => m.system.includes('no limit'))
+      if (limited && free && free.median > 0)
+        ratios.push(
+          `${who}: makespan with the limit / without: ${(limited.median / free.median).toFixed(2)}×`,
+        )
+    }
+    if (ratios.length > 0) lines.push('', ...ratios.map((r) => `- ${r}`))
+  }
+
   const otherNotes = [
     ...new Set(
       all

@@ -18,6 +18,7 @@ export type {
   CoordinatorStartOptions,
   DashboardOptions,
   SchedulerOptions,
+  WorkerMemoryStatus,
   WorkerStatus,
 } from '@clusterpool/coordinator'
 export type { WorkerDaemonOptions } from '@clusterpool/worker-node'

@@ -164,6 +164,11 @@ export class LocalCluster {
         stdio: ['ignore', this.#output, this.#output],
         env: {
           ...process.env,
+          // The host's memory is shared among the workers started here (unless given).
+          CLUSTERPOOL_HOST_WORKERS: String(Math.max(1, this.#workers.length + 1)),
+          // Freed memory goes back to the system at once, not kept by malloc (as Dask's nanny
+          // sets for its workers): see the README's memory section.
+          MALLOC_TRIM_THRESHOLD_: '65536',
           ...options.env,
           CLUSTERPOOL_TOKEN: this.#workerToken,
           CLUSTERPOOL_EXIT_WITH_PARENT: '1',

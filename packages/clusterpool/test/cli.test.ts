@@ -90,6 +90,16 @@ test('each command documents its flags and their environment variables', async (
   t.regex(worker.stdout, /--procs/)
   t.regex(worker.stdout, /CLUSTERPOOL_PROCS/)
   t.regex(worker.stdout, /--resources/)
+  for (const flag of [
+    '--memory-limit',
+    '--memory-target',
+    '--memory-spill',
+    '--memory-pause',
+    '--local-directory',
+    '--max-spill',
+  ])
+    t.regex(worker.stdout, new RegExp(flag))
+  t.regex(worker.stdout, /CLUSTERPOOL_MEMORY_PAUSE/)
   const status = await run(['status', '--help'])
   t.is(status.code, 0)
   t.regex(status.stdout, /--json/)
@@ -105,6 +115,12 @@ test('a wrong command or a missing URL fails with a message and a non-zero code'
   const badProcs = await run(['worker', 'ws://127.0.0.1:1', '--procs', 'many'])
   t.not(badProcs.code, 0)
   t.regex(badProcs.stderr, /--procs/)
+  const order = await run(['worker', 'ws://127.0.0.1:1', '--memory-target', '0.9'])
+  t.not(order.code, 0)
+  t.regex(order.stderr, /memory fractions must rise: memoryTargetFraction \(0\.9\)/)
+  const badSize = await run(['worker', 'ws://127.0.0.1:1', '--max-spill', 'lots'])
+  t.not(badSize.code, 0)
+  t.regex(badSize.stderr, /--max-spill: "lots" is not a size/)
 })
 
 test.serial('coordinator, worker and status run a cluster end to end', async (t) => {
@@ -124,6 +140,8 @@ test.serial('coordinator, worker and status run a cluster end to end', async (t)
       'cli-worker',
       '--token',
       TOKEN,
+      '--memory-limit',
+      '400MB',
       '--log-level',
       'info',
     ],
@@ -135,18 +153,25 @@ test.serial('coordinator, worker and status run a cluster end to end', async (t)
   t.is(await ex.submit((x: number) => x * 2, 21), 42)
   await ex.shutdown()
 
+  // The memory columns come from the worker's heartbeat (every second).
+  await new Promise((resolve) => setTimeout(resolve, 1500))
   const table = await run(['status', url, '--token', TOKEN])
   t.is(table.code, 0, table.stderr)
   t.regex(table.stdout, /cli-worker/)
+  t.regex(table.stdout, /rss\s+managed\s+unmanaged\s+spilled\s+limit/)
+  t.regex(table.stdout, /381 MiB/, 'the limit, 400 MB')
   const json = await run(['status', url.replace('ws:', 'http:'), '--json'], {
     CLUSTERPOOL_TOKEN: TOKEN,
   })
   t.is(json.code, 0, json.stderr)
-  const status = JSON.parse(json.stdout) as { workers: { name: string }[] }
+  const status = JSON.parse(json.stdout) as {
+    workers: { name: string; memory: { limitBytes: number; state: string } | null }[]
+  }
   t.deepEqual(
     status.workers.map((w) => w.name),
     ['cli-worker'],
   )
+  t.like(status.workers[0]!.memory, { limitBytes: 400e6, state: 'ok' })
   const refused = await run(['status', url, '--token', 'wrong'])
   t.not(refused.code, 0)
   t.regex(refused.stderr, /refused the token/)

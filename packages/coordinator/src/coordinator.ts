@@ -59,16 +59,19 @@ export class Coordinator {
     this.log =
       options.logger ??
       pino({ name: 'clusterpool-coordinator', level: resolved.logLevel }, destination(2))
-    this.metrics = new CoordinatorMetrics(() => ({
-      tasks: Object.fromEntries(
-        Object.entries(this.core.scheduler.taskCounts()).filter(
-          ([k]) => k !== 'forgotten' && k !== 'total',
+    this.metrics = new CoordinatorMetrics(
+      () => ({
+        tasks: Object.fromEntries(
+          Object.entries(this.core.scheduler.taskCounts()).filter(
+            ([k]) => k !== 'forgotten' && k !== 'total',
+          ),
         ),
-      ),
-      workers: this.core.workerCount,
-      procs: this.core.procs,
-      clients: this.core.clientCount,
-    }))
+        workers: this.core.workerCount,
+        procs: this.core.procs,
+        clients: this.core.clientCount,
+      }),
+      () => this.core.status().workers.map((w) => ({ name: w.name, memory: w.memory })),
+    )
     this.core = new CoordinatorCore(resolved, this.log, this.metrics, options.scheduler)
     this.#server = new CoordinatorServer(
       resolved,

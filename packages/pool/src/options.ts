@@ -37,6 +37,14 @@ export interface TaskPoolOptions {
    * on slots. Bounds the memory of suspended tasks per child. Default 64.
    */
   maxWaitingPerChild?: number
+  /**
+   * Child processes only: a file holding a number of bytes, each process's share of memory.
+   * Each process checks its own resident memory (RSS, Buffers included) every 5 ms against it,
+   * re-reading the file every 100 ms, and is killed past it; its task fails with a
+   * `WorkerDiedError` that says memory and names both figures. Whoever owns the file moves the
+   * share by rewriting it. Default: none (no guard).
+   */
+  rssShareFile?: string
 }
 
 /** The options after validation, defaults filled in. */
@@ -51,6 +59,7 @@ export interface ResolvedPoolOptions {
   readonly memoryLimitMb: number | undefined
   readonly setupModules: readonly string[]
   readonly maxWaitingPerChild: number
+  readonly rssShareFile: string | undefined
 }
 
 export const POOL_DEFAULTS = Object.freeze({
@@ -70,6 +79,7 @@ const KNOWN = new Set([
   'memoryLimitMb',
   'setupModules',
   'maxWaitingPerChild',
+  'rssShareFile',
 ])
 
 /** Validates the options once, naming the option in every message. */
@@ -131,6 +141,7 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
     env: env === undefined ? undefined : Object.freeze({ ...(env as Record<string, string>) }),
     idleTimeoutMs: checkMs(o.idleTimeoutMs, 'idleTimeoutMs', TIMER_MS_RANGE),
     memoryLimitMb: optionalPositive(o.memoryLimitMb, 'memoryLimitMb', 'MiB'),
+    rssShareFile: optionalPath(o.rssShareFile, 'rssShareFile'),
   })
 }
 
@@ -145,6 +156,13 @@ function optionalPositive(value: unknown, name: string, unit: string): number | 
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
     throw new InvalidOptionError(`${name} must be a positive number of ${unit}, got ${show(value)}`)
   }
+  return value
+}
+
+function optionalPath(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidOptionError(`${name} must be a file path, got ${show(value)}`)
   return value
 }
 

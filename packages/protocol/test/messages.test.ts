@@ -247,6 +247,16 @@ const INVALID: [Direction, unknown[], string][] = [
   ],
   [
     Direction.WORKER_TO_COORDINATOR,
+    [{ kind: 'memoryPause', paused: 'yes' }],
+    'message 0 (memoryPause): field paused must be a boolean, got the string "yes"',
+  ],
+  [
+    Direction.WORKER_TO_COORDINATOR,
+    [{ kind: 'dataLost', keys: ['a'] }],
+    'message 0 (dataLost): field returned must be an array of task keys, got undefined',
+  ],
+  [
+    Direction.WORKER_TO_COORDINATOR,
     [{ kind: 'results', items: [{ key: 'a', size: 1, durationMs: Infinity }] }],
     'message 0 (results): field items[0].durationMs must be a non-negative finite number, got number Infinity',
   ],

@@ -462,7 +462,7 @@ test('nested: a frame over the coordinator’s maxPayload is answered here, not 
   const encoder = createEncoder()
   const big = encoder.encode([
     { kind: 'submit', tasks: [{ id: 7, fn: FN, args: new Uint8Array(10_000) }] },
-  ]) as Uint8Array
+  ])
   const out = w.handle({ kind: 'task-nested', stimulusId: 4, id: 1, payload: big })
   t.is(out.length, 1)
   t.is(out[0]?.kind, 'to-task')

@@ -1,5 +1,9 @@
 import type { ClusterStatus } from '@clusterpool/coordinator'
 
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`
+}
+
 /** The cluster summary as terminal text: workers, task counts, throughput. */
 export function formatStatus(s: ClusterStatus): string {
   const lines: string[] = []
@@ -21,7 +25,11 @@ export function formatStatus(s: ClusterStatus): string {
     'done',
     'failed',
     'cpu',
-    'memory',
+    'rss',
+    'managed',
+    'unmanaged',
+    'spilled',
+    'limit',
     'heartbeat',
     'state',
   ]
@@ -34,9 +42,15 @@ export function formatStatus(s: ClusterStatus): string {
     String(w.done),
     String(w.failed),
     `${(w.cpu * 100).toFixed(0)}%`,
-    `${(w.memoryRss / 2 ** 20).toFixed(0)} MiB`,
+    mib(w.memoryRss),
+    w.memory === null ? '-' : mib(w.memory.managedBytes),
+    w.memory === null ? '-' : mib(w.memory.unmanagedBytes),
+    w.memory === null
+      ? '-'
+      : `${mib(w.memory.spilledBytes)}${w.memory.spilledCount > 0 ? ` (${w.memory.spilledCount})` : ''}`,
+    mib(w.memory?.limitBytes ?? w.memoryBytes),
     `${(w.lastHeartbeatMsAgo / 1000).toFixed(1)}s ago`,
-    w.state,
+    w.memory?.paused === true && w.state === 'running' ? 'paused (memory)' : w.state,
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const fmt = (r: string[]): string =>

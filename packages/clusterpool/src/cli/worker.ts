@@ -1,11 +1,36 @@
 // `clusterpool worker URL`: joins a coordinator and runs its tasks on a local process pool.
 import { readFileSync } from 'node:fs'
 
-import { parseBytes, parseResources } from '@clusterpool/worker-node'
+import { parseBytes, parseResources, type WorkerDaemonOptions } from '@clusterpool/worker-node'
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
 import { WorkerDaemon } from '../worker-daemon.js'
-import { parsePositiveInt } from './parse.js'
+import { parseNonNegative, parsePositiveInt } from './parse.js'
+
+/** The memory flags given, as `MemoryOptions` (validated, with the rest, by the daemon). */
+function memoryFlags(opts: Record<string, string | number | undefined>): MemoryFlags {
+  const out: MemoryFlags = {}
+  const num = (v: string | number | undefined): number | undefined =>
+    v === undefined ? undefined : Number(v)
+  const set = <K extends keyof MemoryFlags>(k: K, v: MemoryFlags[K] | undefined): void => {
+    if (v !== undefined) out[k] = v
+  }
+  set('hostWorkers', num(opts.hostWorkers))
+  set('memoryTargetFraction', num(opts.memoryTarget))
+  set('memorySpillFraction', num(opts.memorySpill))
+  set('memoryPauseFraction', num(opts.memoryPause))
+  set('memoryTerminateFraction', num(opts.memoryTerminate))
+  set('localDirectory', opts.localDirectory === undefined ? undefined : String(opts.localDirectory))
+  set(
+    'maxSpillBytes',
+    opts.maxSpill === undefined ? undefined : parseBytes(String(opts.maxSpill), '--max-spill'),
+  )
+  set('pausedRestartTimeoutMs', num(opts.pausedRestartTimeoutMs))
+  set('memoryMonitorIntervalMs', num(opts.memoryMonitorIntervalMs))
+  return out
+}
+
+type MemoryFlags = Partial<Omit<WorkerDaemonOptions, 'coordinatorUrl'>>
 
 export function workerCommand(): Command {
   const program: Command = new Command('worker')
@@ -43,8 +68,74 @@ export function workerCommand(): Command {
     .addOption(
       new Option(
         '--memory-limit <size>',
-        'memory for all task processes, e.g. 4GB (split as per-process heap limits)',
+        'memory budget (RSS) of this daemon and its task processes together, e.g. 4GB ' +
+          '(default: the host or cgroup memory divided by --host-workers)',
       ).env('CLUSTERPOOL_MEMORY_LIMIT'),
+    )
+    .addOption(
+      new Option(
+        '--host-workers <n>',
+        'workers sharing this host, for the default --memory-limit (default 1)',
+      )
+        .env('CLUSTERPOOL_HOST_WORKERS')
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option(
+        '--memory-target <fraction>',
+        'spill held values to disk past this fraction of the limit (default 0.6)',
+      )
+        .env('CLUSTERPOOL_MEMORY_TARGET')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option(
+        '--memory-spill <fraction>',
+        'spill until RSS is under the target past this fraction of RSS (default 0.7)',
+      )
+        .env('CLUSTERPOOL_MEMORY_SPILL')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option(
+        '--memory-pause <fraction>',
+        'take no new tasks past this fraction of RSS, until under the target (default 0.8)',
+      )
+        .env('CLUSTERPOOL_MEMORY_PAUSE')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option(
+        '--memory-terminate <fraction>',
+        'task processes together get this fraction less the daemon; one past its share is killed (default 0.95)',
+      )
+        .env('CLUSTERPOOL_MEMORY_TERMINATE')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option(
+        '--local-directory <dir>',
+        'where spill files go, in a fresh folder removed on exit (default: the OS temp dir)',
+      ).env('CLUSTERPOOL_LOCAL_DIRECTORY'),
+    )
+    .addOption(
+      new Option(
+        '--max-spill <size>',
+        'most bytes spilled to disk at once; past it the worker pauses (default: no cap)',
+      ).env('CLUSTERPOOL_MAX_SPILL'),
+    )
+    .addOption(
+      new Option(
+        '--paused-restart-timeout-ms <ms>',
+        'paused this long with nothing to spill: restart the task processes (default 30000)',
+      )
+        .env('CLUSTERPOOL_PAUSED_RESTART_TIMEOUT_MS')
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option('--memory-monitor-interval-ms <ms>', 'how often RSS is sampled (default 100)')
+        .env('CLUSTERPOOL_MEMORY_MONITOR_INTERVAL_MS')
+        .argParser(parsePositiveInt),
     )
     .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -83,6 +174,7 @@ export function workerCommand(): Command {
             ...(opts.memoryLimit === undefined
               ? {}
               : { memoryLimitBytes: parseBytes(String(opts.memoryLimit)) }),
+            ...memoryFlags(opts),
             ...(opts.drainTimeoutMs === undefined
               ? {}
               : { drainTimeoutMs: opts.drainTimeoutMs as number }),

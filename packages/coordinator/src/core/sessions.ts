@@ -2,6 +2,7 @@ import {
   SELF_ID,
   type CoordinatorToClient,
   type CoordinatorToWorker,
+  type HeartbeatMemory,
   type Versions,
 } from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
@@ -96,6 +97,10 @@ export class WorkerSession {
   cpu = 0
   memoryRss = 0
   heldBytes = 0
+  /** Its memory manager's figures from its last heartbeat; undefined if it sends none. */
+  memory: HeartbeatMemory | undefined
+  /** It said its memory is over its pause fraction (`memoryPause`), and not yet back. */
+  memoryPaused = false
   running = 0
   queued = 0
 

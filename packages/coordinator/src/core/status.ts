@@ -27,9 +27,43 @@ export interface WorkerStatus {
   memoryRss: number
   memoryBytes: number
   heldBytes: number
+  /**
+   * Its memory manager's figures from its last heartbeat (bytes): managed (held values in
+   * memory), spilled to disk, unmanaged (RSS less managed), its limit, and its memory state
+   * (`ok`, `spilling`, `paused`, `restarting`). Null for a worker that reports none.
+   */
+  memory: WorkerMemoryStatus | null
   /** Milliseconds since its last message. */
   lastHeartbeatMsAgo: number
   versions: { node: string; clusterpool: string }
+}
+
+export interface WorkerMemoryStatus {
+  limitBytes: number
+  rssBytes: number
+  managedBytes: number
+  unmanagedBytes: number
+  spilledBytes: number
+  spilledCount: number
+  state: string
+  /** It told the coordinator it is over its pause fraction, and gets no new tasks. */
+  paused: boolean
+}
+
+/** A worker's memory figures for the status, or null when it sends none. */
+export function memoryStatus(w: WorkerSession): WorkerMemoryStatus | null {
+  const m = w.memory
+  if (m === undefined) return null
+  return {
+    limitBytes: m.limitBytes,
+    rssBytes: m.rssBytes,
+    managedBytes: m.managedBytes,
+    unmanagedBytes: Math.max(0, m.rssBytes - m.managedBytes),
+    spilledBytes: m.spilledBytes,
+    spilledCount: m.spilledCount,
+    state: clip(m.state),
+    paused: w.memoryPaused,
+  }
 }
 
 /**
@@ -108,6 +142,7 @@ export function buildStatus(
         memoryRss: w.memoryRss,
         memoryBytes: w.memoryBytes,
         heldBytes: w.heldBytes,
+        memory: memoryStatus(w),
         lastHeartbeatMsAgo: now - w.lastHeartbeat,
         versions: { node: clip(w.versions.node), clusterpool: clip(w.versions.clusterpool) },
       }

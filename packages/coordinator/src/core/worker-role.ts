@@ -106,6 +106,9 @@ export class WorkerRole {
           worker.cpu = m.cpu
           worker.memoryRss = m.memoryRss
           worker.heldBytes = m.heldBytes
+          worker.memory = m.memory
+          if (m.memory !== undefined && m.memory.limitBytes > 0)
+            s.scheduler.workerMemory(worker.id, m.memory.rssBytes / m.memory.limitBytes)
           worker.running = m.running
           worker.queued = m.queued
           break
@@ -157,6 +160,20 @@ export class WorkerRole {
               this.#violation(worker, key, m.kind)
           }
           break
+        case 'memoryPause':
+          this.#memoryPause(worker, m.paused, now)
+          break
+        case 'dataLost':
+          // Only values the scheduler thinks it holds, and tasks it holds: another worker's
+          // data or tasks are not this worker's to lose.
+          for (const key of m.keys) s.scheduler.dataLost(key, worker.id, now)
+          for (const key of m.returned)
+            if (this.#holds(worker, key)) s.scheduler.taskDropped(key, worker.id, now)
+          s.log.warn(
+            { worker: worker.id, keys: m.keys.length, returned: m.returned.length },
+            'worker lost held values (spill files unreadable); computing them again where possible',
+          )
+          break
         case 'hello':
           worker.link.close(4400, 'hello was already received')
           return false
@@ -165,6 +182,17 @@ export class WorkerRole {
       if (worker.violations > MAX_WORKER_VIOLATIONS) return true
     }
     return true
+  }
+
+  /** Memory over the pause fraction: no new tasks, its queue may be stolen; back under target: resume. */
+  #memoryPause(worker: WorkerSession, paused: boolean, now: number): void {
+    const s = this.#s
+    if (worker.memoryPaused === paused) return
+    worker.memoryPaused = paused
+    s.log.info({ worker: worker.id, name: worker.name, paused }, 'worker memory pause changed')
+    if (paused) s.scheduler.pauseWorker(worker.id, now)
+    // A leaving worker stays paused whatever its memory does.
+    else if (worker.state === 'running') s.scheduler.resumeWorker(worker.id, now)
   }
 
   /**

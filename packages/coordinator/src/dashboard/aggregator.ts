@@ -191,6 +191,17 @@ export class Aggregator {
         memoryRss: w.memoryRss,
         memoryBytes: w.memoryBytes,
         heldBytes: w.heldBytes,
+        memory:
+          w.memory === null
+            ? null
+            : {
+                managed: w.memory.managedBytes,
+                unmanaged: w.memory.unmanagedBytes,
+                spilled: w.memory.spilledBytes,
+                limit: w.memory.limitBytes,
+                state: w.memory.state,
+                paused: w.memory.paused,
+              },
         lastHeartbeatMsAgo: w.lastHeartbeatMsAgo,
         occupancyMs: Math.round(w.occupancyMs),
       }

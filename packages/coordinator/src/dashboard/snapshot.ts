@@ -28,9 +28,24 @@ export interface DashWorker {
   readonly memoryBytes: number
   /** Bytes of results it holds. */
   readonly heldBytes: number
+  /**
+   * Its memory manager's figures (bytes), for the stacked bar: managed in memory, unmanaged
+   * (RSS less managed), spilled to disk, its limit; its memory state and whether it is paused.
+   * Null for a worker that reports none.
+   */
+  readonly memory: DashWorkerMemory | null
   readonly lastHeartbeatMsAgo: number
   /** Estimated remaining work per process. Milliseconds. */
   readonly occupancyMs: number
+}
+
+export interface DashWorkerMemory {
+  readonly managed: number
+  readonly unmanaged: number
+  readonly spilled: number
+  readonly limit: number
+  readonly state: string
+  readonly paused: boolean
 }
 
 /** Progress of one function (by its label, as `fnLabel` names it). */

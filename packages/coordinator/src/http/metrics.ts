@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+import type { WorkerMemoryStatus } from '../core/status.js'
+
+/** One worker's memory, as the metrics read it. */
+export interface WorkerMemorySample {
+  readonly name: string
+  readonly memory: WorkerMemoryStatus | null
+}
+
 /**
  * The coordinator's Prometheus metrics. Each coordinator has its own registry, so several
  * coordinators in one process (tests, LocalCluster) do not collide.
@@ -27,6 +35,8 @@ export class CoordinatorMetrics {
   readonly workers: Gauge
   readonly procs: Gauge
   readonly clients: Gauge
+  readonly workerMemory: Gauge<'worker' | 'kind'>
+  readonly workerPaused: Gauge<'worker'>
   readonly framesIn = new Counter({
     name: 'clusterpool_frames_received_total',
     help: 'WebSocket frames received',
@@ -52,6 +62,7 @@ export class CoordinatorMetrics {
       procs: number
       clients: number
     },
+    memory: () => readonly WorkerMemorySample[] = () => [],
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'clusterpool_coordinator_' })
     this.tasksByState = new Gauge({
@@ -77,6 +88,34 @@ export class CoordinatorMetrics {
       registers: [this.registry],
       collect() {
         this.set(sample().procs)
+      },
+    })
+    this.workerMemory = new Gauge({
+      name: 'clusterpool_worker_memory_bytes',
+      help: "Workers' memory from their last heartbeat, by kind: managed (held values in memory), spilled (on disk), unmanaged (RSS less managed), rss, limit",
+      labelNames: ['worker', 'kind'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const { name, memory: m } of memory()) {
+          if (m === null) continue
+          this.set({ worker: name, kind: 'managed' }, m.managedBytes)
+          this.set({ worker: name, kind: 'spilled' }, m.spilledBytes)
+          this.set({ worker: name, kind: 'unmanaged' }, m.unmanagedBytes)
+          this.set({ worker: name, kind: 'rss' }, m.rssBytes)
+          this.set({ worker: name, kind: 'limit' }, m.limitBytes)
+        }
+      },
+    })
+    this.workerPaused = new Gauge({
+      name: 'clusterpool_worker_memory_paused',
+      help: 'Workers over their memory pause fraction (1), taking no new tasks',
+      labelNames: ['worker'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const { name, memory: m } of memory())
+          if (m !== null) this.set({ worker: name }, m.paused ? 1 : 0)
       },
     })
     this.clients = new Gauge({

@@ -91,6 +91,14 @@ export function leaveWorker(c: SchedulerState, w: WorkerRecord): void {
   }
 }
 
+/** Worker `w` lost its copy of `t`'s value; if it was the last one, the value is lost. */
+export function loseCopy(c: SchedulerState, t: TaskRecord, w: WorkerRecord): void {
+  w.hasData.delete(t)
+  const holders = (t.whoHas ?? []).filter((x) => x !== w)
+  t.whoHas = holders.length > 0 ? holders : null
+  if (holders.length === 0 && t.state === TaskState.MEMORY) loseData(c, t, w)
+}
+
 function killedMessage(t: TaskRecord): string {
   const ws = t.killedOn ?? []
   return `task ${t.key} was running on ${ws.length} workers that died (${ws.join(', ')}); it is probably what kills them`

@@ -20,7 +20,22 @@ import type { WorkerRecord } from './worker.js'
  *   cap, or regardless of the cap when the task is data-heavy (moving its inputs would take
  *   longer than computing it): then waiting for the data's worker beats queuing. Otherwise it
  *   joins the queue like a root task.
+ * - A worker near its memory limit (`NEAR_MEMORY_LIMIT`) takes queued tasks only when no other
+ *   can; a paused one (over its pause fraction) gets nothing. A task with inputs still goes where
+ *   its inputs are: moving them to another worker would hold them twice.
  */
+
+/**
+ * A worker whose memory (RSS over its limit) is at least this is near its limit: a queued task
+ * goes there only when no other worker can take it (Dask's default spill fraction, 0.7). The penalty
+ * is added to the start delay compared between workers, in milliseconds: more than any real one.
+ */
+export const NEAR_MEMORY_LIMIT = 0.7
+const NEAR_LIMIT_PENALTY_MS = 1e12
+
+function memoryPenaltyMs(w: WorkerRecord): number {
+  return w.memoryFraction >= NEAR_MEMORY_LIMIT ? NEAR_LIMIT_PENALTY_MS : 0
+}
 
 /**
  * Processes the worklists, then hands queued tasks to hungry workers; then, if a worker still
@@ -106,7 +121,8 @@ export function dispatch(c: SchedulerState): void {
     let bestScore = Infinity
     for (let i = 0; i < candidates.length; i++) {
       const w = candidates[i] as WorkerRecord
-      const score = w.startDelayMs() + w.occupancyMs / w.procs / 1e6 // tie: lighter backlog
+      // tie: lighter backlog; a worker near its memory limit last
+      const score = w.startDelayMs() + w.occupancyMs / w.procs / 1e6 + memoryPenaltyMs(w)
       if (score < bestScore) {
         bestScore = score
         bi = i

@@ -3,7 +3,7 @@ import { shouldRetry } from '@clusterpool/protocol'
 import { SchedulerState } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
 import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
-import { joinWorker, leaveWorker } from './membership.js'
+import { joinWorker, leaveWorker, loseCopy } from './membership.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './options.js'
 import { checkNoWorker, flush } from './placement.js'
 import { isActive, TaskState, WorkerRecordState } from './states.js'
@@ -110,6 +110,12 @@ export class Scheduler {
     flush(c)
   }
 
+  /** The worker's resident memory as a fraction of its limit (its heartbeat). */
+  workerMemory(id: string, fraction: number): void {
+    const w = this.#c.workers.get(id)
+    if (w !== undefined && Number.isFinite(fraction)) w.memoryFraction = Math.max(0, fraction)
+  }
+
   submit(spec: TaskSpec, nowMs: number): void {
     const c = this.#start(nowMs)
     const { task, unknown } = createTask(c, spec)
@@ -164,6 +170,20 @@ export class Scheduler {
     if (t.whoHas === null) t.whoHas = [w]
     else if (!t.whoHas.includes(w)) t.whoHas.push(w)
     w.hasData.add(t)
+  }
+
+  /**
+   * The worker no longer holds the key's value (its spill file was unreadable). With other
+   * holders nothing else changes; with none, the value is lost: computed again from its lineage
+   * if still needed, or, scattered, failed with `data-lost`.
+   */
+  dataLost(key: string, workerId: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    const w = c.workers.get(workerId)
+    if (t === undefined || w === undefined || !w.hasData.has(t)) return
+    loseCopy(c, t, w)
+    flush(c)
   }
 
   /** The worker began running the task: from now on it is never stolen. */

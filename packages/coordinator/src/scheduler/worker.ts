@@ -31,6 +31,11 @@ export class WorkerRecord {
   readonly zombies = new Map<string, Zombie>()
   /** Tasks whose results this worker holds. */
   readonly hasData = new Set<TaskRecord>()
+  /**
+   * Its resident memory as a fraction of its memory limit, from its last heartbeat (0 when it
+   * reports none). From `NEAR_MEMORY_LIMIT` on, placement prefers any other worker.
+   */
+  memoryFraction = 0
   /** Estimated remaining work of its assigned tasks (and incoming steals). Milliseconds. */
   occupancyMs = 0
   /**

@@ -9,9 +9,14 @@ import { Socket } from 'node:net'
 
 import { createBatchEncoder, createChildBatchDecoder } from '../batch-codec.js'
 import { FrameReader, encodePipeFrame } from '../framing.js'
-import { CHILD_INPUT_FD, CHILD_OUTPUT_FD } from '../child-fds.js'
+import { CHILD_INPUT_FD, CHILD_OUTPUT_FD, RSS_SHARE_FILE_ENV } from '../child-fds.js'
+import { collectAfterResults, startMemoryGuard } from './memory-guard.js'
 import { Runner } from './runner.js'
 import { loadSetupModules } from './setup.js'
+
+const shareFile = process.env[RSS_SHARE_FILE_ENV]
+const guarded = shareFile !== undefined && shareFile !== ''
+if (guarded) startMemoryGuard(shareFile)
 
 const encoder = createBatchEncoder()
 const decoder = createChildBatchDecoder()
@@ -24,6 +29,7 @@ const runner = new Runner(
       if (parentGone) return
       try {
         writeAllSync(CHILD_OUTPUT_FD, encodePipeFrame(encoder.encode(messages)))
+        if (guarded) collectAfterResults()
       } catch (error) {
         parentGone = true
         throw error

@@ -11,6 +11,8 @@ export interface ChildExit {
    * `ERR_WORKER_OUT_OF_MEMORY`), a failure to start, or a malformed frame from the child.
    */
   readonly error: Error | undefined
+  /** The process's memory guard killed it: its RSS went past its share. Bytes. */
+  readonly memory?: { readonly rssBytes: number; readonly shareBytes: number }
 }
 
 export interface ChildHandleEvents {

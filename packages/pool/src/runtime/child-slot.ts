@@ -78,6 +78,8 @@ export class ChildSlot {
   dispatched = 0
   completed = 0
   report: ChildReport | undefined
+  /** Why the pool killed it on request (`TaskPool.restartChildren`), for its tasks' errors. */
+  killReason: string | undefined
   /** A RECLAIM is on its way; no other is sent until RETURNED answers it. */
   reclaiming = false
   #unknownInFlight = 0

@@ -16,6 +16,8 @@ export interface ChildDeath {
   readonly exit: ChildExit
   readonly report: ChildReport | undefined
   readonly memoryLimitMb: number | undefined
+  /** The pool was asked to kill it, for this reason (`TaskPool.restartChildren`). */
+  readonly killReason?: string | undefined
 }
 
 /**
@@ -46,7 +48,7 @@ export function workerDiedError(
   task: PoolEntry,
   running = true,
 ): WorkerDiedError {
-  const { kind, exit, report, memoryLimitMb } = death
+  const { kind, exit, report, memoryLimitMb, killReason } = death
   const subject = running
     ? `the ${kind} running task ${task.id} (${task.fn.label})`
     : `the ${kind} that ran task ${task.id} (${task.fn.label}) before reporting its result`
@@ -59,6 +61,15 @@ export function workerDiedError(
     how =
       `exited with code ${exit.code ?? 1} after an ${describeFatalOrigin(report.origin)}: ` +
       `${error.name}: ${error.message}`
+  } else if (killReason !== undefined) {
+    how = `was killed: ${killReason}`
+  } else if (exit.memory !== undefined) {
+    how =
+      `was killed for using too much memory: its resident memory reached ${mib(exit.memory.rssBytes)}, ` +
+      `over its share of ${mib(exit.memory.shareBytes)} of the worker's memory limit`
+    cause = new Error(
+      `memory: RSS ${exit.memory.rssBytes} bytes over the process's share ${exit.memory.shareBytes} bytes`,
+    )
   } else if (errorCode === 'ERR_WORKER_OUT_OF_MEMORY') {
     how = `ran out of memory${memoryLimitMb === undefined ? '' : ` (memoryLimitMb: ${memoryLimitMb})`}`
   } else if (exit.signal !== null) {
@@ -76,6 +87,10 @@ export function workerDiedError(
     exit.signal,
     cause === undefined ? undefined : { cause },
   )
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
 }
 
 export function forceClosedRunningError(

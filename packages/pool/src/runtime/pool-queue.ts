@@ -75,8 +75,7 @@ export class PoolQueue {
         this.#urgent = this.#urgent.slice(this.#urgentHead)
         this.#urgentHead = 0
       }
-    }
-    else {
+    } else {
       this.#head++
       if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
         this.#items = this.#items.slice(this.#head)

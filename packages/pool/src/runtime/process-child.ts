@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
 
 import { ProtocolError } from '@clusterpool/protocol'
 
 import { createBatchEncoder, createParentBatchDecoder } from '../batch-codec.js'
-import { CHILD_INPUT_FD, CHILD_OUTPUT_FD } from '../child-fds.js'
+import { CHILD_INPUT_FD, CHILD_OUTPUT_FD, RSS_SHARE_FILE_ENV } from '../child-fds.js'
+import { guardReportPath, type GuardReport } from '../entry/memory-guard.js'
 import { FrameReader, encodePipeFrame } from '../framing.js'
 import type { ToChild } from '../messages.js'
 import { processEntryPath, processLoaderArgs } from './entry-path.js'
@@ -16,6 +18,7 @@ export interface ProcessChildOptions {
   readonly execArgv: readonly string[]
   readonly env: Readonly<Record<string, string>> | undefined
   readonly memoryLimitMb: number | undefined
+  readonly rssShareFile: string | undefined
 }
 
 /**
@@ -46,9 +49,11 @@ export class ProcessChild implements ChildHandle {
   #error: Error | undefined
   #ended = false
   #graceTimer: NodeJS.Timeout | undefined
+  readonly #rssShareFile: string | undefined
 
   constructor(options: ProcessChildOptions, events: ChildHandleEvents) {
     this.#events = events
+    this.#rssShareFile = options.rssShareFile
     const args = [...processLoaderArgs()]
     if (options.memoryLimitMb !== undefined) {
       args.push(`--max-old-space-size=${Math.max(1, Math.floor(options.memoryLimitMb))}`)
@@ -56,7 +61,13 @@ export class ProcessChild implements ChildHandle {
     args.push(...options.execArgv, processEntryPath())
     this.#child = spawn(process.execPath, args, {
       stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
-      env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+      env: {
+        ...process.env,
+        ...options.env,
+        ...(options.rssShareFile === undefined
+          ? {}
+          : { [RSS_SHARE_FILE_ENV]: options.rssShareFile }),
+      },
       windowsHide: true,
     })
     trackChild(this.#child)
@@ -129,6 +140,24 @@ export class ProcessChild implements ChildHandle {
     for (const batch of messages) this.#events.onMessages(batch)
   }
 
+  /** What the process's memory guard wrote before it killed the process; undefined if it did not. */
+  #guardReport(): GuardReport | undefined {
+    const pid = this.#child.pid
+    if (this.#rssShareFile === undefined || pid === undefined) return undefined
+    if (this.#exit?.signal !== 'SIGKILL') return undefined
+    const file = guardReportPath(this.#rssShareFile, pid)
+    try {
+      const report = JSON.parse(readFileSync(file, 'latin1')) as Partial<GuardReport>
+      rmSync(file, { force: true })
+      const { rssBytes, shareBytes } = report
+      if (typeof rssBytes === 'number' && typeof shareBytes === 'number')
+        return { rssBytes, shareBytes }
+    } catch {
+      // No report: something else killed it.
+    }
+    return undefined
+  }
+
   #end(): void {
     if (this.#ended) return
     this.#ended = true
@@ -136,10 +165,12 @@ export class ProcessChild implements ChildHandle {
     untrackChild(this.#child)
     this.#output.destroy()
     this.#input.destroy()
+    const memory = this.#guardReport()
     const exit: ChildExit = {
       code: this.#exit?.code ?? null,
       signal: this.#exit?.signal ?? null,
       error: this.#error,
+      ...(memory === undefined ? {} : { memory }),
     }
     this.#events.onExit(exit)
   }

@@ -122,6 +122,22 @@ export class TaskPool {
     this.#schedulePump()
   }
 
+  /**
+   * Kills every child now; their running tasks fail with a `WorkerDiedError` naming `reason`,
+   * the tasks waiting in them go back to the queue, and new children start for what is queued.
+   * Returns how many were killed.
+   */
+  restartChildren(reason: string): number {
+    let n = 0
+    for (const child of this.#children) {
+      if (child.state === 'exited' || child.state === 'killed') continue
+      child.killReason = reason
+      child.kill()
+      n++
+    }
+    return n
+  }
+
   get state(): PoolState {
     return this.#state
   }
@@ -250,7 +266,7 @@ export class TaskPool {
   }
 
   #spawn(): ChildSlot {
-    const { kind, execArgv, memoryLimitMb } = this.#options
+    const { kind, execArgv, memoryLimitMb, rssShareFile } = this.#options
     const env = this.#childEnv
     const child = new ChildSlot(
       (slot): ChildHandle => {
@@ -258,7 +274,7 @@ export class TaskPool {
           onMessages: (messages: ToParent[]) => this.#onMessages(slot, messages),
           onExit: (exit: ChildExit) => this.#onExit(slot, exit),
         }
-        const options = { execArgv, env, memoryLimitMb }
+        const options = { execArgv, env, memoryLimitMb, rssShareFile }
         return kind === 'process'
           ? new ProcessChild(options, events)
           : new ThreadChild(options, events)
@@ -376,7 +392,7 @@ export class TaskPool {
     this.#inFlight -= entries.length + started.length
     const { lost, culprit, requeue } = sortOrphans(entries, child.report, child.completed > 0)
     const { kind, memoryLimitMb } = this.#options
-    const death = { kind, exit, report: child.report, memoryLimitMb }
+    const death = { kind, exit, report: child.report, memoryLimitMb, killReason: child.killReason }
     for (const e of started) this.#fail(e, workerDiedError(death, e))
     for (const e of lost) this.#fail(e, workerDiedError(death, e, false))
     if (culprit !== undefined) this.#fail(culprit, workerDiedError(death, culprit))

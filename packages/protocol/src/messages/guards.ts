@@ -96,6 +96,11 @@ export function optStr(o: Obj, key: string): Invalid | undefined {
   return v === undefined || typeof v === 'string' ? undefined : invalid(key, 'a string', v)
 }
 
+export function bool(o: Obj, key: string): Invalid | undefined {
+  const v = o[key]
+  return typeof v === 'boolean' ? undefined : invalid(key, 'a boolean', v)
+}
+
 export function optBool(o: Obj, key: string): Invalid | undefined {
   const v = o[key]
   return v === undefined || typeof v === 'boolean' ? undefined : invalid(key, 'a boolean', v)

@@ -60,6 +60,8 @@ export const WorkerToCoordinatorKind = {
   NESTED: 'nested',
   SECEDED: 'seceded',
   REJOINED: 'rejoined',
+  MEMORY_PAUSE: 'memoryPause',
+  DATA_LOST: 'dataLost',
 } as const
 export type WorkerToCoordinatorKind =
   (typeof WorkerToCoordinatorKind)[keyof typeof WorkerToCoordinatorKind]

@@ -3,6 +3,7 @@ import type { Check } from './guards.js'
 import {
   amount,
   amounts,
+  bool,
   bytes,
   count,
   fnRef,
@@ -47,6 +48,13 @@ const errorItem: Check = (t) =>
 const dataItem: Check = (t) => str(t, 'key') ?? bytes(t, 'value')
 
 const nestedItem: Check = (t) => str(t, 'key') ?? bytes(t, 'payload')
+const heartbeatMemory: Check = (t) =>
+  amount(t, 'limitBytes') ??
+  amount(t, 'managedBytes') ??
+  amount(t, 'spilledBytes') ??
+  count(t, 'spilledCount') ??
+  amount(t, 'rssBytes') ??
+  str(t, 'state')
 
 export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
   hello: checkWorkerHello,
@@ -55,7 +63,8 @@ export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
     count(m, 'queued') ??
     amount(m, 'cpu') ??
     amount(m, 'memoryRss') ??
-    amount(m, 'heldBytes'),
+    amount(m, 'heldBytes') ??
+    (m.memory === undefined ? undefined : sub(m, 'memory', heartbeatMemory)),
   results: (m) => items(m, 'items', resultItem),
   errors: (m) => items(m, 'items', errorItem),
   stealReply: (m) => keys(m, 'given') ?? keys(m, 'kept'),
@@ -64,6 +73,8 @@ export const WORKER_TO_COORDINATOR = table<WorkerToCoordinatorKind>({
   nested: (m) => items(m, 'items', nestedItem),
   seceded: (m) => keys(m, 'keys'),
   rejoined: (m) => keys(m, 'keys'),
+  memoryPause: (m) => bool(m, 'paused'),
+  dataLost: (m) => keys(m, 'keys') ?? keys(m, 'returned'),
 })
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────

@@ -10,6 +10,8 @@
  *           ◀─ assign, cancel, release
  *           ◀─ steal ──── stealReply ─▶          (a transaction: nothing runs twice)
  *           ◀─ fetch ──── data ───────▶
+ *     memoryPause ─▶ (over the pause fraction / back under the target)
+ *     dataLost ─▶    (a spilled value could not be read back)
  *     leaving ─▶ (graceful stop: finishes what runs, returns what waits)
  *           ◀─ shutdown (then close)
  */
@@ -49,8 +51,44 @@ export interface Heartbeat {
   readonly cpu: number
   /** Resident memory of the daemon and its processes, in bytes. */
   readonly memoryRss: number
-  /** Bytes of results the worker keeps (`keep` tasks and dependency values). */
+  /** Bytes of results the worker keeps (`keep` tasks and dependency values), in memory or spilled. */
   readonly heldBytes: number
+  /** What the worker's memory manager sees (left out by workers without one). */
+  readonly memory?: HeartbeatMemory
+}
+
+/** A worker's memory figures, in bytes, as its memory monitor last sampled them. */
+export interface HeartbeatMemory {
+  /** The budget for the daemon and its task processes together (`--memory-limit`). */
+  readonly limitBytes: number
+  /** Held values in the daemon's memory (managed memory, by size). */
+  readonly managedBytes: number
+  /** Held values spilled to disk, and how many. */
+  readonly spilledBytes: number
+  readonly spilledCount: number
+  /** Resident memory of the daemon and its task processes together. */
+  readonly rssBytes: number
+  /** The daemon's memory state: `ok`, `spilling`, `paused` or `restarting`. */
+  readonly state: string
+}
+
+/**
+ * The worker's memory crossed its pause fraction (`paused: true`: assign it nothing, steal its
+ * queue) or came back under its target (`paused: false`). Sent at once, not with a heartbeat.
+ */
+export interface MemoryPause {
+  readonly kind: 'memoryPause'
+  readonly paused: boolean
+}
+
+/**
+ * Values the worker held and has lost (a spill file corrupt or missing): it holds them no more.
+ * `returned` are assigned tasks that needed them and were not started; place them again.
+ */
+export interface DataLost {
+  readonly kind: 'dataLost'
+  readonly keys: readonly string[]
+  readonly returned: readonly string[]
 }
 
 /** Tasks that finished. */
@@ -153,6 +191,8 @@ export type WorkerToCoordinator =
   | Nested
   | Seceded
   | Rejoined
+  | MemoryPause
+  | DataLost
 
 // ─── coordinator → worker ────────────────────────────────────────────────────────────────
 

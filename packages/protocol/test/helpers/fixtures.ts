@@ -72,7 +72,6 @@ export const WORKER_TO_COORDINATOR: WorkerToCoordinator[] = [
     memoryBytes: 8e9,
     versions,
   },
-  { kind: 'heartbeat', running: 4, queued: 1, cpu: 3.5, memoryRss: 1e9, heldBytes: 0 },
   {
     kind: 'results',
     items: [
@@ -90,6 +89,24 @@ export const WORKER_TO_COORDINATOR: WorkerToCoordinator[] = [
   { kind: 'nested', items: [{ key: 'c1:5', payload: new Uint8Array([0x91, 0x80]) }] },
   { kind: 'seceded', keys: ['c1:5'] },
   { kind: 'rejoined', keys: ['c1:5'] },
+  {
+    kind: 'heartbeat',
+    running: 4,
+    queued: 1,
+    cpu: 3.5,
+    memoryRss: 3e8,
+    heldBytes: 5e8,
+    memory: {
+      limitBytes: 4e8,
+      managedBytes: 1e8,
+      spilledBytes: 4e8,
+      spilledCount: 25,
+      rssBytes: 3e8,
+      state: 'paused',
+    },
+  },
+  { kind: 'memoryPause', paused: true },
+  { kind: 'dataLost', keys: ['c1:2'], returned: ['c1:3'] },
 ]
 
 export const COORDINATOR_TO_WORKER: CoordinatorToWorker[] = [

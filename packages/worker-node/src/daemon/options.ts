@@ -2,8 +2,14 @@ import { availableParallelism, hostname } from 'node:os'
 
 import { InvalidOptionError, checkMs } from '@clusterpool/protocol'
 
-/** How a worker daemon joins a cluster. */
-export interface WorkerDaemonOptions {
+import {
+  resolveMemoryOptions,
+  type MemoryOptions,
+  type ResolvedMemoryOptions,
+} from './memory/options.js'
+
+/** How a worker daemon joins a cluster, and manages its memory (`MemoryOptions`). */
+export interface WorkerDaemonOptions extends MemoryOptions {
   /** The coordinator, `ws://host:8786` or `wss://…`. Required. */
   coordinatorUrl: string
   /** Task processes on this host. Default `os.availableParallelism()`. */
@@ -16,8 +22,6 @@ export interface WorkerDaemonOptions {
   token?: string
   /** Extra CA certificates (PEM) to trust for `wss://`. Default: Node's. */
   ca?: string | Buffer
-  /** Memory for all task processes together, in bytes; split evenly as each one's heap limit. Default: Node's. */
-  memoryLimitBytes?: number
   /** First delay before reconnecting to a lost coordinator. Milliseconds; default 200. */
   reconnectInitialDelayMs?: number
   /** Longest delay between reconnection attempts. Milliseconds; default 5000. */
@@ -39,9 +43,9 @@ export interface WorkerDaemonOptions {
 }
 
 export type ResolvedWorkerDaemonOptions = Required<
-  Omit<WorkerDaemonOptions, 'token' | 'ca' | 'memoryLimitBytes'>
+  Omit<WorkerDaemonOptions, 'token' | 'ca' | keyof MemoryOptions>
 > &
-  Pick<WorkerDaemonOptions, 'token' | 'ca' | 'memoryLimitBytes'>
+  Pick<WorkerDaemonOptions, 'token' | 'ca'> & { readonly memory: ResolvedMemoryOptions }
 
 /** The delays: positive; `Infinity` passes (`drainTimeoutMs: Infinity` waits for tasks forever). */
 const DELAY = Object.freeze({ allowInfinity: true } as const)
@@ -60,11 +64,6 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     if (typeof v !== 'number' || !(v > 0))
       throw new InvalidOptionError(`resources.${k} must be a positive number, got ${String(v)}`)
   }
-  if (o.memoryLimitBytes !== undefined && !(o.memoryLimitBytes > 0)) {
-    throw new InvalidOptionError(
-      `memoryLimitBytes must be a positive number of bytes, got ${String(o.memoryLimitBytes)}`,
-    )
-  }
   const out: ResolvedWorkerDaemonOptions = {
     coordinatorUrl: o.coordinatorUrl,
     procs,
@@ -79,6 +78,7 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
     maxWaitingPerProc: o.maxWaitingPerProc ?? 64,
+    memory: resolveMemoryOptions(o),
   }
   if (!Number.isSafeInteger(out.maxWaitingPerProc) || out.maxWaitingPerProc < 1)
     throw new InvalidOptionError(
@@ -86,7 +86,6 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     )
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
-  if (o.memoryLimitBytes !== undefined) out.memoryLimitBytes = o.memoryLimitBytes
   return out
 }
 
@@ -126,12 +125,12 @@ const UNITS: Record<string, number> = {
   tib: 2 ** 40,
 }
 
-/** Parses `4GB`, `512MiB` or `2e9` into bytes. */
-export function parseBytes(text: string): number {
+/** Parses `4GB`, `512MiB` or `2e9` into bytes; `flag` names the option in the error. */
+export function parseBytes(text: string, flag = '--memory-limit'): number {
   const m = /^\s*([0-9.]+(?:e[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text)
   const unit = UNITS[(m?.[2] ?? '').toLowerCase()]
   const value = m && unit !== undefined ? Number(m[1]) * unit : NaN
   if (!(value > 0))
-    throw new InvalidOptionError(`--memory-limit: "${text}" is not a size like 4GB, 512MiB or 2e9`)
+    throw new InvalidOptionError(`${flag}: "${text}" is not a size like 4GB, 512MiB or 2e9`)
   return value
 }

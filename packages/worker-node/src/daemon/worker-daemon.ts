@@ -1,4 +1,4 @@
-import { hostname, totalmem } from 'node:os'
+import { hostname } from 'node:os'
 
 import {
   AuthError,
@@ -15,14 +15,16 @@ import { TaskPool } from '@clusterpool/pool'
 import { CLUSTERPOOL_VERSION, openSession, type Connection } from '@clusterpool/transport'
 import { destination, pino, type Logger } from 'pino'
 
-import { CpuMeter, rssBytes } from './cpu.js'
+import { CpuMeter } from './cpu.js'
+import { MemoryInbox } from './memory/memory-inbox.js'
+import { MemoryManager } from './memory/memory-manager.js'
 import {
   resolveWorkerDaemonOptions,
   type ResolvedWorkerDaemonOptions,
   type WorkerDaemonOptions,
 } from './options.js'
 import type { DaemonState } from './states.js'
-import type { WorkerEvent, WorkerInstruction } from './worker-events.js'
+import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
 import { WorkerState } from './worker-state.js'
 
 type CoordinatorConnection = Connection<'coordinator->worker', WorkerToCoordinator>
@@ -49,13 +51,45 @@ export class WorkerDaemon {
   #connection: CoordinatorConnection | undefined
   #workerId: string | undefined
   #heartbeat: NodeJS.Timeout | undefined
+  /** Tasks assigned while paused for memory, by pool id: submitted when it resumes. */
+  readonly #deferred = new Map<number, RunTask>()
   #stopped: Promise<number>
   #resolveStopped!: (code: number) => void
   #cpu = new CpuMeter()
+  readonly #memory: MemoryManager
+  readonly #inbox: MemoryInbox
 
   constructor(options: WorkerDaemonOptions, log?: Logger) {
     this.options = resolveWorkerDaemonOptions(options)
     this.log = log ?? pino({ name: 'clusterpool-worker' }, destination(2))
+    this.#memory = new MemoryManager(this.options.memory, this.options.procs, {
+      held: this.#worker.held,
+      childPids: () => this.#pool.childPids(),
+      restartChildren: (reason) => this.#pool.restartChildren(reason),
+      onPause: (paused) => this.#onMemoryPause(paused),
+      log: this.log,
+    })
+    this.#inbox = new MemoryInbox(this.#memory, {
+      deliver: (m) => this.#onMessage(m),
+      send: (m) => {
+        this.#connection?.send(m)
+        this.#connection?.flush()
+      },
+      room: async () => {
+        while (
+          this.#memory.paused ||
+          this.#deferred.size > 0 ||
+          this.#pool.stats.inFlight + this.#pool.stats.queued >= this.options.procs
+        )
+          await sleep(10)
+      },
+      drained: () =>
+        new Promise<void>((resolve) => {
+          const c = this.#connection
+          if (c === undefined || !c.congested) resolve()
+          else c.onceDrained(resolve)
+        }),
+    })
     this.#pool = this.#makePool()
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve))
   }
@@ -74,6 +108,7 @@ export class WorkerDaemon {
    * coordinator refused this worker (wrong token, other protocol version).
    */
   async run(): Promise<number> {
+    this.#memory.start()
     void this.#connectLoop()
     return this.#stopped
   }
@@ -106,9 +141,12 @@ export class WorkerDaemon {
   #execute(i: WorkerInstruction): void {
     switch (i.kind) {
       case 'run-task':
-        this.#pool.submit(i)
+        // Paused for memory: new tasks wait here, not in the pool, until it resumes.
+        if (this.#memory.paused) this.#deferred.set(i.id, i)
+        else this.#pool.submit(i)
         return
       case 'drop-task':
+        if (this.#deferred.delete(i.id)) return
         // WorkerState drops only tasks the pool has not started, which the pool can always
         // take back; if it cannot, the two disagree, and the task is stopped rather than run.
         if (!this.#pool.cancel(i.id)) {
@@ -117,7 +155,10 @@ export class WorkerDaemon {
         }
         return
       case 'abort-task':
-        this.#pool.abort(i.id)
+        if (!this.#deferred.delete(i.id)) this.#pool.abort(i.id)
+        return
+      case 'forget-spilled':
+        this.#memory.forget(i.files)
         return
       case 'send':
         this.#connection?.send(i.message)
@@ -149,8 +190,20 @@ export class WorkerDaemon {
     }
   }
 
+  /** Memory crossed the pause fraction, or came back under the target. */
+  #onMemoryPause(paused: boolean): void {
+    this.#connection?.send({ kind: 'memoryPause', paused })
+    this.#connection?.flush()
+    if (paused) return
+    const waiting = [...this.#deferred.values()]
+    this.#deferred.clear()
+    for (const task of waiting) this.#pool.submit(task)
+  }
+
   #stop(code: number): void {
     clearInterval(this.#heartbeat)
+    this.#memory.stop()
+    this.#deferred.clear()
     this.#connection?.close(1000, 'worker stopping')
     void this.#pool.close({ force: true }).finally(() => this.#resolveStopped(code))
   }
@@ -193,7 +246,7 @@ export class WorkerDaemon {
       pid: process.pid,
       procs: this.options.procs,
       resources: this.options.resources,
-      memoryBytes: this.options.memoryLimitBytes ?? totalmem(),
+      memoryBytes: this.options.memory.memoryLimitBytes,
       versions: { node: process.versions.node, clusterpool: CLUSTERPOOL_VERSION },
     }
     const { connection, welcome } = await openSession<
@@ -216,9 +269,12 @@ export class WorkerDaemon {
       holdResultsOverBytes: welcome.holdResultsOverBytes,
       maxPayload: welcome.maxPayload,
     })
+    // A worker paused before it (re)connected says so first.
+    if (this.#memory.paused) connection.send({ kind: 'memoryPause', paused: true })
+    const inbox = this.#inbox.open()
     connection.setHandlers({
       onMessages: (messages) => {
-        for (const m of messages) this.#onMessage(m)
+        for (const m of messages) inbox.push(m)
       },
       onClose: (code, reason) => this.#onConnectionLost(code, reason),
       onProtocolError: (error) =>
@@ -246,6 +302,7 @@ export class WorkerDaemon {
   #onConnectionLost(code: number, reason: string): void {
     clearInterval(this.#heartbeat)
     this.#connection = undefined
+    this.#inbox.close()
     if (this.#worker.state === 'running')
       this.log.warn({ code, reason }, 'lost the coordinator; dropping its tasks and reconnecting')
     this.#feed({ kind: 'coordinator-lost', stimulusId: ++this.#stimulus })
@@ -281,17 +338,19 @@ export class WorkerDaemon {
   }
 
   #makePool(): TaskPool {
-    const perProcessMb =
-      this.options.memoryLimitBytes === undefined
-        ? undefined
-        : Math.max(64, Math.floor(this.options.memoryLimitBytes / this.options.procs / 2 ** 20))
+    const { memoryLimitBytes } = this.options.memory
+    const perProcessMb = Math.max(64, Math.floor(memoryLimitBytes / this.options.procs / 2 ** 20))
     return new TaskPool(
       {
         kind: 'process',
         maxWorkers: this.options.procs,
         setupModules: this.options.taskSetupModules,
         maxWaitingPerChild: this.options.maxWaitingPerProc,
-        ...(perProcessMb === undefined ? {} : { memoryLimitMb: perProcessMb }),
+        memoryLimitMb: perProcessMb,
+        // Each process watches its own RSS against its share (see MemoryManager).
+        rssShareFile: this.#memory.shareFile,
+        // Freed memory goes back to the system soon (Dask's nanny sets the same).
+        env: { MALLOC_TRIM_THRESHOLD_: '65536' },
       },
       {
         onStart: (id: number) =>
@@ -320,14 +379,21 @@ export class WorkerDaemon {
     const pids = [process.pid, ...this.#pool.childPids()]
     const cpu = this.#cpu.sample(pids)
     const stats = this.#pool.stats
+    const memory = this.#memory.heartbeat()
     this.#connection?.send({
       kind: 'heartbeat',
       running: stats.inFlight,
-      queued: stats.queued,
+      queued: stats.queued + this.#deferred.size,
       cpu,
-      memoryRss: Math.max(process.memoryUsage.rss(), rssBytes(pids)),
+      memoryRss: memory.rssBytes,
       heldBytes: this.#worker.heldBytes,
+      memory,
     })
+  }
+
+  /** The memory manager, for tests and the curious (spill files, peak RSS). */
+  get memory(): MemoryManager {
+    return this.#memory
   }
 }
 

@@ -148,6 +148,8 @@ export const InstructionKind = {
   RECONNECT: 'reconnect',
   /** Close the connection, kill the pool's processes, and exit with `code`. */
   STOP: 'stop',
+  /** Remove the spill files of values no longer held (`[key, size]`). */
+  FORGET_SPILLED: 'forget-spilled',
 } as const
 export type InstructionKind = (typeof InstructionKind)[keyof typeof InstructionKind]
 
@@ -191,6 +193,10 @@ export interface Stop extends Caused<'stop'> {
   readonly code: number
 }
 
+export interface ForgetSpilled extends Caused<'forget-spilled'> {
+  readonly files: readonly (readonly [key: string, size: number])[]
+}
+
 export type WorkerInstruction =
   | RunTask
   | DropTask
@@ -204,3 +210,4 @@ export type WorkerInstruction =
   | Flush
   | Reconnect
   | Stop
+  | ForgetSpilled

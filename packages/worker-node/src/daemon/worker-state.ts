@@ -74,9 +74,14 @@ export class WorkerState {
     return this.#tasks.size
   }
 
-  /** Bytes of values held here, for the heartbeat. */
+  /** Bytes of values held here, in memory or spilled, for the heartbeat. */
   get heldBytes(): number {
     return this.#held.bytes
+  }
+
+  /** The values held here, for the memory manager (which spills and restores them). */
+  get held(): HeldData {
+    return this.#held
   }
 
   /** The state of the unfinished task `key`; undefined once it finished or was dropped. */
@@ -85,9 +90,9 @@ export class WorkerState {
     return id === undefined ? undefined : this.#tasks.get(id)?.state
   }
 
-  /** Whether `key`'s value is held here. */
+  /** Whether `key`'s value is held here (in memory or spilled). */
   holds(key: string): boolean {
-    return this.#held.get(key) !== undefined
+    return this.#held.has(key)
   }
 
   /** Applies `event`; appends the instructions it causes to `out` (a new list if left out). */
@@ -106,7 +111,7 @@ export class WorkerState {
         this.#finish(t, s)
         const { value, durationMs } = event
         if (t.keep || value.byteLength > this.#holdOverBytes) {
-          this.#held.hold(t.key, detachBytes(value)) // kept long: not as a view into a read buffer
+          this.#keep(t.key, detachBytes(value), s, out) // kept long: not as a view into a read buffer
           const item = { key: t.key, size: value.byteLength, durationMs }
           out.push({ kind: 'send-result', stimulusId: s, item })
         } else {
@@ -203,11 +208,17 @@ export class WorkerState {
         break
       }
       case 'store':
-        for (const { key, value } of event.items) this.#held.hold(key, detachBytes(value))
+        for (const { key, value } of event.items) this.#keep(key, detachBytes(value), s, out)
         break
-      case 'release':
-        for (const key of event.keys) this.#held.release(key)
+      case 'release': {
+        const files: [string, number][] = []
+        for (const key of event.keys) {
+          const spilled = this.#held.release(key)
+          if (spilled !== undefined) files.push([key, spilled])
+        }
+        if (files.length > 0) out.push({ kind: 'forget-spilled', stimulusId: s, files })
         break
+      }
       case 'shutdown':
       case 'drained':
         if (this.#state === DaemonState.STOPPED || this.#state === DaemonState.FAILED) break
@@ -229,7 +240,7 @@ export class WorkerState {
   #assign(t: AssignTask, s: number, out: WorkerInstruction[]): void {
     // A relayed input becomes a replica here: the coordinator may place more dependents here.
     if (t.deps)
-      for (const d of t.deps) if (d.keep && d.value) this.#held.hold(d.key, detachBytes(d.value))
+      for (const d of t.deps) if (d.keep && d.value) this.#keep(d.key, detachBytes(d.value), s, out)
     const id = ++this.#nextId
     let run: Mutable<RunTask>
     try {
@@ -285,7 +296,8 @@ export class WorkerState {
     }
     this.#tasks.clear()
     this.#ids.clear()
-    this.#held.clear()
+    const files = this.#held.clear()
+    if (files.length > 0) out.push({ kind: 'forget-spilled', stimulusId: s, files })
     this.#move('lose', s)
     out.push({ kind: 'reconnect', stimulusId: s })
   }
@@ -305,6 +317,13 @@ export class WorkerState {
     if (state !== DaemonState.RUNNING) return
     out.push({ kind: 'send', stimulusId: s, message: { kind: 'leaving', returned } })
     out.push({ kind: 'flush', stimulusId: s })
+  }
+
+  /** Holds `value` under `key`; a spilled value it replaces has its file removed. */
+  #keep(key: string, value: Uint8Array, s: number, out: WorkerInstruction[]): void {
+    const spilled = this.#held.hold(key, value)
+    if (spilled !== undefined)
+      out.push({ kind: 'forget-spilled', stimulusId: s, files: [[key, spilled]] })
   }
 
   #record(key: string): TaskRecord | undefined {

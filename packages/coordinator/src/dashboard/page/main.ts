@@ -134,7 +134,14 @@ function workerRow() {
   cells.cpu.append(cells.cpuMeter, cells.cpuText)
   cells.memText = el('span')
   cells.memMeter = meter('mem')
-  cells.memory.append(cells.memMeter, cells.memText)
+  // The stacked bar, as Dask's: managed in memory, unmanaged, spilled to disk; the limit marked.
+  cells.memBar = el('span', { class: 'membar' })
+  cells.memManaged = el('span', { class: 'mem-managed' })
+  cells.memUnmanaged = el('span', { class: 'mem-unmanaged' })
+  cells.memSpilled = el('span', { class: 'mem-spilled' })
+  cells.memLimit = el('span', { class: 'mem-limit' })
+  cells.memBar.append(cells.memManaged, cells.memUnmanaged, cells.memSpilled, cells.memLimit)
+  cells.memory.append(cells.memMeter, cells.memBar, cells.memText)
   cells.statePill = el('span', { class: 'pill' })
   cells.state.append(cells.statePill)
   return { tr, cells }
@@ -164,13 +171,34 @@ function renderWorkers(workers) {
     setText(c.cpuText, Math.round(w.cpu * 100) + '%')
     c.cpuMeter.firstChild.style.width = Math.min(100, (100 * w.cpu) / Math.max(1, w.procs)) + '%'
     c.cpu.title = w.cpu.toFixed(2) + ' cores of ' + w.procs + ' processes'
-    setText(c.memText, fmtBytes(w.memoryRss))
-    c.memMeter.firstChild.style.width = (w.memoryBytes > 0 ? Math.min(100, (100 * w.memoryRss) / w.memoryBytes) : 0) + '%'
-    c.memory.title = fmtBytes(w.memoryRss) + ' resident of ' + fmtBytes(w.memoryBytes) + ' allowed; holds ' + fmtBytes(w.heldBytes) + ' of results'
+    const m = w.memory
+    c.memMeter.hidden = m !== null
+    c.memBar.hidden = m === null
+    if (m === null) {
+      setText(c.memText, fmtBytes(w.memoryRss))
+      c.memMeter.firstChild.style.width = (w.memoryBytes > 0 ? Math.min(100, (100 * w.memoryRss) / w.memoryBytes) : 0) + '%'
+      c.memory.title = fmtBytes(w.memoryRss) + ' resident of ' + fmtBytes(w.memoryBytes) + ' allowed; holds ' + fmtBytes(w.heldBytes) + ' of results'
+    } else {
+      const scale = Math.max(m.limit, m.managed + m.unmanaged + m.spilled, 1)
+      const pct = (n) => ((100 * n) / scale).toFixed(2) + '%'
+      c.memManaged.style.width = pct(m.managed)
+      c.memUnmanaged.style.width = pct(m.unmanaged)
+      c.memSpilled.style.width = pct(m.spilled)
+      c.memLimit.style.left = pct(m.limit)
+      c.memBar.dataset.managed = m.managed
+      c.memBar.dataset.unmanaged = m.unmanaged
+      c.memBar.dataset.spilled = m.spilled
+      c.memBar.dataset.limit = m.limit
+      c.memBar.dataset.state = m.state
+      c.memBar.classList.toggle('paused', m.paused)
+      setText(c.memText, fmtBytes(m.managed + m.unmanaged) + ' / ' + fmtBytes(m.limit) + (m.spilled > 0 ? ' + ' + fmtBytes(m.spilled) + ' spilled' : ''))
+      c.memory.title = 'managed ' + fmtBytes(m.managed) + ', unmanaged ' + fmtBytes(m.unmanaged) + ', spilled to disk ' + fmtBytes(m.spilled) + ', limit ' + fmtBytes(m.limit) + '; memory ' + m.state
+    }
     setText(c.heartbeat, fmtAgo(w.lastHeartbeatMsAgo))
     c.heartbeat.classList.toggle('bad', w.lastHeartbeatMsAgo > LATE_HEARTBEAT_MS)
-    setText(c.statePill, w.state)
-    c.statePill.className = 'pill state-' + w.state
+    const shown = m !== null && m.paused && w.state === 'running' ? 'paused' : w.state
+    setText(c.statePill, shown)
+    c.statePill.className = 'pill state-' + shown
     const expected = prev ? prev.nextSibling : tbody.firstChild
     if (expected !== row.tr) tbody.insertBefore(row.tr, expected)
     prev = row.tr

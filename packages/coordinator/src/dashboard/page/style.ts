@@ -108,6 +108,14 @@ table.workers { width: 100%; border-collapse: collapse; }
 .meter { display: inline-block; width: 54px; height: 6px; background: #e9edf1; border-radius: 3px; overflow: hidden; margin-right: 8px; vertical-align: middle; }
 .meter-fill { display: block; height: 100%; width: 0; background: var(--accent); transition: width 0.35s ease; }
 .meter.mem .meter-fill { background: #76b7b2; }
+.membar { position: relative; display: inline-flex; width: 120px; height: 8px; background: #e9edf1; border-radius: 3px; overflow: hidden; margin-right: 8px; vertical-align: middle; }
+.membar > span { display: block; height: 100%; transition: width 0.35s ease; }
+.membar .mem-managed { background: #4e79a7; }
+.membar .mem-unmanaged { background: #a0cbe8; }
+.membar .mem-spilled { background: #9d9d9d; background-image: repeating-linear-gradient(45deg, transparent 0 2px, rgba(255,255,255,0.5) 2px 4px); }
+.membar .mem-limit { position: absolute; top: 0; width: 2px; height: 100%; background: #333; margin-left: -1px; }
+.membar.paused { box-shadow: 0 0 0 2px #f28e2b; }
+.pill.state-paused { background: #fdebd3; color: #a35400; }
 .pill { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 11px; background: #eef1f4; color: #3d4852; }
 .pill.state-running { background: #ebfbee; color: #2b8a3e; }
 .pill.state-leaving { background: #fff9db; color: #a8730a; }

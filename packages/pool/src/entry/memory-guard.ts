@@ -1,0 +1,104 @@
+/**
+ * A child process's own memory guard, started by `process-entry` when the pool gave it a share
+ * file (`TaskPoolOptions.rssShareFile`). It runs on a thread of its own, so that a task busy
+ * filling Buffers on the main thread is still watched: every `RSS_GUARD_INTERVAL_MS` it reads
+ * the process's resident memory, and past the share it writes what it saw to the report file
+ * and kills the process (SIGKILL). The parent reads the report when the process has exited and
+ * fails the task with a `WorkerDiedError` that says memory, with both figures.
+ *
+ * The share is re-read from the file every `SHARE_REREAD_MS` (the parent moves it as the other
+ * processes' memory changes); an unreadable or empty file leaves the last share in force.
+ */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { Worker } from 'node:worker_threads'
+
+/** How often the guard looks at the process's RSS. Milliseconds. */
+export const RSS_GUARD_INTERVAL_MS = 5
+/** How often it re-reads its share. Milliseconds. */
+export const SHARE_REREAD_MS = 100
+
+/** The report file of process `pid` for the share file `shareFile`. */
+export function guardReportPath(shareFile: string, pid: number): string {
+  return `${shareFile}.${pid}.killed`
+}
+
+/** What the report file holds (JSON). */
+export interface GuardReport {
+  readonly rssBytes: number
+  readonly shareBytes: number
+}
+
+// The thread's program, evaluated as CommonJS: small, and no file to find next to this one.
+const GUARD_SOURCE = `
+const { workerData } = require('node:worker_threads')
+const { readFileSync, writeFileSync } = require('node:fs')
+const { shareFile, reportFile, intervalMs, rereadMs } = workerData
+const nap = new Int32Array(new SharedArrayBuffer(4))
+let share = Infinity
+let readAt = -Infinity
+function readShare() {
+  try {
+    const n = Number(readFileSync(shareFile, 'latin1').trim())
+    if (n > 0) share = n
+  } catch {}
+}
+for (;;) {
+  const now = performance.now()
+  if (now - readAt >= rereadMs) { readShare(); readAt = now }
+  const rss = process.memoryUsage.rss()
+  if (rss > share) {
+    try { writeFileSync(reportFile, JSON.stringify({ rssBytes: rss, shareBytes: share })) } catch {}
+    process.kill(process.pid, 'SIGKILL')
+  }
+  Atomics.wait(nap, 0, 0, intervalMs)
+}
+`
+
+/** Starts the guard thread; it never keeps the process alive. */
+export function startMemoryGuard(shareFile: string): void {
+  const worker = new Worker(GUARD_SOURCE, {
+    eval: true,
+    workerData: {
+      shareFile,
+      reportFile: guardReportPath(shareFile, process.pid),
+      intervalMs: RSS_GUARD_INTERVAL_MS,
+      rereadMs: SHARE_REREAD_MS,
+    },
+    // The guard needs little; keep its own heap small.
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 },
+  })
+  worker.unref()
+  worker.on('error', () => {
+    // A guard that cannot run leaves the parent's 100 ms monitor in charge.
+  })
+}
+
+/**
+ * Past this many bytes of ArrayBuffers (Buffers, typed arrays) after a batch of results is
+ * sent, a guarded process collects its garbage at once: a task's big buffers are garbage as
+ * soon as its result is written, but V8 may keep them for a long time, and they count against
+ * the process's share and the worker's pause fraction.
+ */
+export const GC_AFTER_RESULTS_OVER_BYTES = 16 * 2 ** 20
+
+let gc: (() => void) | undefined
+let gcQueued = false
+
+/** After results went out: collect soon if buffers are piling up (guarded processes only). */
+export function collectAfterResults(): void {
+  if (gcQueued || process.memoryUsage().arrayBuffers < GC_AFTER_RESULTS_OVER_BYTES) return
+  if (gc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc')
+      gc = runInNewContext('gc') as () => void
+    } catch {
+      gc = () => {}
+    }
+  }
+  gcQueued = true
+  setImmediate(() => {
+    gcQueued = false
+    gc?.()
+  })
+}
