@@ -30,6 +30,11 @@ export class HeldData {
     }
   }
 
+  /** Every key held, with its value's size in bytes (a reconnecting worker's inventory). */
+  *items(): IterableIterator<{ key: string; size: number }> {
+    for (const [key, value] of this.#values) yield { key, size: value.byteLength }
+  }
+
   clear(): void {
     this.#values.clear()
     this.#bytes = 0

@@ -63,7 +63,7 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
       'reconnectInitialDelayMs',
       DELAY,
     ),
-    reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 5000, 'reconnectMaxDelayMs', DELAY),
+    reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 2000, 'reconnectMaxDelayMs', DELAY),
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
   }
   if (o.token !== undefined) out.token = o.token
