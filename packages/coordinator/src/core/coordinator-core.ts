@@ -74,9 +74,10 @@ export class CoordinatorCore {
     log: Logger,
     metrics?: CoordinatorMetrics,
     scheduler?: SchedulerOptions,
+    epoch = '',
   ) {
     this.scheduler = new Scheduler({ allowedFailures: options.allowedFailures, ...scheduler })
-    const s = new CoreState(options, log, metrics, this.scheduler)
+    const s = new CoreState(options, log, metrics, this.scheduler, epoch)
     const assigns = new RelayedAssigns(s)
     this.#s = s
     this.#clients = new ClientRole(s, assigns)
@@ -120,6 +121,12 @@ export class CoordinatorCore {
   get sources(): { size: number; bytes: number; idleSize: number } {
     const c = this.#s.sources
     return { size: c.size, bytes: c.bytes, idleSize: c.idleSize }
+  }
+
+  /** After a restart: inventory entries unclaimed, and keys parked waiting for an inventory. */
+  get adoption(): { unclaimedTasks: number; unclaimedHeld: number; parked: number } {
+    const a = this.#s.adoption
+    return { unclaimedTasks: a.unclaimed.tasks, unclaimedHeld: a.unclaimed.held, parked: a.parked }
   }
 
   get clientCount(): number {
@@ -196,6 +203,7 @@ export class CoordinatorCore {
     const stalled = now - this.#lastTick > STALL_MS
     this.#lastTick = now
     if (!stalled) this.#dropSilentWorkers(now)
+    this.#s.adoption.sweep(performance.now())
     this.scheduler.tick(performance.now())
     this.#apply()
   }

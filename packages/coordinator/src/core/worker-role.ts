@@ -82,6 +82,7 @@ export class WorkerRole {
       { worker: id, name: hello.name, host: hello.host, procs: hello.procs, remote },
       'worker joined',
     )
+    if (hello.inventory) s.adoption.inventory(session, hello.inventory, performance.now())
     return session
   }
 
@@ -201,6 +202,7 @@ export class WorkerRole {
     if (!s.workers.delete(worker.id)) return false
     worker.state = 'gone'
     this.#assigns.workerGone(worker.id)
+    s.adoption.workerGone(worker.id)
     s.scheduler.removeWorker(worker.id, performance.now())
     return true
   }

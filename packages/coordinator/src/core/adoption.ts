@@ -1,0 +1,179 @@
+import type { WorkerInventory } from '@clusterpool/protocol'
+
+import type { TaskSpec } from '../scheduler/specs.js'
+import { ClientTask } from './client-task.js'
+import type { CoreState } from './core-state.js'
+import type { ClientSession, WorkerSession } from './sessions.js'
+
+/** An inventory entry no client has claimed yet. */
+interface Unclaimed {
+  readonly workerId: string
+  /** `performance.now()` when its worker re-registered. */
+  readonly since: number
+  /** Bytes, for a held value; undefined for a task. */
+  readonly size?: number
+}
+
+/**
+ * A coordinator restart, on the coordinator's side: the workers' inventories meet the clients'
+ * resubmissions and claims, in whichever order they come, and bind to each other instead of
+ * running anything again. Pure: events in (with the `performance.now()` time), scheduler calls
+ * and worker messages out, through `CoreState`.
+ *
+ * - A worker re-registers with an inventory (`inventory`): each task key and held value a
+ *   client already waits for (parked) is bound at once, one the coordinator knows otherwise is
+ *   dropped there (it runs or lives elsewhere now), and the rest wait, unclaimed.
+ * - A resuming client sends a task again (`submit`): named by an inventory, it is bound to that
+ *   worker (which answers its `assign` from what it kept); said to have run before (`ran`)
+ *   while the coordinator is young, it is parked until an inventory names it; else it is an
+ *   ordinary submit.
+ * - A resuming client claims a held value (`claim`): known from an inventory, it is in memory
+ *   there again; else parked until one names it.
+ * - `sweep` (every tick): an entry unclaimed for `resumeGraceMs` is dropped on its worker
+ *   (`cancel`, `release`); a parked task runs anew, a parked claim is lost (`DataLostError`),
+ *   once `resumeGraceMs` has passed since the coordinator started.
+ */
+export class Adoption {
+  readonly #s: CoreState
+  /** `performance.now()` when this coordinator started. */
+  readonly #startedAt: number
+  readonly #tasks = new Map<string, Unclaimed>()
+  readonly #held = new Map<string, Unclaimed>()
+  /** Keys parked in the scheduler, waiting for an inventory. */
+  readonly #parked = new Set<string>()
+
+  constructor(s: CoreState, startedAt: number) {
+    this.#s = s
+    this.#startedAt = startedAt
+  }
+
+  /** Inventory entries nobody has claimed: tasks, held values. */
+  get unclaimed(): { tasks: number; held: number } {
+    return { tasks: this.#tasks.size, held: this.#held.size }
+  }
+
+  /** Keys waiting, parked, for an inventory. */
+  get parked(): number {
+    return this.#parked.size
+  }
+
+  /** Whether the coordinator is still within its grace period after starting. */
+  recovering(now: number): boolean {
+    return now - this.#startedAt < this.#s.options.resumeGraceMs
+  }
+
+  /** Worker `worker` re-registered with what it kept. Call after it joined the scheduler. */
+  inventory(worker: WorkerSession, inventory: WorkerInventory, now: number): void {
+    const s = this.#s
+    let bound = 0
+    let dropped = 0
+    for (const key of inventory.tasks) {
+      if (this.#parked.has(key) && s.scheduler.adopt(key, worker.id, now)) {
+        this.#parked.delete(key)
+        bound++
+      } else if (s.tasks.has(key)) {
+        worker.link.pushItem('cancel', 'keys', key) // it runs (or ran) elsewhere now
+        dropped++
+      } else {
+        this.#tasks.set(key, { workerId: worker.id, since: now })
+      }
+    }
+    for (const { key, size } of inventory.held) {
+      if (this.#parked.has(key) && s.scheduler.adoptHeld(key, worker.id, size, now)) {
+        this.#parked.delete(key)
+        bound++
+      } else if (this.#parked.has(key) && s.scheduler.adopt(key, worker.id, now)) {
+        // A resubmitted task whose result this worker holds: it reports that result.
+        this.#parked.delete(key)
+        bound++
+      } else if (s.tasks.has(key)) {
+        // Ours already (it runs here, just bound above), or held elsewhere now.
+        if (s.scheduler.task(key)?.workerId !== worker.id) {
+          worker.link.pushItem('release', 'keys', key)
+          dropped++
+        }
+      } else {
+        this.#held.set(key, { workerId: worker.id, since: now, size })
+      }
+    }
+    s.log.info(
+      {
+        worker: worker.id,
+        name: worker.name,
+        tasks: inventory.tasks.length,
+        held: inventory.held.length,
+        bound,
+        dropped,
+      },
+      'worker re-registered with an inventory',
+    )
+  }
+
+  /**
+   * A client submits a task (the scheduler's `spec`). Returns how: bound to a worker that kept
+   * it, parked until an inventory names it, or submitted as usual.
+   */
+  submit(spec: TaskSpec, ran: boolean, now: number): 'bound' | 'parked' | 'submitted' {
+    const s = this.#s
+    const key = spec.key
+    const kept = this.#tasks.get(key) ?? this.#held.get(key)
+    if (kept !== undefined && s.workers.has(kept.workerId)) {
+      this.#tasks.delete(key)
+      this.#held.delete(key)
+      s.scheduler.submitParked(spec, now)
+      if (s.scheduler.adopt(key, kept.workerId, now)) return 'bound'
+      s.scheduler.giveUpAdoption(key, now)
+      return 'submitted'
+    }
+    if (ran && this.recovering(now)) {
+      s.scheduler.submitParked(spec, now)
+      if (s.scheduler.parked(key)) this.#parked.add(key)
+      return 'parked'
+    }
+    s.scheduler.submit(spec, now)
+    return 'submitted'
+  }
+
+  /** A resuming client claims its held value `id`: in memory where an inventory says, or parked. */
+  claim(client: ClientSession, id: number, now: number): void {
+    const s = this.#s
+    const key = client.key(id)
+    if (s.tasks.has(key)) return
+    s.tasks.set(key, ClientTask.adopted(key, client, id))
+    client.keys.add(key)
+    s.scheduler.claimHeld({ key, clientId: client.id }, now)
+    const kept = this.#held.get(key)
+    if (kept !== undefined && s.scheduler.adoptHeld(key, kept.workerId, kept.size ?? 0, now)) {
+      this.#held.delete(key)
+      return
+    }
+    this.#parked.add(key)
+  }
+
+  /** A worker left: what only it kept is gone. */
+  workerGone(workerId: string): void {
+    for (const map of [this.#tasks, this.#held])
+      for (const [key, e] of map) if (e.workerId === workerId) map.delete(key)
+  }
+
+  /** Drops what stayed unclaimed past the grace period, and ends the parking once it is over. */
+  sweep(now: number): void {
+    const s = this.#s
+    const grace = s.options.resumeGraceMs
+    for (const [key, e] of this.#tasks) {
+      if (now - e.since < grace) continue
+      this.#tasks.delete(key)
+      s.workers.get(e.workerId)?.link.pushItem('cancel', 'keys', key)
+    }
+    for (const [key, e] of this.#held) {
+      if (now - e.since < grace) continue
+      this.#held.delete(key)
+      s.workers.get(e.workerId)?.link.pushItem('release', 'keys', key)
+    }
+    if (this.#parked.size === 0 || this.recovering(now)) return
+    const parked = [...this.#parked]
+    this.#parked.clear()
+    for (const key of parked) s.scheduler.giveUpAdoption(key, now)
+    s.log.info({ keys: parked.length }, 'grace period over: parked tasks run anew')
+  }
+}
