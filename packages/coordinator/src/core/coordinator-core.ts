@@ -145,7 +145,8 @@ export class CoordinatorCore {
     remote: string,
   ): ClientSession {
     const session = this.#clients.join(link, hello, remote)
-    this.#s.events.emitChange()
+    // A resume may have replaced a session (its tasks released) and claimed values back.
+    this.#apply()
     return session
   }
 
