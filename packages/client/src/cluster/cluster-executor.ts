@@ -409,8 +409,10 @@ export class ClusterExecutor extends BaseExecutor {
         for (const id of m.ids) {
           const future = this.#futures.get(id)
           this.#resubmits?.ran(id)
-          // Running futures cannot be cancelled: the watcher is of no more use.
-          if (future?.setRunningOrNotifyCancel()) removeDoneCallback(future, this.#onPendingDone)
+          // Running futures cannot be cancelled: the watcher is of no more use. (A task sent
+          // again after a reconnect is announced again: it is running already.)
+          if (future?.running() === false && future.setRunningOrNotifyCancel())
+            removeDoneCallback(future, this.#onPendingDone)
         }
         return
       case 'results':

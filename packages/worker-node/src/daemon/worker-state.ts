@@ -217,7 +217,11 @@ export class WorkerState {
   }
 
   #assign(t: AssignTask, s: number, out: WorkerInstruction[]): void {
-    if (this.#carried.size > 0 && this.#carried.delete(t.key) && this.#adopt(t.key, s, out)) return
+    if (this.#carried.size > 0 && this.#carried.delete(t.key)) {
+      // The coordinator counts the source as sent with this assign: keep it for later ones.
+      if (t.fn.kind === 'source' && t.fn.source !== undefined) this.#inputs.remember(t)
+      if (this.#adopt(t.key, s, out)) return
+    }
     // A relayed input becomes a replica here: the coordinator may place more dependents here.
     if (t.deps)
       for (const d of t.deps) if (d.keep && d.value) this.#held.hold(d.key, detachBytes(d.value))
