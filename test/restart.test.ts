@@ -1,8 +1,10 @@
 // A coordinator restart loses nothing (issue 12): real coordinator and worker processes, the
 // coordinator SIGKILLed in the middle of a run and started again on the same port.
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
 import { ClusterExecutor, type Future } from 'clusterpool'
@@ -162,4 +164,98 @@ test('SIGKILL of the coordinator during 2,000 tasks: every value right, nothing 
   t.regex(events[1]!, /^reconnected:\d+$/)
   t.is(logs.length, 2, 'one line for the outage, one for the recovery')
   t.log(`ran before the kill: ${ranBeforeKill}/${total}; ${events[1]}`)
+})
+
+test('the coordinator does not come back within reconnectTimeoutMs: futures fail with ConnectionLostError and the process exits', async (t) => {
+  const c = await cluster(1)
+  t.teardown(() => teardown(c))
+  const script = fileURLToPath(new URL('fixtures/outage-client.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import=tsx', script, c.url, '2000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  t.teardown(() => child.kill('SIGKILL'))
+  await waitFor(() => out.includes('submitted'), 'the client to submit', 60_000)
+  await kill(c.coordinator)
+  const code = await Promise.race([
+    exited,
+    new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+  ])
+  t.is(code, 0, `the client exits on its own, cleanly\n${err}`)
+  const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+    events: string[]
+    waitedMs: number
+    afterwards: string
+    lost: number
+    other: number
+  }
+  t.is(summary.lost, 20, 'every future failed with ConnectionLostError')
+  t.is(summary.other, 0)
+  t.deepEqual(summary.events, ['disconnected'])
+  t.is(summary.afterwards, 'BrokenExecutorError')
+  t.regex(err, /lost the coordinator/)
+  t.regex(
+    err,
+    /gave up on the coordinator: the coordinator did not come back within reconnectTimeoutMs \(2000 ms/,
+  )
+  t.is(err.match(/lost the coordinator/g)?.length, 1, 'logged once, not per retry')
+})
+
+test('several clients, resuming before the workers come back: every value right, nothing runs twice', async (t) => {
+  const c = await cluster(2, ['--resume-grace-ms', '15000'])
+  t.teardown(() => teardown(c))
+  const clients = await Promise.all(
+    [0, 1, 2].map((i) => ClusterExecutor.connect(c.url, { name: `client-${i}`, log: () => {} })),
+  )
+  t.teardown(() => Promise.all(clients.map((ex) => ex.shutdown({ wait: false }))))
+  await waitFor(async () => (await clients[0]!.submit(() => 1)) === 1, 'a first task', 60_000, 100)
+  const reconnected = clients.map(
+    (ex) => new Promise<void>((resolve) => ex.on('reconnected', () => resolve())),
+  )
+  const work = clients.map((ex, i) => {
+    const plains = Array.from({ length: 300 }, (_, j) =>
+      ex.submit(plain, c.log, `${i}-p${j}`, j, 1 + (j % 5)),
+    )
+    const chains = Array.from({ length: 20 }, (_, k) => {
+      let f: Future<number> = ex.submit(step, c.log, `${i}-c${k}-0`, k, 2)
+      for (let s = 1; s < 4; s++) f = ex.submit(step, c.log, `${i}-c${k}-${s}`, f, 2)
+      return f
+    })
+    const helds = Array.from({ length: 20 }, (_, j) => ex.submit(big, c.log, `${i}-h${j}`, j))
+    return { plains, chains, helds }
+  })
+  await waitFor(() => runCounts(c.log).size >= 300, '300 runs before the kill', 120_000)
+  await kill(c.coordinator)
+  // The workers are frozen while the coordinator restarts: the clients resume first.
+  for (const w of c.workers) w.child.kill('SIGSTOP')
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    c.coordinator = await startCoordinatorProcess(c.port, ['--resume-grace-ms', '15000'])
+    await Promise.all(reconnected)
+  } finally {
+    for (const w of c.workers) w.child.kill('SIGCONT')
+  }
+  for (const [i, w] of work.entries()) {
+    t.deepEqual(
+      await Promise.all(w.plains),
+      w.plains.map((_, j) => j * 2),
+      `client ${i}`,
+    )
+    t.deepEqual(
+      await Promise.all(w.chains),
+      w.chains.map((_, k) => k + 4),
+      `client ${i}`,
+    )
+    t.deepEqual(
+      (await Promise.all(w.helds)).map((v) => v.split(':')[0]),
+      w.helds.map((_, j) => String(j)),
+    )
+  }
+  t.is(runCounts(c.log).size, 3 * (300 + 80 + 20))
+  t.deepEqual(twice(c.log), [], 'no task ran twice (no worker died)')
+  for (const ex of clients) t.is(await ex.submit((x: number) => x + 1, 1), 2)
 })
