@@ -25,6 +25,7 @@ import { makespanClusterpool, makespanDask } from './scenarios/p4-makespan.js'
 import { memoryScenarios } from './scenarios/p5-memory.js'
 import { dataMovement } from './scenarios/p6-data.js'
 import { hostilePeers } from './scenarios/p7-hostile.js'
+import { recovery } from './scenarios/p9-recovery.js'
 import { loadClient, processPool, threadPool } from './scenarios/systems.js'
 
 const WORKERS = 2
@@ -169,6 +170,7 @@ async function run(config: BenchConfig): Promise<void> {
 
   if (config.only.has('P6') && config.systems.has('cluster')) await dataMovement(ctx)
   if (config.only.has('P7') && config.systems.has('cluster')) await hostilePeers(ctx)
+  if (config.only.has('P9') && config.systems.has('cluster')) await recovery(ctx)
 
   const elapsedS = (performance.now() - started) / 1000
   const goals = checkGoals(results.measurements)

@@ -155,7 +155,7 @@ export class ClusterExecutor extends BaseExecutor {
     const reconnectTimeoutMs = checkMs(
       options.reconnectTimeoutMs ?? 60_000,
       'options.reconnectTimeoutMs',
-      { max: MAX_TIMER_MS },
+      { max: MAX_TIMER_MS, allowZero: true },
     )
     const hello: ClientHello = {
       kind: 'hello',
