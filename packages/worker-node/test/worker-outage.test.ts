@@ -14,9 +14,16 @@ function task(key: string, extra: Partial<AssignTask> = {}): AssignTask {
   return { key, fn: FN, args: ARGS, attempt: 1, ...extra }
 }
 
+/** One of the events, without its stimulus id (the helper numbers them). */
+type Stimulus = WorkerEvent extends infer E
+  ? E extends WorkerEvent
+    ? Omit<E, 'stimulusId'>
+    : never
+  : never
+
 let stimulus = 0
-function feed(w: WorkerState, event: Omit<WorkerEvent, 'stimulusId'>): WorkerInstruction[] {
-  return w.handle({ ...event, stimulusId: ++stimulus } as WorkerEvent)
+function feed(w: WorkerState, event: Stimulus): WorkerInstruction[] {
+  return w.handle({ ...event, stimulusId: ++stimulus })
 }
 
 function kinds(out: WorkerInstruction[]): string[] {

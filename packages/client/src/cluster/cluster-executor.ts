@@ -175,18 +175,20 @@ export class ClusterExecutor extends BaseExecutor {
       connection.keepAlive(keepAliveMs, 3 * keepAliveMs)
       return new ClusterExecutor(connection, welcome)
     }
-    let executor: ClusterExecutor | undefined
+    // The link calls back into the executor it is made for (built right after it).
+    const self: { executor?: ClusterExecutor } = {}
     const link = new ResilientLink(connection, {
       url,
       dial: options,
       keepAliveMs,
       reconnectTimeoutMs,
-      hello: () => executor!.#resumeHello(hello, resumeToken),
-      resume: (next) => executor!.#resume(next),
+      hello: () => self.executor!.#resumeHello(hello, resumeToken),
+      resume: (next) => self.executor!.#resume(next),
       events: new ExecutorEventSource(),
       log: options.log ?? ((message) => console.warn(message)),
     })
-    executor = new ClusterExecutor(link, welcome, true)
+    const executor = new ClusterExecutor(link, welcome, true)
+    self.executor = executor
     link.events = executor.#events
     return executor
   }

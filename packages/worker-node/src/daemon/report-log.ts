@@ -38,7 +38,7 @@ export class ReportLog {
   readonly #maxBytes: number
   #bytes = 0
 
-  constructor(limits: Partial<typeof REPORT_LOG_DEFAULTS> = {}) {
+  constructor(limits: { readonly maxReports?: number; readonly maxBytes?: number } = {}) {
     this.#maxReports = limits.maxReports ?? REPORT_LOG_DEFAULTS.maxReports
     this.#maxBytes = limits.maxBytes ?? REPORT_LOG_DEFAULTS.maxBytes
   }
