@@ -102,6 +102,8 @@ export class ClusterExecutor extends BaseExecutor {
   /** Ids the last resume hello claimed back. */
   #claimed: ReadonlySet<number> = new Set()
   readonly #events = new ExecutorEventSource()
+  /** Workers connected, as the coordinator last said (for a resume). */
+  #workers: number
   readonly #encoder = createEncoder()
   readonly #decoder = createDecoder()
   readonly #futures = new Map<number, Future<unknown>>()
@@ -131,6 +133,7 @@ export class ClusterExecutor extends BaseExecutor {
     super()
     this.#connection = connection
     this.#welcome = welcome
+    this.#workers = welcome.coordinator.workers
     this.#resubmits = resumable ? new Resubmits() : undefined
     connection.setHandlers({
       onMessages: (messages) => {
@@ -219,13 +222,19 @@ export class ClusterExecutor extends BaseExecutor {
     this.#claimed = held
     return {
       ...first,
-      resume: { clientId: this.#welcome.clientId, resumeToken, held: [...held] },
+      resume: {
+        clientId: this.#welcome.clientId,
+        resumeToken,
+        held: [...held],
+        workers: this.#workers,
+      },
     }
   }
 
   /** Welcomed again after an outage: the unfinished work goes out again, in dependency order. */
   #resume(welcome: ClientWelcome): { resubmitted: number; claimed: number } {
     this.#welcome = welcome
+    this.#workers = welcome.coordinator.workers
     this.#sentSources.clear() // a new connection: every source is sent again, once
     this.#cancelling.clear() // cancelled here: not sent again, so nothing to confirm
     const resubmitted = this.#resubmits!.replay(this.#connection, this.#claimed, {
@@ -452,6 +461,8 @@ export class ClusterExecutor extends BaseExecutor {
         for (const id of m.ids) this.#cancelling.delete(id)
         return
       case 'cluster':
+        this.#workers = m.workers
+        return
       case 'pong':
       case 'welcome':
       case 'refuse':

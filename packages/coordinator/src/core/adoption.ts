@@ -24,14 +24,17 @@ interface Unclaimed {
  *   client already waits for (parked) is bound at once, one the coordinator knows otherwise is
  *   dropped there (it runs or lives elsewhere now), and the rest wait, unclaimed.
  * - A resuming client sends a task again (`submit`): named by an inventory, it is bound to that
- *   worker (which answers its `assign` from what it kept); said to have run before (`ran`)
- *   while the coordinator is young, it is parked until an inventory names it; else it is an
- *   ordinary submit.
+ *   worker (which answers its `assign` from what it kept). While fewer workers are back than
+ *   the client knew before the outage (`settled`), it is parked until an inventory names it, or
+ *   enough workers are back (`joined`), or the grace period ends; else it is an ordinary submit.
  * - A resuming client claims a held value (`claim`): known from an inventory, it is in memory
  *   there again; else parked until one names it.
  * - `sweep` (every tick): an entry unclaimed for `resumeGraceMs` is dropped on its worker
  *   (`cancel`, `release`); a parked task runs anew, a parked claim is lost (`DataLostError`),
  *   once `resumeGraceMs` has passed since the coordinator started.
+ *
+ * A task that runs anew because its worker never came back is the at-least-once case: if that
+ * worker does come back later, its inventory entry is dropped there (the task runs elsewhere).
  */
 export class Adoption {
   readonly #s: CoreState
@@ -39,8 +42,14 @@ export class Adoption {
   readonly #startedAt: number
   readonly #tasks = new Map<string, Unclaimed>()
   readonly #held = new Map<string, Unclaimed>()
-  /** Keys parked in the scheduler, waiting for an inventory. */
+  /** Resubmitted tasks parked in the scheduler, waiting for an inventory. */
   readonly #parked = new Set<string>()
+  /** Claimed held values parked in the scheduler, waiting for an inventory. */
+  readonly #claims = new Set<string>()
+  /** Clients that resumed on this coordinator. */
+  readonly #resumed = new Set<string>()
+  /** The most workers a resuming client knew before the outage. */
+  #expected = 0
 
   constructor(s: CoreState, startedAt: number) {
     this.#s = s
@@ -54,7 +63,28 @@ export class Adoption {
 
   /** Keys waiting, parked, for an inventory. */
   get parked(): number {
-    return this.#parked.size
+    return this.#parked.size + this.#claims.size
+  }
+
+  /**
+   * As many workers are connected as a resuming client knew before the outage: the inventories
+   * that could name its tasks are in (a fresh worker counts, standing in for one that died).
+   */
+  settled(): boolean {
+    return this.#s.workers.size >= this.#expected
+  }
+
+  /** A client resumed, knowing `workers` workers before the outage. */
+  resumed(client: ClientSession, workers: number): void {
+    this.#resumed.add(client.id)
+    if (workers > this.#expected) this.#expected = workers
+  }
+
+  /** A worker joined (after its inventory, if any): once enough are back, parked tasks go. */
+  joined(now: number): void {
+    // (A client that did not say how many workers it knew waits for the grace period.)
+    if (this.#parked.size === 0 || this.#expected === 0 || !this.settled()) return
+    this.#release(now, 'the workers are back: tasks no inventory named run anew')
   }
 
   /** Whether the coordinator is still within its grace period after starting. */
@@ -71,6 +101,8 @@ export class Adoption {
       if (this.#parked.has(key) && s.scheduler.adopt(key, worker.id, now)) {
         this.#parked.delete(key)
         bound++
+      } else if (s.scheduler.task(key)?.workerId === worker.id) {
+        bound++ // assigned here as the worker joined: it answers from what it kept
       } else if (s.tasks.has(key)) {
         worker.link.pushItem('cancel', 'keys', key) // it runs (or ran) elsewhere now
         dropped++
@@ -79,8 +111,8 @@ export class Adoption {
       }
     }
     for (const { key, size } of inventory.held) {
-      if (this.#parked.has(key) && s.scheduler.adoptHeld(key, worker.id, size, now)) {
-        this.#parked.delete(key)
+      if (this.#claims.has(key) && s.scheduler.adoptHeld(key, worker.id, size, now)) {
+        this.#claims.delete(key)
         bound++
       } else if (this.#parked.has(key) && s.scheduler.adopt(key, worker.id, now)) {
         // A resubmitted task whose result this worker holds: it reports that result.
@@ -111,7 +143,8 @@ export class Adoption {
 
   /**
    * A client submits a task (the scheduler's `spec`). Returns how: bound to a worker that kept
-   * it, parked until an inventory names it, or submitted as usual.
+   * it; parked until an inventory names it (a resumed client's task while not all the workers it
+   * knew are back, or one it says ran before, during the grace period); or submitted as usual.
    */
   submit(spec: TaskSpec, ran: boolean, now: number): 'bound' | 'parked' | 'submitted' {
     const s = this.#s
@@ -125,7 +158,11 @@ export class Adoption {
       s.scheduler.giveUpAdoption(key, now)
       return 'submitted'
     }
-    if (ran && this.recovering(now)) {
+    // Not all the workers the client knew are back: one of them may still have it. (A client
+    // that did not say how many it knew parks only what it saw run.)
+    const waits =
+      this.#resumed.has(spec.clientId) && (!this.settled() || (ran && this.#expected === 0))
+    if (waits && this.recovering(now)) {
       s.scheduler.submitParked(spec, now)
       if (s.scheduler.parked(key)) this.#parked.add(key)
       return 'parked'
@@ -147,7 +184,7 @@ export class Adoption {
       this.#held.delete(key)
       return
     }
-    this.#parked.add(key)
+    this.#claims.add(key)
   }
 
   /** A worker left: what only it kept is gone. */
@@ -170,10 +207,23 @@ export class Adoption {
       this.#held.delete(key)
       s.workers.get(e.workerId)?.link.pushItem('release', 'keys', key)
     }
-    if (this.#parked.size === 0 || this.recovering(now)) return
+    if (this.recovering(now)) return
+    if (this.#parked.size > 0) this.#release(now, 'grace period over: parked tasks run anew')
+    if (this.#claims.size === 0) return
+    const claims = [...this.#claims]
+    this.#claims.clear()
+    for (const key of claims) s.scheduler.giveUpAdoption(key, now)
+    s.log.warn(
+      { keys: claims.length },
+      'grace period over: claimed held values nobody kept are lost',
+    )
+  }
+
+  /** Parked tasks that no inventory named run as fresh submits. */
+  #release(now: number, why: string): void {
     const parked = [...this.#parked]
     this.#parked.clear()
-    for (const key of parked) s.scheduler.giveUpAdoption(key, now)
-    s.log.info({ keys: parked.length }, 'grace period over: parked tasks run anew')
+    for (const key of parked) this.#s.scheduler.giveUpAdoption(key, now)
+    this.#s.log.info({ keys: parked.length }, why)
   }
 }

@@ -105,6 +105,7 @@ export class ClientRole {
     })
     if (resume !== undefined) {
       const now = performance.now()
+      s.adoption.resumed(session, resume.workers ?? 0)
       for (const heldId of resume.held) s.adoption.claim(session, heldId, now)
       s.log.info(
         { client: id, name: session.name, remote, held: resume.held.length },

@@ -83,6 +83,7 @@ export class WorkerRole {
       'worker joined',
     )
     if (hello.inventory) s.adoption.inventory(session, hello.inventory, performance.now())
+    s.adoption.joined(performance.now())
     return session
   }
 

@@ -7,8 +7,15 @@ import { resumeToken } from '../../src/core/resume-token.js'
 import { assigned, errorsIn, result, task, testCore, type TestCore } from './harness.js'
 
 /** The hello extras of a client taking back id `c1` (the harness's core has no token). */
-function resume(held: number[] = [], id = 'c1'): Partial<ClientHello> {
-  return { resume: { clientId: id, resumeToken: resumeToken(id, undefined), held } }
+function resume(held: number[] = [], id = 'c1', workers?: number): Partial<ClientHello> {
+  return {
+    resume: {
+      clientId: id,
+      resumeToken: resumeToken(id, undefined),
+      held,
+      ...(workers === undefined ? {} : { workers }),
+    },
+  }
 }
 
 const BIG = 100_000
@@ -78,6 +85,24 @@ test('clients first: a task that ran waits, parked, for the inventory; one that 
   // Its dependent is placed now (next to its input, or relayed from there).
   const view = h.core.scheduler.task('c1:4')
   t.true(view?.state === 'processing' || view?.state === 'queued')
+})
+
+test('a resumed client that knew two workers: its tasks wait until two are back, then bind or run', (t) => {
+  const h = restarted()
+  const c = h.client('resumed', resume([], 'c1', 2))
+  c.link.take()
+  const first = h.worker('first', { inventory: { tasks: ['c1:1'], held: [] } })
+  first.link.take()
+  c.send({ kind: 'submit', tasks: [task(1), task(2), task(3)] })
+  // Task 1 is bound at once; 2 and 3 wait: the second worker may have them.
+  t.deepEqual(first.link.take(), [{ kind: 'assign', tasks: [assigned('c1:1')] }])
+  t.is(h.core.adoption.parked, 2)
+  const second = h.worker('second', { procs: 2, inventory: { tasks: ['c1:2'], held: [] } })
+  const toSecond = second.link.takeKind('assign').flatMap((m) => m.tasks.map((x) => x.key))
+  t.true(toSecond.includes('c1:2'), 'bound to the worker that has it')
+  t.is(h.core.adoption.parked, 0, 'both workers are back: the rest runs anew')
+  const toFirst = first.link.takeKind('assign').flatMap((m) => m.tasks.map((x) => x.key))
+  t.deepEqual([...toFirst, ...toSecond.filter((k) => k !== 'c1:2')], ['c1:3'])
 })
 
 test('a resubmitted task whose result an inventory holds is bound to it (the worker reports it)', (t) => {

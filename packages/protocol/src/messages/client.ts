@@ -45,6 +45,12 @@ export interface ClientResume {
    * still refers to: known again from the workers' inventories, gatherable and usable as inputs.
    */
   readonly held: readonly number[]
+  /**
+   * Workers the client last knew connected (its last `cluster` or `welcome`): a restarted
+   * coordinator holds this client's tasks until that many workers are back (or its grace period
+   * ends), so that none runs again on a new worker while an old one still has it. Default 0.
+   */
+  readonly workers?: number
 }
 
 /** Submits tasks; answered by `running`, then `results` or `errors`, per task. */
