@@ -120,11 +120,14 @@ test('SIGKILL of the coordinator during 2,000 tasks: every value right, nothing 
   const lookups = Array.from({ length: 100 }, (_, i) =>
     ex.submit(lookup, c.log, `l${i}`, scattered, i),
   )
-  const total = 20 + 1280 + 500 + 100 + 100
+  const total = 20 + 1280 + 500 + 100 + 100 + 1 // and one submitted during the outage
 
   await waitFor(() => runCounts(c.log).size >= 600, '600 runs before the kill', 120_000)
   await kill(c.coordinator)
   const ranBeforeKill = runCounts(c.log).size
+  await waitFor(() => events.includes('disconnected'), 'the client to notice the outage')
+  // Submitted during the outage: queued, sent on reconnect.
+  const during = ex.submit(plain, c.log, 'during', 21, 1)
   await new Promise((resolve) => setTimeout(resolve, 1000))
   c.coordinator = await startCoordinatorProcess(c.port, [
     '--resume-grace-ms',
@@ -154,6 +157,7 @@ test('SIGKILL of the coordinator during 2,000 tasks: every value right, nothing 
     early.map((v) => [v.length, v.split(':')[0]]),
     heldEarly.map((_, i) => [100_000, String(i)]),
   )
+  t.is(await during, 42, 'the submit made during the outage ran once it was over')
   // The executor works on.
   t.is(await ex.submit((a: number, b: number) => a + b, 2, 3), 5)
 
