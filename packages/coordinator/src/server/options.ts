@@ -55,9 +55,10 @@ export interface CoordinatorOptions {
    * The grace period of a restart. What a reconnecting worker kept through an outage (its
    * inventory: tasks, their reports, held values) waits this long for a client to claim it
    * (resubmit the task, or name the held value); then the worker is told to drop it. For as long
-   * after the coordinator starts, a task a resuming client says ran before (`ran`), or a held
-   * value it claims, waits for the inventory of the worker that has it; then the task runs
-   * anew and the value is lost (`DataLostError`). Milliseconds; default 10000.
+   * after the coordinator starts, a resuming client's tasks wait until as many workers are back
+   * as it knew (one of them may have them), and a held value it claims waits for the inventory
+   * of the worker that has it; then the tasks run anew and the value is lost (`DataLostError`).
+   * Milliseconds; default 10000.
    */
   resumeGraceMs?: number
   /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */

@@ -79,9 +79,10 @@ export interface SubmitTask {
    */
   readonly chunk?: boolean
   /**
-   * Sent again after a reconnect, and the earlier coordinator had said it runs (`running`): a
-   * restarted coordinator waits for a worker's inventory to name it (and binds it there) before
-   * it runs it anywhere, for up to its `resumeGraceMs`. Default false.
+   * Sent again after a reconnect, and the earlier coordinator had said it runs (`running`). A
+   * restarted coordinator that does not know how many workers the client knew (`resume.workers`
+   * left out) waits for a worker's inventory to name such a task before it runs it anywhere,
+   * for up to its `resumeGraceMs`. Default false.
    */
   readonly ran?: boolean
 }
