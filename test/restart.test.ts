@@ -263,3 +263,40 @@ test('several clients, resuming before the workers come back: every value right,
   t.deepEqual(twice(c.log), [], 'no task ran twice (no worker died)')
   for (const ex of clients) t.is(await ex.submit((x: number) => x + 1, 1), 2)
 })
+
+test('workers first: a client frozen through the restart resumes after the workers re-registered', async (t) => {
+  const c = await cluster(2)
+  t.teardown(() => teardown(c))
+  const script = fileURLToPath(new URL('fixtures/resume-client.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  t.teardown(() => child.kill('SIGKILL'))
+  await waitFor(() => out.includes('submitted') && runCounts(c.log).size >= 150, '150 runs', 60_000)
+  await kill(c.coordinator)
+  child.kill('SIGSTOP')
+  try {
+    c.coordinator = await startCoordinatorProcess(c.port, ['--log-level', 'info'])
+    await waitFor(
+      () => (c.coordinator.output().match(/re-registered with an inventory/g)?.length ?? 0) >= 2,
+      'both workers to re-register',
+      60_000,
+    )
+  } finally {
+    child.kill('SIGCONT')
+  }
+  t.is(await exited, 0, err)
+  const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+    wrong: number
+    after: number
+  }
+  t.deepEqual(summary, { wrong: 0, after: 2 })
+  t.is(runCounts(c.log).size, 600 + 200)
+  t.deepEqual(twice(c.log), [], 'no task ran twice (no worker died)')
+  t.regex(c.coordinator.output(), /client resumed/)
+})

@@ -1,6 +1,6 @@
 import type { WorkerInventory } from '@clusterpool/protocol'
 
-import type { TaskSpec } from '../scheduler/specs.js'
+import type { ScatterSpec, TaskSpec } from '../scheduler/specs.js'
 import { ClientTask } from './client-task.js'
 import type { CoreState } from './core-state.js'
 import type { ClientSession, WorkerSession } from './sessions.js'
@@ -46,6 +46,8 @@ export class Adoption {
   readonly #parked = new Set<string>()
   /** Claimed held values parked in the scheduler, waiting for an inventory. */
   readonly #claims = new Set<string>()
+  /** Scatters of resumed clients waiting for a worker to store them on: key → bytes. */
+  readonly #scatters = new Map<string, number>()
   /** Clients that resumed on this coordinator. */
   readonly #resumed = new Set<string>()
   /** The most workers a resuming client knew before the outage. */
@@ -63,7 +65,7 @@ export class Adoption {
 
   /** Keys waiting, parked, for an inventory. */
   get parked(): number {
-    return this.#parked.size + this.#claims.size
+    return this.#parked.size + this.#claims.size + this.#scatters.size
   }
 
   /**
@@ -80,8 +82,24 @@ export class Adoption {
     if (workers > this.#expected) this.#expected = workers
   }
 
+  /**
+   * A client puts data on a worker. A resumed client's (a value sent again, that dependents
+   * need) waits for a worker while none is connected, instead of failing with NoWorkerError.
+   */
+  scatter(spec: ScatterSpec, now: number): void {
+    const s = this.#s
+    if (s.procs > 0 || !this.#resumed.has(spec.clientId) || !this.recovering(now)) {
+      s.scheduler.scatter(spec, now)
+      return
+    }
+    s.scheduler.claimHeld(spec, now)
+    this.#scatters.set(spec.key, spec.nbytes)
+  }
+
   /** A worker joined (after its inventory, if any): once enough are back, parked tasks go. */
   joined(now: number): void {
+    for (const [key, nbytes] of this.#scatters)
+      if (this.#s.scheduler.storeParked(key, nbytes, now)) this.#scatters.delete(key)
     // (A client that did not say how many workers it knew waits for the grace period.)
     if (this.#parked.size === 0 || this.#expected === 0 || !this.settled()) return
     this.#release(now, 'the workers are back: tasks no inventory named run anew')
@@ -208,6 +226,8 @@ export class Adoption {
       s.workers.get(e.workerId)?.link.pushItem('release', 'keys', key)
     }
     if (this.recovering(now)) return
+    for (const key of this.#scatters.keys()) s.scheduler.giveUpAdoption(key, now)
+    this.#scatters.clear()
     if (this.#parked.size > 0) this.#release(now, 'grace period over: parked tasks run anew')
     if (this.#claims.size === 0) return
     const claims = [...this.#claims]

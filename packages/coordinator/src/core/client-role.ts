@@ -362,7 +362,7 @@ export class ClientRole {
       )
     s.tasks.set(key, ClientTask.scattered(key, client, item.id, detachBytes(item.value)))
     client.keys.add(key)
-    s.scheduler.scatter(
+    s.adoption.scatter(
       {
         key,
         clientId: client.id,

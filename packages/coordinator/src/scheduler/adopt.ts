@@ -71,6 +71,20 @@ export function adoptData(c: SchedulerState, t: TaskRecord, w: WorkerRecord, nby
   c.settle.push(t)
 }
 
+/**
+ * Scattered data that waited, parked, for a worker (sent again by a resumed client while none
+ * was connected): stored on `w` now, in memory there, its dependents counting it in.
+ */
+export function storeParked(
+  c: SchedulerState,
+  t: TaskRecord,
+  w: WorkerRecord,
+  nbytes: number,
+): void {
+  c.emit({ type: DecisionType.STORE, key: t.key, workerId: w.id })
+  adoptData(c, t, w, nbytes)
+}
+
 /** No inventory named a claimed held value in time: it is lost (`data-lost`). */
 export function loseClaim(c: SchedulerState, t: TaskRecord): void {
   t.scattered = true

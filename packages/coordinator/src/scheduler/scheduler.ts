@@ -1,6 +1,6 @@
 import { shouldRetry } from '@clusterpool/protocol'
 
-import { adoptData, adoptRun, isParked, loseClaim, park, unpark } from './adopt.js'
+import { adoptData, adoptRun, isParked, loseClaim, park, storeParked, unpark } from './adopt.js'
 import { SchedulerState } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
 import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
@@ -174,10 +174,34 @@ export class Scheduler {
   }
 
   /** A client claims a held value it had before the restart: parked until an inventory names it. */
-  claimHeld(spec: Pick<ScatterSpec, 'key' | 'clientId'>, nowMs: number): void {
+  claimHeld(spec: Pick<ScatterSpec, 'key' | 'clientId' | 'workers'>, nowMs: number): void {
     const c = this.#start(nowMs)
-    const { task } = createTask(c, { key: spec.key, fnKey: SCATTER_FN, clientId: spec.clientId })
+    const { task } = createTask(c, {
+      key: spec.key,
+      fnKey: SCATTER_FN,
+      clientId: spec.clientId,
+      ...(spec.workers === undefined ? {} : { workers: spec.workers }),
+    })
     park(task)
+  }
+
+  /**
+   * Scattered data parked (created with `claimHeld`) goes to the worker that would take a
+   * scatter now. False if it is not parked or no worker may take it yet.
+   */
+  storeParked(key: string, nbytes: number, nowMs: number): boolean {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    if (t === undefined || !isParked(t) || t.fn.fnKey !== SCATTER_FN) return false
+    let best: WorkerRecord | undefined
+    for (const w of c.workers.values()) {
+      if (w.state !== WorkerRecordState.RUNNING || !t.group.matches(w)) continue
+      if (best === undefined || w.hasData.size < best.hasData.size) best = w
+    }
+    if (best === undefined) return false
+    storeParked(c, t, best, Math.max(0, nbytes))
+    flush(c)
+    return true
   }
 
   /** Whether `key` waits, parked, for an inventory. */

@@ -215,3 +215,22 @@ test('a live coordinator: inventory entries it knows otherwise are dropped there
   ])
   t.deepEqual(h.core.adoption, { unclaimedTasks: 1, unclaimedHeld: 0, parked: 0 })
 })
+
+test('a resumed client scattering again while no worker is back: the value waits, then is stored', (t) => {
+  const h = restarted()
+  const c = h.client('resumed', resume([], 'c1', 1))
+  c.link.take()
+  const value = encodeValue(createEncoder(), 7, 'test')
+  c.send(
+    { kind: 'scatter', items: [{ id: 4, value }] },
+    { kind: 'submit', tasks: [task(5, { deps: [4] })] },
+    { kind: 'release', ids: [4] },
+  )
+  t.deepEqual(errorsIn(c.link.take()), [], 'no NoWorkerError, no DependencyError')
+  t.is(h.core.adoption.parked, 2)
+  const w = h.worker('back')
+  const out = w.link.take()
+  t.like(out[1], { kind: 'store', items: [{ key: 'c1:4', value }] })
+  t.like(out[2], { kind: 'assign', tasks: [{ key: 'c1:5', deps: [{ id: 4, key: 'c1:4' }] }] })
+  t.is(h.core.adoption.parked, 0)
+})
