@@ -325,7 +325,11 @@ test.serial(
     )
     t.teardown(() => child.kill('SIGKILL'))
     const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
-    t.regex(JSON.parse(line).clientId as string, /^c\d+$/)
+    t.regex(
+      JSON.parse(line).clientId as string,
+      /^c\d+-[0-9a-f]{6}$/,
+      'unique to this start of the coordinator',
+    )
     await waitFor(() => s.markers('.started').length === WORKERS, 'every process to run its tasks')
     const started = s.markers('.started')
     t.is(activeTasks(), count)

@@ -351,6 +351,28 @@ export function renderMarkdown(input: ReportInput): string {
     if (ratios.length > 0) lines.push('', ...ratios.map((r) => `- ${r}`))
   }
 
+  // P9
+  const p9 = all.filter((m) => m.scenario === 'P9')
+  if (p9.length > 0) {
+    section(
+      lines,
+      'P9 · recovery from a coordinator restart',
+      'Real processes: the coordinator is SIGKILLed when a third of the tasks is done and started again ' +
+        'on the same port at once; the client and the workers ride it out and re-adopt what they kept. ' +
+        'The run without a kill is made the same way, in the same bench run.',
+    )
+    lines.push(header(['metric', 'median', 'runs', 'note'], ['---', '---:', '---', '---']))
+    for (const m of p9)
+      lines.push(
+        row([
+          m.metric,
+          `${fmt(m.median)} ${m.unit}`,
+          m.runs.map((r) => fmt(r)).join(', '),
+          m.note ?? '',
+        ]),
+      )
+  }
+
   const otherNotes = [
     ...new Set(
       all

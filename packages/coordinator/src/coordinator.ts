@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 import {
@@ -72,7 +73,10 @@ export class Coordinator {
       }),
       () => this.core.status().workers.map((w) => ({ name: w.name, memory: w.memory })),
     )
-    this.core = new CoordinatorCore(resolved, this.log, this.metrics, options.scheduler)
+    // Client ids carry a tag of this start: a client of this start never gets the id of a client
+    // of an earlier one that will resume.
+    const epoch = `-${randomBytes(3).toString('hex')}`
+    this.core = new CoordinatorCore(resolved, this.log, this.metrics, options.scheduler, epoch)
     this.#server = new CoordinatorServer(
       resolved,
       {

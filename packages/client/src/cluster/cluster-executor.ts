@@ -15,6 +15,7 @@ import {
   type ClientToCoordinator,
   type ClientWelcome,
   type CoordinatorToClient,
+  type FnRef,
   type SubmitTask,
   type WireFnRef,
 } from '@clusterpool/protocol'
@@ -30,12 +31,25 @@ import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
 import { classifyDone, replaceFutures } from './dependencies.js'
+import { ExecutorEventSource, type ClusterExecutorEvents } from './executor-events.js'
+import { ResilientLink } from './resilient-link.js'
+import { Resubmits } from './resubmits.js'
 
 export interface ClusterExecutorOptions extends DialOptions {
   /** A name for this client on the dashboard and in logs. Default `client-<pid>`. */
   name?: string
   /** Ping the coordinator this often; three intervals without a pong drop the connection. Milliseconds; default 5000. */
   keepAliveIntervalMs?: number
+  /**
+   * How long to ride out a lost connection (a coordinator restart): the executor redials with
+   * jittered backoff, its futures stay pending and new submits wait; once welcomed again it
+   * sends its unfinished tasks again. Only when this time is up do the futures fail with
+   * `ConnectionLostError` and the executor break. 0 breaks it at once, as on a first failure.
+   * Milliseconds; default 60000 (60 s).
+   */
+  reconnectTimeoutMs?: number
+  /** Where the one line per outage and per recovery goes. Default `console.warn`. */
+  log?: (message: string) => void
 }
 
 export interface ScatterOptions {
@@ -57,8 +71,13 @@ export interface CoordinatorLink extends MessageSink<ClientToCoordinator> {
  * const g = ex.submit((x: number) => x * 10, f) // runs after f, receives its value
  * ```
  *
- * Each client sees only its own futures. If the connection is lost, unfinished futures fail
- * with `ConnectionLostError` and the executor is broken (`BrokenExecutorError` on submit).
+ * Each client sees only its own futures. If the connection is lost (a coordinator restart), the
+ * executor rides it out: it redials for up to `reconnectTimeoutMs` (60 s by default), its
+ * futures stay pending and new submits wait, and on reconnect it sends its unfinished tasks
+ * again under the same ids (see `Resubmits`), while held values are claimed back from the
+ * workers that kept them. Only when that time is up do the unfinished futures fail with
+ * `ConnectionLostError`, and the executor is broken (`BrokenExecutorError` on submit). Events
+ * `disconnected` and `reconnected` tell listeners (`ex.on`).
  *
  * Data stays where it is made. A result larger than the coordinator's `holdResultsOverBytes`
  * (64 KiB by default) stays in its worker's memory: the future is fetched only when something
@@ -75,7 +94,16 @@ export interface CoordinatorLink extends MessageSink<ClientToCoordinator> {
  */
 export class ClusterExecutor extends BaseExecutor {
   readonly #connection: CoordinatorLink
-  readonly #welcome: ClientWelcome
+  #welcome: ClientWelcome
+  /** The unfinished tasks' submits, kept to send again after a reconnect (none over a link that cannot drop). */
+  readonly #resubmits: Resubmits | undefined
+  /** Held values demanded and not yet answered: gathered again after a reconnect. */
+  readonly #gathering = new Set<number>()
+  /** Ids the last resume hello claimed back. */
+  #claimed: ReadonlySet<number> = new Set()
+  readonly #events = new ExecutorEventSource()
+  /** Workers connected, as the coordinator last said (for a resume). */
+  #workers: number
   readonly #encoder = createEncoder()
   readonly #decoder = createDecoder()
   readonly #futures = new Map<number, Future<unknown>>()
@@ -101,10 +129,12 @@ export class ClusterExecutor extends BaseExecutor {
   #broken: Error | undefined
   #idle: (() => void) | undefined
 
-  protected constructor(connection: CoordinatorLink, welcome: ClientWelcome) {
+  protected constructor(connection: CoordinatorLink, welcome: ClientWelcome, resumable = false) {
     super()
     this.#connection = connection
     this.#welcome = welcome
+    this.#workers = welcome.coordinator.workers
+    this.#resubmits = resumable ? new Resubmits() : undefined
     connection.setHandlers({
       onMessages: (messages) => {
         for (const m of messages) this.#handle(m)
@@ -125,6 +155,11 @@ export class ClusterExecutor extends BaseExecutor {
         max: MAX_TIMER_MS / 3,
       },
     )
+    const reconnectTimeoutMs = checkMs(
+      options.reconnectTimeoutMs ?? 60_000,
+      'options.reconnectTimeoutMs',
+      { max: MAX_TIMER_MS, allowZero: true },
+    )
     const hello: ClientHello = {
       kind: 'hello',
       version: PROTOCOL_VERSION,
@@ -136,10 +171,81 @@ export class ClusterExecutor extends BaseExecutor {
       ClientToCoordinator,
       ClientWelcome
     >(url, 'coordinator->client', hello, options)
-    // A coordinator that vanished without closing (a partition, a frozen host) is noticed by
-    // pings: the connection is dropped and the unfinished futures fail with ConnectionLostError.
-    connection.keepAlive(keepAliveMs, 3 * keepAliveMs)
-    return new ClusterExecutor(connection, welcome)
+    const resumeToken = welcome.resumeToken
+    if (reconnectTimeoutMs === 0 || resumeToken === undefined) {
+      // A coordinator that vanished without closing (a partition, a frozen host) is noticed by
+      // pings: the connection is dropped and the unfinished futures fail with ConnectionLostError.
+      connection.keepAlive(keepAliveMs, 3 * keepAliveMs)
+      return new ClusterExecutor(connection, welcome)
+    }
+    // The link calls back into the executor it is made for (built right after it).
+    const self: { executor?: ClusterExecutor } = {}
+    const link = new ResilientLink(connection, {
+      url,
+      dial: options,
+      keepAliveMs,
+      reconnectTimeoutMs,
+      hello: () => self.executor!.#resumeHello(hello, resumeToken),
+      resume: (next) => self.executor!.#resume(next),
+      events: new ExecutorEventSource(),
+      log: options.log ?? ((message) => console.warn(message)),
+    })
+    const executor = new ClusterExecutor(link, welcome, true)
+    self.executor = executor
+    link.events = executor.#events
+    return executor
+  }
+
+  /**
+   * Listens to the link's events (`disconnected`, `reconnected`), typed by
+   * `ClusterExecutorEvents`. Each comes once per outage, however many redials it takes.
+   */
+  on<K extends keyof ClusterExecutorEvents>(name: K, listener: ClusterExecutorEvents[K]): this {
+    this.#events.on(name, listener)
+    return this
+  }
+
+  off<K extends keyof ClusterExecutorEvents>(name: K, listener: ClusterExecutorEvents[K]): this {
+    this.#events.off(name, listener)
+    return this
+  }
+
+  /** Unfinished tasks and scatters kept to send again after a reconnect. */
+  get pendingResubmits(): number {
+    return this.#resubmits?.size ?? 0
+  }
+
+  /** The `hello` of a redial: this client's id and proof, and the held values it still refers to. */
+  #resumeHello(first: ClientHello, resumeToken: string): ClientHello {
+    const held = new Set(this.#gathering)
+    for (const [id, ref] of this.#remote) if (ref.deref() !== undefined) held.add(id)
+    this.#claimed = held
+    return {
+      ...first,
+      resume: {
+        clientId: this.#welcome.clientId,
+        resumeToken,
+        held: [...held],
+        workers: this.#workers,
+      },
+    }
+  }
+
+  /** Welcomed again after an outage: the unfinished work goes out again, in dependency order. */
+  #resume(welcome: ClientWelcome): { resubmitted: number; claimed: number } {
+    this.#welcome = welcome
+    this.#workers = welcome.coordinator.workers
+    this.#sentSources.clear() // a new connection: every source is sent again, once
+    this.#cancelling.clear() // cancelled here: not sent again, so nothing to confirm
+    const resubmitted = this.#resubmits!.replay(this.#connection, this.#claimed, {
+      idOf: (f) => this.#ids.get(f),
+      wireFn: (ref) => this.#wireRef(ref),
+      encode: (value) => encodeValue(this.#encoder, value, 'dependency value'),
+      fail: (id, error) => this.#take(id)?.setException(error),
+    })
+    for (const id of this.#gathering) this.#connection.pushItem('gather', 'ids', id)
+    this.#connection.flush()
+    return { resubmitted, claimed: this.#claimed.size }
   }
 
   /** An executor over an already welcomed link (the embedded coordinator uses this). */
@@ -168,10 +274,12 @@ export class ClusterExecutor extends BaseExecutor {
   protected override submitTask(t: Task, args: unknown[]): Future<unknown> {
     // Arguments that are all primitives hold no futures: skip the walk (and what it allocates).
     if (!args.some(isObject)) return this.#submit({ ref: t.ref, options: t.options, args }, [])
+    let depFutures: Future<unknown>[] | undefined
     const replaced = replaceFutures(args, (f) => {
       const done = classifyDone(f)
       if (done) return done
       const id = this.#ids.get(f)
+      if (id !== undefined && this.#resubmits) (depFutures ??= []).push(f)
       return id === undefined ? { kind: 'foreign' } : { kind: 'dep', id }
     })
     if ('foreign' in replaced) return this.scheduleAfterDependencies(t, args)
@@ -180,14 +288,18 @@ export class ClusterExecutor extends BaseExecutor {
       future.setException(replaced.failed)
       return future
     }
-    return this.#submit({ ref: t.ref, options: t.options, args: replaced.args }, replaced.deps)
+    return this.#submit(
+      { ref: t.ref, options: t.options, args: replaced.args },
+      replaced.deps,
+      depFutures,
+    )
   }
 
   protected schedule(call: ScheduledCall): Future<unknown> {
     return this.#submit(call, [])
   }
 
-  #submit(call: ScheduledCall, deps: number[]): Future<unknown> {
+  #submit(call: ScheduledCall, deps: number[], depFutures?: Future<unknown>[]): Future<unknown> {
     const id = ++this.#nextId
     const future = new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
     const args = this.#encode(future, call.args, 'argument', 'the encoded arguments')
@@ -205,6 +317,7 @@ export class ClusterExecutor extends BaseExecutor {
     if (hasOwnKeys(call.options)) task.opts = call.options
     if (call.chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
+    this.#resubmits?.submitted(task, call.ref, depFutures)
     this.onSubmitted(future, id)
     return future
   }
@@ -249,6 +362,7 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #onPendingDone = (f: Future<unknown>): void => {
     const id = this.#ids.get(f)
     if (f.cancelled() && id !== undefined && this.#futures.delete(id)) {
+      this.#resubmits?.settled(id)
       this.#cancelling.add(id)
       this.#connection.pushItem('cancel', 'ids', id)
       this.#checkIdle()
@@ -273,11 +387,9 @@ export class ClusterExecutor extends BaseExecutor {
     this.#futures.set(id, future as Future<unknown>)
     this.#ids.set(future as Future<unknown>, id)
     const workers = options.workers === undefined ? undefined : [...options.workers]
-    this.#connection.pushItem('scatter', 'items', {
-      id,
-      value: bytes,
-      ...(workers ? { workers } : {}),
-    })
+    const item = { id, value: bytes, ...(workers ? { workers } : {}) }
+    this.#connection.pushItem('scatter', 'items', item)
+    this.#resubmits?.scattered(item)
     return future
   }
 
@@ -288,6 +400,8 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** The task finished and its value stays on a worker: fetch it once someone wants it. */
   #held(id: number): void {
+    this.#resubmits?.settled(id)
+    this.#gathering.delete(id)
     const future = this.#futures.get(id)
     if (!future || future.done()) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
@@ -301,6 +415,7 @@ export class ClusterExecutor extends BaseExecutor {
       this.#collected.unregister(future)
       if (this.#connection.closed) return
       this.#futures.set(id, future)
+      this.#gathering.add(id)
       this.#connection.pushItem('gather', 'ids', id)
     })
     this.#checkIdle()
@@ -325,7 +440,10 @@ export class ClusterExecutor extends BaseExecutor {
   }
 
   #wireFn(call: ScheduledCall): WireFnRef {
-    const ref = call.ref
+    return this.#wireRef(call.ref)
+  }
+
+  #wireRef(ref: FnRef): WireFnRef {
     if (ref.kind === 'module') return ref
     const sent = this.#sentSources.get(ref.hash)
     if (sent) return sent
@@ -338,8 +456,11 @@ export class ClusterExecutor extends BaseExecutor {
       case 'running':
         for (const id of m.ids) {
           const future = this.#futures.get(id)
-          // Running futures cannot be cancelled: the watcher is of no more use.
-          if (future?.setRunningOrNotifyCancel()) removeDoneCallback(future, this.#onPendingDone)
+          this.#resubmits?.ran(id)
+          // Running futures cannot be cancelled: the watcher is of no more use. (A task sent
+          // again after a reconnect is announced again: it is running already.)
+          if (future?.running() === false && future.setRunningOrNotifyCancel())
+            removeDoneCallback(future, this.#onPendingDone)
         }
         return
       case 'results':
@@ -377,6 +498,8 @@ export class ClusterExecutor extends BaseExecutor {
         for (const id of m.ids) this.#cancelling.delete(id)
         return
       case 'cluster':
+        this.#workers = m.workers
+        return
       case 'pong':
       case 'welcome':
       case 'refuse':
@@ -386,6 +509,8 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** Removes a finished task's future and tells the coordinator it may forget the task. */
   #take(id: number): Future<unknown> | undefined {
+    this.#resubmits?.settled(id)
+    this.#gathering.delete(id)
     const future = this.#futures.get(id)
     if (!future) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
@@ -404,6 +529,7 @@ export class ClusterExecutor extends BaseExecutor {
     for (const future of this.#futures.values()) if (!future.done()) future.setException(error)
     this.#futures.clear()
     this.#cancelling.clear()
+    this.#gathering.clear()
     for (const ref of this.#remote.values()) {
       const future = ref.deref()
       if (future && !future.done()) future.setException(error)

@@ -85,6 +85,14 @@ export function coordinatorCommand(): Command {
         .argParser(parseNonNegative),
     )
     .addOption(
+      new Option(
+        '--resume-grace-ms <ms>',
+        'after a restart, how long kept tasks and values wait to be claimed (default 10000)',
+      )
+        .env('CLUSTERPOOL_RESUME_GRACE_MS')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
         .env('CLUSTERPOOL_LOG_LEVEL')
         .default('info'),
@@ -122,6 +130,9 @@ export function coordinatorCommand(): Command {
           ...(opts.workerTimeoutMs === undefined
             ? {}
             : { workerTimeoutMs: Number(opts.workerTimeoutMs) }),
+          ...(opts.resumeGraceMs === undefined
+            ? {}
+            : { resumeGraceMs: Number(opts.resumeGraceMs) }),
           logLevel: String(opts.logLevel) as 'info',
         })
       } catch (error) {

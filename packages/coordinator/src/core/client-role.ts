@@ -2,6 +2,7 @@ import {
   AbortedError,
   CloseCode,
   DependencyError,
+  ErrorCode,
   detachBytes,
   InvalidTaskError,
   MessageLimits,
@@ -21,6 +22,8 @@ import {
   type WireFnRef,
 } from '@clusterpool/protocol'
 import { CLUSTERPOOL_VERSION, type MessageSink } from '@clusterpool/transport'
+
+import { checkResumeToken, resumeToken } from './resume-token.js'
 
 import { ClientTask, ClientTaskState } from './client-task.js'
 import type { CoreState } from './core-state.js'
@@ -60,10 +63,33 @@ export class ClientRole {
     this.#assigns = assigns
   }
 
-  /** A client passed its handshake: it gets an id and a `welcome`. */
+  /**
+   * A client passed its handshake: it gets an id and a `welcome`. A resuming one (`resume`)
+   * gets its old id back if its `resumeToken` proves it (else it is refused, `AuthError`), and
+   * its held values are claimed (`Adoption.claim`); a session still open under that id is
+   * closed first, as a client reconnects only once its old connection is gone for it.
+   */
   join(link: MessageSink<CoordinatorToClient>, hello: ClientHello, remote: string): ClientSession {
     const s = this.#s
-    const id = `c${++this.#next}`
+    const resume = hello.resume
+    const secret = s.options.clientToken ?? s.options.token
+    if (resume !== undefined && !validResume(resume.clientId, resume.resumeToken, secret)) {
+      const session = new ClientSession(resume.clientId, hello.name ?? '', remote, link)
+      s.log.warn({ client: resume.clientId, remote }, 'AuthError: a forged resume was refused')
+      link.send({
+        kind: 'refuse',
+        code: ErrorCode.AUTH,
+        message: `the resume token does not prove client id ${resume.clientId}`,
+      })
+      link.close(CloseCode.AUTH, 'forged resume')
+      return session
+    }
+    const id = resume?.clientId ?? `c${++this.#next}${s.epoch}`
+    const old = s.clients.get(id)
+    if (old !== undefined) {
+      old.link.close(4000, 'the client resumed on another connection')
+      this.closed(old)
+    }
     const session = new ClientSession(id, hello.name ?? id, remote, link)
     s.clients.set(id, session)
     link.send({
@@ -77,8 +103,19 @@ export class ClientRole {
         workers: s.workers.size,
         procs: s.procs,
       },
+      resumeToken: resumeToken(id, secret),
     })
-    s.log.info({ client: id, name: session.name, remote }, 'client connected')
+    if (resume !== undefined) {
+      const now = performance.now()
+      s.adoption.resumed(session, resume.workers ?? 0)
+      for (const heldId of resume.held) s.adoption.claim(session, heldId, now)
+      s.log.info(
+        { client: id, name: session.name, remote, held: resume.held.length },
+        'client resumed',
+      )
+    } else {
+      s.log.info({ client: id, name: session.name, remote }, 'client connected')
+    }
     return session
   }
 
@@ -212,7 +249,7 @@ export class ClientRole {
       opts = { ...opts, priority }
     }
     try {
-      s.scheduler.submit(taskSpec(key, fnKey(fn), client.id, opts, deps), now)
+      s.adoption.submit(taskSpec(key, fnKey(fn), client.id, opts, deps), t.ran === true, now)
     } catch (error) {
       return reject(client, t.id, error as Error)
     }
@@ -346,7 +383,7 @@ export class ClientRole {
       )
     s.tasks.set(key, ClientTask.scattered(key, client, item.id, detachBytes(item.value)))
     client.keys.add(key)
-    s.scheduler.scatter(
+    s.adoption.scatter(
       {
         key,
         clientId: client.id,
@@ -377,6 +414,11 @@ function overHeld(client: ClientSession, adding: number, limit: number): Payload
       `values not yet on a worker) and this adds ${adding}: over maxClientHeldBytes (${limit}). ` +
       'Await or release earlier futures first.',
   )
+}
+
+/** A resume claim's token checks out; ids with ':' never do (keys are `<clientId>:<id>`). */
+function validResume(clientId: string, token: string, secret: string | undefined): boolean {
+  return clientId !== '' && !clientId.includes(':') && checkResumeToken(clientId, token, secret)
 }
 
 function reject(client: ClientSession, id: number, error: Error): void {

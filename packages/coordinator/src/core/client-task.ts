@@ -237,6 +237,27 @@ export class ClientTask {
   }
 
   /**
+   * A held value a resuming client claims after a coordinator restart: settled (the client has
+   * its outcome), its value `held` on a worker, like stored scattered data.
+   */
+  static adopted(key: string, client: ClientSession, id: number): ClientTask {
+    const task = new ClientTask(
+      key,
+      client,
+      id,
+      SCATTERED,
+      NO_ARGS,
+      undefined,
+      undefined,
+      false,
+      undefined,
+    )
+    task.#value = HELD
+    task.#state = SETTLED
+    return task
+  }
+
+  /**
    * Bytes this task makes the coordinator keep for its client: its arguments, and its value
    * while it is here (`inline`). Counted in `ClientSession.heldBytes` (`maxClientHeldBytes`).
    */

@@ -74,9 +74,10 @@ export class CoordinatorCore {
     log: Logger,
     metrics?: CoordinatorMetrics,
     scheduler?: SchedulerOptions,
+    epoch = '',
   ) {
     this.scheduler = new Scheduler({ allowedFailures: options.allowedFailures, ...scheduler })
-    const s = new CoreState(options, log, metrics, this.scheduler)
+    const s = new CoreState(options, log, metrics, this.scheduler, epoch)
     const assigns = new RelayedAssigns(s)
     this.#s = s
     this.#clients = new ClientRole(s, assigns)
@@ -122,6 +123,12 @@ export class CoordinatorCore {
     return { size: c.size, bytes: c.bytes, idleSize: c.idleSize }
   }
 
+  /** After a restart: inventory entries unclaimed, and keys parked waiting for an inventory. */
+  get adoption(): { unclaimedTasks: number; unclaimedHeld: number; parked: number } {
+    const a = this.#s.adoption
+    return { unclaimedTasks: a.unclaimed.tasks, unclaimedHeld: a.unclaimed.held, parked: a.parked }
+  }
+
   get clientCount(): number {
     return this.#s.clients.size
   }
@@ -138,7 +145,8 @@ export class CoordinatorCore {
     remote: string,
   ): ClientSession {
     const session = this.#clients.join(link, hello, remote)
-    this.#s.events.emitChange()
+    // A resume may have replaced a session (its tasks released) and claimed values back.
+    this.#apply()
     return session
   }
 
@@ -196,6 +204,7 @@ export class CoordinatorCore {
     const stalled = now - this.#lastTick > STALL_MS
     this.#lastTick = now
     if (!stalled) this.#dropSilentWorkers(now)
+    this.#s.adoption.sweep(performance.now())
     this.scheduler.tick(performance.now())
     this.#apply()
   }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { CoordinatorMetrics } from '../http/metrics.js'
 import type { Scheduler } from '../scheduler/scheduler.js'
 import type { ResolvedCoordinatorOptions } from '../server/options.js'
+import { Adoption } from './adoption.js'
 import type { ClientTask } from './client-task.js'
 import { DataRelay } from './data-relay.js'
 import { NestedTasks } from './nested-tasks.js'
@@ -35,14 +36,24 @@ export class CoreState {
   readonly events = new CoreEvents()
   /** Tasks that submit tasks: their executors' sessions, the wait-for graph, descendants. */
   readonly nested: NestedTasks
+  /** Inventories, resubmissions and claims after a coordinator restart. */
+  readonly adoption: Adoption
+  /**
+   * Suffix of this coordinator's client ids, unique to its start (empty in tests): a client of
+   * a later start never gets the id of a client that will resume.
+   */
+  readonly epoch: string
 
   constructor(
     options: ResolvedCoordinatorOptions,
     log: Logger,
     metrics: CoordinatorMetrics | undefined,
     scheduler: Scheduler,
+    epoch = '',
   ) {
     this.options = options
+    this.epoch = epoch
+    this.adoption = new Adoption(this, performance.now())
     this.log = log
     this.metrics = metrics
     this.scheduler = scheduler

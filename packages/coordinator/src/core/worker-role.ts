@@ -90,6 +90,8 @@ export class WorkerRole {
       { worker: id, name: hello.name, host: hello.host, procs: hello.procs, remote },
       'worker joined',
     )
+    if (hello.inventory) s.adoption.inventory(session, hello.inventory, performance.now())
+    s.adoption.joined(performance.now())
     return session
   }
 
@@ -278,6 +280,7 @@ export class WorkerRole {
     worker.state = 'gone'
     this.#assigns.workerGone(worker.id)
     s.nested.workerGone(worker.id)
+    s.adoption.workerGone(worker.id)
     s.scheduler.removeWorker(worker.id, performance.now())
     return true
   }

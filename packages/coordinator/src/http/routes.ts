@@ -7,7 +7,7 @@ import type { CoordinatorMetrics } from './metrics.js'
 export type PageHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean
 
 /**
- * The coordinator's HTTP API (behind the token, except `/health`):
+ * The coordinator's HTTP API (behind the token, except the probes `/health`, `/healthz`, `/readyz`):
  * - `GET /api/status`: the cluster as JSON (`ClusterStatus`)
  * - `GET /metrics`: Prometheus text format
  */

@@ -1,5 +1,6 @@
 import { shouldRetry } from '@clusterpool/protocol'
 
+import { adoptData, adoptRun, isParked, loseClaim, park, storeParked, unpark } from './adopt.js'
 import { SchedulerState } from './core.js'
 import { type Decision, DecisionType } from './decisions.js'
 import { cancelTask, enterWaiting, errTask, failTask, finishTask, scatterTask } from './graph.js'
@@ -158,6 +159,95 @@ export class Scheduler {
     } else {
       scatterTask(c, task, best, Math.max(0, spec.nbytes))
     }
+    flush(c)
+  }
+
+  // ─── re-adoption after a coordinator restart (`adopt.ts`) ────────────────────────────────
+
+  /**
+   * Submits a task that waits, parked, for a worker's inventory to name it (`adopt`) or for its
+   * grace period to end (`unpark`). A dependency that is unknown fails it, as in `submit`.
+   */
+  submitParked(spec: TaskSpec, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const { task, unknown } = createTask(c, spec)
+    if (unknown !== null) {
+      const message = `task ${task.key} cannot run: its dependency ${unknown} is unknown (released or never submitted)`
+      failTask(c, task, 'dependency', message, { dependency: unknown })
+    } else {
+      park(task)
+    }
+    flush(c)
+  }
+
+  /** A client claims a held value it had before the restart: parked until an inventory names it. */
+  claimHeld(spec: Pick<ScatterSpec, 'key' | 'clientId' | 'workers'>, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const { task } = createTask(c, {
+      key: spec.key,
+      fnKey: SCATTER_FN,
+      clientId: spec.clientId,
+      ...(spec.workers === undefined ? {} : { workers: spec.workers }),
+    })
+    park(task)
+  }
+
+  /**
+   * Scattered data parked (created with `claimHeld`) goes to the worker that would take a
+   * scatter now. False if it is not parked or no worker may take it yet.
+   */
+  storeParked(key: string, nbytes: number, nowMs: number): boolean {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    if (t === undefined || !isParked(t) || t.fn.fnKey !== SCATTER_FN) return false
+    let best: WorkerRecord | undefined
+    for (const w of c.workers.values()) {
+      if (w.state !== WorkerRecordState.RUNNING || !t.group.matches(w)) continue
+      if (best === undefined || w.hasData.size < best.hasData.size) best = w
+    }
+    if (best === undefined) return false
+    storeParked(c, t, best, Math.max(0, nbytes))
+    flush(c)
+    return true
+  }
+
+  /** Whether `key` waits, parked, for an inventory. */
+  parked(key: string): boolean {
+    const t = this.#c.tasks.get(key)
+    return t !== undefined && isParked(t)
+  }
+
+  /** Worker `workerId` still has the parked task `key` (running, or its report kept). False if not parked. */
+  adopt(key: string, workerId: string, nowMs: number): boolean {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    const w = c.workers.get(workerId)
+    if (t === undefined || w === undefined || !isParked(t) || t.fn.fnKey === SCATTER_FN)
+      return false
+    adoptRun(c, t, w)
+    flush(c)
+    return true
+  }
+
+  /** Worker `workerId` holds the parked claimed value `key` (`nbytes` long). False if not parked. */
+  adoptHeld(key: string, workerId: string, nbytes: number, nowMs: number): boolean {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    const w = c.workers.get(workerId)
+    if (t === undefined || w === undefined || !isParked(t) || t.fn.fnKey !== SCATTER_FN)
+      return false
+    adoptData(c, t, w, Math.max(0, nbytes))
+    flush(c)
+    return true
+  }
+
+  /** The grace period is over and no inventory named `key`: a task runs as usual, a claimed value is lost. */
+  giveUpAdoption(key: string, nowMs: number): void {
+    const c = this.#start(nowMs)
+    const t = c.tasks.get(key)
+    if (t === undefined || !isParked(t)) return
+    if (t.fn.fnKey === SCATTER_FN) loseClaim(c, t)
+    else unpark(c, t)
     flush(c)
   }
 

@@ -49,6 +49,8 @@ export class CoordinatorServer {
   readonly #options: ResolvedCoordinatorOptions
   readonly #log: Logger
   readonly #acceptor: ConnectionAcceptor
+  /** Listening and not closing: `/readyz` answers 200. */
+  #ready = false
 
   constructor(options: ResolvedCoordinatorOptions, acceptor: ConnectionAcceptor, log: Logger) {
     this.#options = options
@@ -79,6 +81,7 @@ export class CoordinatorServer {
       this.#server.once('error', reject)
       this.#server.listen(this.#options.port, this.#options.host, () => {
         this.#server.off('error', reject)
+        this.#ready = true
         resolve((this.#server.address() as AddressInfo).port)
       })
     })
@@ -86,6 +89,7 @@ export class CoordinatorServer {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
+    this.#ready = false
     for (const ws of this.#wss.clients) ws.close(CloseCode.SHUTDOWN, 'coordinator shutting down')
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()))
     this.#server.closeAllConnections()
@@ -94,8 +98,17 @@ export class CoordinatorServer {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://coordinator')
-    if (url.pathname === '/health') {
+    // Probes, without the token (they tell nothing): `/health` and `/healthz` answer while the
+    // process serves requests (liveness), `/readyz` while it accepts peers (readiness). A
+    // restarted coordinator is ready at once: clients and workers re-adopt through it.
+    if (url.pathname === '/health' || url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+      return
+    }
+    if (url.pathname === '/readyz') {
+      res
+        .writeHead(this.#ready ? 200 : 503, { 'content-type': 'application/json' })
+        .end(this.#ready ? '{"ready":true}' : '{"ready":false}')
       return
     }
     if (!this.#auth.authorize(req)) {

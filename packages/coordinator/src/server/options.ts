@@ -58,6 +58,16 @@ export interface CoordinatorOptions {
   maxDescendants?: number
   /** How often the scheduler rebalances (work stealing). Milliseconds; default 100. */
   tickIntervalMs?: number
+  /**
+   * The grace period of a restart. What a reconnecting worker kept through an outage (its
+   * inventory: tasks, their reports, held values) waits this long for a client to claim it
+   * (resubmit the task, or name the held value); then the worker is told to drop it. For as long
+   * after the coordinator starts, a resuming client's tasks wait until as many workers are back
+   * as it knew (one of them may have them), and a held value it claims waits for the inventory
+   * of the worker that has it; then the tasks run anew and the value is lost (`DataLostError`).
+   * Milliseconds; default 10000.
+   */
+  resumeGraceMs?: number
   /** Log level for the coordinator's pino logger. Default `info`; `silent` turns it off. */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
@@ -80,6 +90,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   maxClientHeldBytes: 2 ** 30,
   maxDescendants: 100_000,
   tickIntervalMs: 100,
+  resumeGraceMs: 10_000,
   logLevel: 'info',
 } as const satisfies Partial<CoordinatorOptions>)
 
@@ -133,7 +144,12 @@ export function resolveCoordinatorOptions(
       `options.maxPayload must be a positive number of bytes, got ${String(o.maxPayload)}`,
     )
   }
-  for (const key of ['heartbeatIntervalMs', 'workerTimeoutMs', 'tickIntervalMs'] as const) {
+  for (const key of [
+    'heartbeatIntervalMs',
+    'workerTimeoutMs',
+    'tickIntervalMs',
+    'resumeGraceMs',
+  ] as const) {
     checkMs(o[key], `options.${key}`, { allowInfinity: true })
   }
   if (!Number.isInteger(o.allowedFailures) || o.allowedFailures < 1) {

@@ -2,6 +2,7 @@
 import { PROTOCOL_VERSION, sourceHash, type SourceFnRef } from '@clusterpool/protocol'
 import test from 'ava'
 
+import { resumeToken } from '../../src/core/resume-token.js'
 import { assigned, errorsIn, protocolError, failure, result, task, testCore } from './harness.js'
 
 test('hello: the client is welcomed with its id and the size of the cluster', (t) => {
@@ -20,6 +21,7 @@ test('hello: the client is welcomed with its id and the size of the cluster', (t
         workers: 1,
         procs: 3,
       },
+      resumeToken: resumeToken('c1', undefined),
     },
   ])
   t.is(c.session.name, 'notebook')

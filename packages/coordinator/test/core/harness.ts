@@ -4,12 +4,14 @@
 import {
   PROTOCOL_VERSION,
   type AssignTask,
+  type ClientHello,
   type ClientToCoordinator,
   type CoordinatorToClient,
   type CoordinatorToWorker,
   type Message,
   type ModuleFnRef,
   type SubmitTask,
+  type WorkerInventory,
   type WorkerToCoordinator,
 } from '@clusterpool/protocol'
 import type { ItemOf, ItemsKey, MessageSink, OfKind } from '@clusterpool/transport'
@@ -107,8 +109,13 @@ export interface FakeWorker {
 
 export interface TestCore {
   readonly core: CoordinatorCore
-  client(name?: string): FakeClient
-  worker(name: string, init?: { procs?: number; host?: string }): FakeWorker
+  /** A client; `hello` adds to its hello (a `resume`). */
+  client(name?: string, hello?: Partial<ClientHello>): FakeClient
+  /** A worker; `inventory` makes it one that re-registers after an outage. */
+  worker(
+    name: string,
+    init?: { procs?: number; host?: string; inventory?: WorkerInventory },
+  ): FakeWorker
 }
 
 export const F: ModuleFnRef = { kind: 'module', url: 'file:///tasks.js', exportName: 'f' }
@@ -142,11 +149,11 @@ export function testCore(
   )
   return {
     core,
-    client(name = 'test-client'): FakeClient {
+    client(name = 'test-client', hello = {}): FakeClient {
       const link = new Recorder<CoordinatorToClient>()
       const session = core.addClient(
         link,
-        { kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name },
+        { kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name, ...hello },
         'test',
       )
       return {
@@ -171,6 +178,7 @@ export function testCore(
           resources: {},
           memoryBytes: 1 << 30,
           versions: { node: process.versions.node, clusterpool: 'test' },
+          ...(init.inventory === undefined ? {} : { inventory: init.inventory }),
         },
         'test',
       )

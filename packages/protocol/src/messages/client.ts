@@ -10,7 +10,9 @@
  *     submit, cancel, release, gather, scatter, ping ─▶
  *           ◀─ running, results, errors, cancelled, cluster, pong
  *
- * Closing the connection releases every task the client had.
+ * Closing the connection releases every task the client had. A client that reconnects with
+ * `resume` in its hello keeps its id, sends its unfinished tasks again under the same ids, and
+ * names the held values it still refers to.
  */
 import type { SerializedError } from '../errors/serialize.js'
 import type { TaskOptions } from '../task/options.js'
@@ -25,6 +27,30 @@ export interface ClientHello {
   readonly role: 'client'
   /** A name for logs and the dashboard. */
   readonly name?: string
+  /**
+   * Reconnecting after an outage (a coordinator restart): take back `clientId`, proven by the
+   * `resumeToken` an earlier `welcome` gave. Left out on a first connection.
+   */
+  readonly resume?: ClientResume
+}
+
+/** A reconnecting client's claim to its earlier id and to its values held on workers. */
+export interface ClientResume {
+  /** The `clientId` of the earlier session: task keys are `${clientId}:${id}` again. */
+  readonly clientId: string
+  /** The earlier welcome's `resumeToken`; a claim without the right one is refused (`CP_ERR_AUTH`). */
+  readonly resumeToken: string
+  /**
+   * Ids of finished tasks and scattered values whose value stays on a worker and that the client
+   * still refers to: known again from the workers' inventories, gatherable and usable as inputs.
+   */
+  readonly held: readonly number[]
+  /**
+   * Workers the client last knew connected (its last `cluster` or `welcome`): a restarted
+   * coordinator holds this client's tasks until that many workers are back (or its grace period
+   * ends), so that none runs again on a new worker while an old one still has it. Default 0.
+   */
+  readonly workers?: number
 }
 
 /** Submits tasks; answered by `running`, then `results` or `errors`, per task. */
@@ -52,6 +78,13 @@ export interface SubmitTask {
    * `{ v: results, e?: error of the item after the last result }`. Default false.
    */
   readonly chunk?: boolean
+  /**
+   * Sent again after a reconnect, and the earlier coordinator had said it runs (`running`). A
+   * restarted coordinator that does not know how many workers the client knew (`resume.workers`
+   * left out) waits for a worker's inventory to name such a task before it runs it anywhere,
+   * for up to its `resumeGraceMs`. Default false.
+   */
+  readonly ran?: boolean
 }
 
 /** Cancels tasks that have not started; `cancelled` lists those that were. */
@@ -120,6 +153,12 @@ export interface ClientWelcome {
   /** The largest frame the coordinator accepts, in bytes; senders split batches below it. */
   readonly maxPayload: number
   readonly coordinator: CoordinatorInfo
+  /**
+   * Proof of `clientId` for a later `hello` with `resume` (an HMAC of the id under the client
+   * token, so a restarted coordinator with the same token accepts it). Left out by coordinators
+   * that cannot resume this client (an in-process link).
+   */
+  readonly resumeToken?: string
 }
 
 export interface CoordinatorInfo {

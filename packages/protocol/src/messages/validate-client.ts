@@ -24,8 +24,13 @@ import type { ClientToCoordinatorKind, CoordinatorToClientKind } from './kinds.j
 
 // ─── client → coordinator ────────────────────────────────────────────────────────────────
 
+const clientResume: Check = (r) => str(r, 'clientId') ?? str(r, 'resumeToken') ?? ids(r, 'held')
+
 export const checkClientHello: Check = (m) =>
-  version(m, 'version') ?? role(m, 'client') ?? optStr(m, 'name')
+  version(m, 'version') ??
+  role(m, 'client') ??
+  optStr(m, 'name') ??
+  (m.resume === undefined ? undefined : sub(m, 'resume', clientResume))
 
 const submitTask: Check = (t) =>
   count(t, 'id') ??
@@ -34,7 +39,8 @@ const submitTask: Check = (t) =>
   optIds(t, 'deps') ??
   optOpts(t, 'opts') ??
   optBool(t, 'keep') ??
-  optBool(t, 'chunk')
+  optBool(t, 'chunk') ??
+  optBool(t, 'ran')
 
 const scatterItem: Check = (t) => count(t, 'id') ?? bytes(t, 'value') ?? optKeys(t, 'workers')
 
@@ -66,7 +72,8 @@ export const COORDINATOR_TO_CLIENT = table<CoordinatorToClientKind>({
     version(m, 'version') ??
     str(m, 'clientId') ??
     count(m, 'maxPayload') ??
-    sub(m, 'coordinator', coordinatorInfo),
+    sub(m, 'coordinator', coordinatorInfo) ??
+    optStr(m, 'resumeToken'),
   refuse: checkRefuse,
   running: (m) => ids(m, 'ids'),
   results: (m) => items(m, 'items', resultItem),

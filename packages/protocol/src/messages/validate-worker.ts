@@ -28,6 +28,9 @@ import { checkRefuse } from './validate-client.js'
 
 // ─── worker → coordinator ────────────────────────────────────────────────────────────────
 
+const heldItem: Check = (t) => str(t, 'key') ?? count(t, 'size')
+const inventory: Check = (i) => keys(i, 'tasks') ?? items(i, 'held', heldItem)
+
 export const checkWorkerHello: Check = (m) =>
   version(m, 'version') ??
   role(m, 'worker') ??
@@ -37,7 +40,8 @@ export const checkWorkerHello: Check = (m) =>
   positiveInt(m, 'procs') ??
   amounts(m, 'resources') ??
   amount(m, 'memoryBytes') ??
-  sub(m, 'versions', versions)
+  sub(m, 'versions', versions) ??
+  (m.inventory === undefined ? undefined : sub(m, 'inventory', inventory))
 
 const resultItem: Check = (t) =>
   str(t, 'key') ?? optBytes(t, 'value') ?? count(t, 'size') ?? amount(t, 'durationMs')

@@ -38,6 +38,30 @@ export interface WorkerHello {
   /** Memory the worker may use, in bytes. */
   readonly memoryBytes: number
   readonly versions: Versions
+  /**
+   * What the worker kept through an outage of the coordinator (it reconnects with this): a
+   * restarted coordinator binds resubmitted tasks to it instead of running them again. Left out
+   * on a first connection.
+   */
+  readonly inventory?: WorkerInventory
+}
+
+/** A reconnecting worker's tasks and values (see `WorkerHello.inventory`). */
+export interface WorkerInventory {
+  /**
+   * Keys of the tasks it still runs or queues, and of those it finished during (or just before)
+   * the outage whose report it keeps: an `assign` of one of them is answered from that run, not
+   * by running it again.
+   */
+  readonly tasks: readonly string[]
+  /** Values it holds (results, replicas, scattered data), with their sizes in bytes. */
+  readonly held: readonly HeldItem[]
+}
+
+export interface HeldItem {
+  readonly key: string
+  /** Byte length of the encoded value. */
+  readonly size: number
 }
 
 /** Sent every `heartbeatIntervalMs`; a worker that stays silent is removed. */

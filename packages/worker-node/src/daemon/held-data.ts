@@ -113,6 +113,15 @@ export class HeldData {
     return true
   }
 
+  /**
+   * Every key held, in memory or spilled, with its value's size in bytes (a reconnecting
+   * worker's inventory).
+   */
+  *items(): IterableIterator<{ key: string; size: number }> {
+    for (const [key, value] of this.#values) yield { key, size: value.byteLength }
+    for (const [key, size] of this.#spilled) yield { key, size }
+  }
+
   /** Forgets everything; returns the spilled keys with their sizes (files to remove). */
   clear(): [string, number][] {
     const spilled = [...this.#spilled]

@@ -74,7 +74,7 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
       'reconnectInitialDelayMs',
       DELAY,
     ),
-    reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 5000, 'reconnectMaxDelayMs', DELAY),
+    reconnectMaxDelayMs: checkMs(o.reconnectMaxDelayMs ?? 2000, 'reconnectMaxDelayMs', DELAY),
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
     maxWaitingPerProc: o.maxWaitingPerProc ?? 64,

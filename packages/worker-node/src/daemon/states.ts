@@ -17,8 +17,12 @@
  *   reports however it ends.
  * - `done`: its result or error went to the coordinator (`finish` from `queued` only when the pool
  *   failed it before it started: a forced close).
- * - `released`: dropped without a report of its own: stolen, returned, cancelled before it started
- *   (the daemon reports that one as aborted), or abandoned with a lost coordinator.
+ * - `released`: dropped without a report of its own: stolen, returned, or cancelled before it
+ *   started (the daemon reports that one as aborted, unless it was an orphan nobody claimed).
+ *
+ * A lost coordinator changes no task's state: queued and running tasks go on as orphans (see
+ * `WorkerState`), their reports kept in the `ReportLog` until a restarted coordinator assigns
+ * their keys again. (`lose` is kept for a daemon that must give its tasks up.)
  *
  * `done` and `released` are terminal: the record is deleted right after.
  */
@@ -61,7 +65,8 @@ export type WorkerTaskTransition = keyof typeof WORKER_TASK_TRANSITIONS
  *      └──refuse (token, version)──▶ failed (exit 1)      also from reconnecting and draining
  * ```
  *
- * `stopped` and `failed` are terminal.
+ * `stopped` and `failed` are terminal. In `reconnecting` the tasks run on and the held values stay;
+ * the next `hello` carries their inventory (`WorkerState.inventory`).
  */
 export const DaemonState = {
   CONNECTING: 'connecting',

@@ -30,6 +30,15 @@ export class TaskInputs {
     this.#sources.clear()
   }
 
+  /** Keeps the source an assign carries without running it (an assign answered from the outage). */
+  remember(t: AssignTask): void {
+    try {
+      this.resolveFn(t)
+    } catch {
+      // A bad source: the assign that names it by hash later fails as it would have.
+    }
+  }
+
   /**
    * Throws `InvalidTaskError` for a source that does not match its hash, and
    * `InvalidOptionError` for a hash never sent on this connection.

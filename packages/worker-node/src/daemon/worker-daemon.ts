@@ -224,8 +224,10 @@ export class WorkerDaemon {
           this.#feed({ kind: 'refused', stimulusId: ++this.#stimulus })
           return
         }
-        this.log.warn({ retryInMs: delay }, (error as Error).message)
-        await sleep(delay)
+        // Jittered, so that workers dropped together do not all knock at once on a restart.
+        const wait = Math.round(delay * (0.5 + Math.random() / 2))
+        this.log.warn({ retryInMs: wait }, (error as Error).message)
+        await sleep(wait)
         delay = Math.min(delay * 2, this.options.reconnectMaxDelayMs)
       }
     }
@@ -237,6 +239,7 @@ export class WorkerDaemon {
   }
 
   async #connect(): Promise<void> {
+    const inventory = this.#worker.inventory()
     const hello: WorkerHello = {
       kind: 'hello',
       version: PROTOCOL_VERSION,
@@ -248,6 +251,7 @@ export class WorkerDaemon {
       resources: this.options.resources,
       memoryBytes: this.options.memory.memoryLimitBytes,
       versions: { node: process.versions.node, clusterpool: CLUSTERPOOL_VERSION },
+      ...(inventory === undefined ? {} : { inventory }),
     }
     const { connection, welcome } = await openSession<
       'coordinator->worker',
@@ -294,8 +298,13 @@ export class WorkerDaemon {
         workerId: welcome.workerId,
         procs: this.options.procs,
         coordinator: this.options.coordinatorUrl,
+        ...(inventory === undefined
+          ? {}
+          : { inventoryTasks: inventory.tasks.length, inventoryHeld: inventory.held.length }),
       },
-      'registered with the coordinator',
+      inventory === undefined
+        ? 'registered with the coordinator'
+        : 're-registered with the coordinator, with an inventory of what it kept',
     )
   }
 
@@ -304,7 +313,10 @@ export class WorkerDaemon {
     this.#connection = undefined
     this.#inbox.close()
     if (this.#worker.state === 'running')
-      this.log.warn({ code, reason }, 'lost the coordinator; dropping its tasks and reconnecting')
+      this.log.warn(
+        { code, reason, tasks: this.#worker.taskCount, heldBytes: this.#worker.heldBytes },
+        'lost the coordinator; keeping its tasks and values, and reconnecting',
+      )
     this.#feed({ kind: 'coordinator-lost', stimulusId: ++this.#stimulus })
   }
 

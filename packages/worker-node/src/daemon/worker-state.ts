@@ -7,9 +7,11 @@ import {
   serializeError,
   type AssignTask,
   type DataItem,
+  type WorkerInventory,
 } from '@clusterpool/protocol'
 
 import { HeldData } from './held-data.js'
+import { buildInventory, ReportLog } from './report-log.js'
 import {
   DAEMON_TRANSITIONS,
   DaemonState,
@@ -32,6 +34,11 @@ interface TaskRecord {
   /** Assigned with `keep`: the result stays here and only its size is reported. */
   readonly keep: boolean
   state: WorkerTaskState
+  /**
+   * Kept through an outage of the coordinator and not assigned again since: its report goes to
+   * the `ReportLog` (nobody asked for it yet), and an `assign` of its key binds to this run.
+   */
+  orphan: boolean
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -59,6 +66,10 @@ export class WorkerState {
   readonly #ids = new Map<string, number>()
   #nextId = 0
   readonly #held = new HeldData()
+  /** The reports sent lately or during an outage (see `ReportLog`). */
+  readonly #log = new ReportLog()
+  /** Keys of the last inventory: an `assign` of one is answered from what is kept here. */
+  #carried = new Set<string>()
   readonly #inputs = new TaskInputs()
   /** Results larger than this stay here (the coordinator's `holdResultsOverBytes`). Bytes. */
   #holdOverBytes = DEFAULT_HOLD_OVER_BYTES
@@ -95,6 +106,18 @@ export class WorkerState {
     return this.#held.has(key)
   }
 
+  /**
+   * What this worker kept through the outage, for the `hello` of a reconnect: its tasks (all
+   * orphans now), the reports it keeps, its held values. Undefined on a first connection.
+   */
+  inventory(): WorkerInventory | undefined {
+    if (this.#state !== DaemonState.RECONNECTING) return undefined
+    const inventory = buildInventory(this.#ids.keys(), this.#log, this.#held.items())
+    this.#carried = new Set(inventory.tasks)
+    for (const h of inventory.held) this.#carried.add(h.key)
+    return inventory
+  }
+
   /** Applies `event`; appends the instructions it causes to `out` (a new list if left out). */
   handle(event: WorkerEvent, out: WorkerInstruction[] = []): WorkerInstruction[] {
     const s = event.stimulusId
@@ -110,13 +133,16 @@ export class WorkerState {
         if (t === undefined) break // dropped with a lost coordinator; nobody waits for it
         this.#finish(t, s)
         const { value, durationMs } = event
+        const reported = this.#reporting(t)
         if (t.keep || value.byteLength > this.#holdOverBytes) {
           this.#keep(t.key, detachBytes(value), s, out) // kept long: not as a view into a read buffer
           const item = { key: t.key, size: value.byteLength, durationMs }
-          out.push({ kind: 'send-result', stimulusId: s, item })
+          this.#log.result(item)
+          if (reported) out.push({ kind: 'send-result', stimulusId: s, item })
         } else {
           const item = { key: t.key, value, size: value.byteLength, durationMs }
-          out.push({ kind: 'send-result', stimulusId: s, item })
+          this.#log.result(item)
+          if (reported) out.push({ kind: 'send-result', stimulusId: s, item })
         }
         break
       }
@@ -125,7 +151,8 @@ export class WorkerState {
         if (t === undefined) break
         this.#finish(t, s)
         const item = { key: t.key, error: event.error, durationMs: event.durationMs }
-        out.push({ kind: 'send-error', stimulusId: s, item })
+        this.#log.error(item)
+        if (this.#reporting(t)) out.push({ kind: 'send-error', stimulusId: s, item })
         break
       }
       case 'task-nested': {
@@ -215,6 +242,8 @@ export class WorkerState {
         for (const key of event.keys) {
           const spilled = this.#held.release(key)
           if (spilled !== undefined) files.push([key, spilled])
+          this.#log.drop(key)
+          this.#carried.delete(key)
         }
         if (files.length > 0) out.push({ kind: 'forget-spilled', stimulusId: s, files })
         break
@@ -238,6 +267,11 @@ export class WorkerState {
   }
 
   #assign(t: AssignTask, s: number, out: WorkerInstruction[]): void {
+    if (this.#carried.size > 0 && this.#carried.delete(t.key)) {
+      // The coordinator counts the source as sent with this assign: keep it for later ones.
+      if (t.fn.kind === 'source' && t.fn.source !== undefined) this.#inputs.remember(t)
+      if (this.#adopt(t.key, s, out)) return
+    }
     // A relayed input becomes a replica here: the coordinator may place more dependents here.
     if (t.deps)
       for (const d of t.deps) if (d.keep && d.value) this.#keep(d.key, detachBytes(d.value), s, out)
@@ -252,11 +286,40 @@ export class WorkerState {
       out.push({ kind: 'send-error', stimulusId: s, item })
       return
     }
-    this.#tasks.set(id, { key: t.key, id, keep: t.keep === true, state: QUEUED })
+    this.#tasks.set(id, { key: t.key, id, keep: t.keep === true, state: QUEUED, orphan: false })
     this.#ids.set(t.key, id)
     if (t.opts?.timeoutMs !== undefined) run.timeoutMs = t.opts.timeoutMs
     if (t.chunk) run.chunk = true
     out.push(run)
+  }
+
+  /**
+   * A restarted coordinator assigns a key this worker kept through the outage: bind to what is
+   * here instead of running it again. A task still running reports when it ends; a kept report
+   * or a held result is sent now. False if nothing is left of it (it runs afresh).
+   */
+  #adopt(key: string, s: number, out: WorkerInstruction[]): boolean {
+    const t = this.#record(key)
+    if (t !== undefined) {
+      t.orphan = false
+      return true
+    }
+    const r = this.#log.take(key)
+    if (r !== undefined) {
+      if (r.kind === 'error') out.push({ kind: 'send-error', stimulusId: s, item: r.item })
+      else out.push({ kind: 'send-result', stimulusId: s, item: r.item })
+      return true
+    }
+    const held = this.#held.get(key)
+    if (held === undefined) return false
+    const item = { key, size: held.byteLength, durationMs: 0 }
+    out.push({ kind: 'send-result', stimulusId: s, item })
+    return true
+  }
+
+  /** Whether `t`'s report goes to the coordinator now (else it stays in the log only). */
+  #reporting(t: TaskRecord): boolean {
+    return !t.orphan && this.#state !== DaemonState.RECONNECTING
   }
 
   /**
@@ -265,8 +328,19 @@ export class WorkerState {
    * process slot is free again.
    */
   #cancel(key: string, s: number, out: WorkerInstruction[]): void {
+    this.#log.drop(key)
+    this.#carried.delete(key)
     const t = this.#record(key)
     if (t === undefined) return
+    if (t.orphan) {
+      // Nobody claimed it after the outage: dropped without a report (none is expected).
+      if (t.state === QUEUED) this.#drop(t, s, out)
+      else if (t.state === RUNNING) {
+        this.#transition(t, 'abort', s)
+        out.push({ kind: 'abort-task', stimulusId: s, id: t.id })
+      }
+      return
+    }
     switch (t.state) {
       case QUEUED: {
         this.#drop(t, s, out)
@@ -286,18 +360,15 @@ export class WorkerState {
     }
   }
 
-  /** The coordinator reschedules everything this worker had; running it on is wasted work. */
+  /**
+   * The coordinator is gone, perhaps only for a restart: everything goes on. Tasks keep running
+   * (as orphans, whose reports go to the log), held values stay, and the next `hello` carries
+   * the inventory, from which a restarted coordinator re-adopts them. What nobody claims is
+   * dropped when the coordinator says so (`cancel`, `release`) after its grace period.
+   */
   #onLost(s: number, out: WorkerInstruction[]): void {
     if (this.#state !== DaemonState.RUNNING) return
-    for (const t of this.#tasks.values()) {
-      const kind = t.state === QUEUED ? 'drop-task' : 'abort-task'
-      this.#transition(t, 'lose', s)
-      out.push({ kind, stimulusId: s, id: t.id })
-    }
-    this.#tasks.clear()
-    this.#ids.clear()
-    const files = this.#held.clear()
-    if (files.length > 0) out.push({ kind: 'forget-spilled', stimulusId: s, files })
+    for (const t of this.#tasks.values()) t.orphan = true
     this.#move('lose', s)
     out.push({ kind: 'reconnect', stimulusId: s })
   }
