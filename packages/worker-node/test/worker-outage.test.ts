@@ -1,6 +1,6 @@
 // A coordinator outage, through WorkerState alone: what the worker keeps, its inventory, and how
 // it answers a restarted coordinator's assigns from what it kept instead of running them again.
-import type { AssignTask } from '@clusterpool/protocol'
+import { createDecoder, type AssignTask } from '@clusterpool/protocol'
 import test from 'ava'
 
 import { ReportLog } from '../src/daemon/report-log.js'
@@ -111,4 +111,21 @@ test('the report log is bounded in reports and in bytes; the oldest go first', (
   t.is(log.bytes, 10)
   t.like(log.take('e'), { kind: 'result', item: { key: 'e', size: 9 } })
   t.is(log.take('e'), undefined)
+})
+
+test("after the reconnect, running tasks' executors hear that their submits are not known any more", (t) => {
+  const w = throughOutage()
+  const out = feed(w, { kind: 'connected' })
+  // `b` ran through the outage: its executor is told (a refuse frame), so its unfinished
+  // children fail with ConnectionLostError instead of waiting for answers that never come.
+  const told = out.filter((i) => i.kind === 'to-task')
+  t.deepEqual(
+    told.map((i) => (i as { id: number }).id),
+    [2],
+  )
+  const frame = createDecoder().decode((told[0] as { payload: Uint8Array }).payload) as {
+    kind: string
+    code: string
+  }[]
+  t.like(frame[0], { kind: 'refuse', code: 'CP_ERR_CONNECTION_LOST' })
 })

@@ -15,6 +15,7 @@ import {
   type ClientToCoordinator,
   type ClientWelcome,
   type CoordinatorToClient,
+  type Refuse,
   type FnRef,
   type SubmitTask,
   type WireFnRef,
@@ -500,11 +501,18 @@ export class ClusterExecutor extends BaseExecutor {
       case 'cluster':
         this.#workers = m.workers
         return
+      case 'refuse':
+        this.onRefuse(m)
+        return
       case 'pong':
       case 'welcome':
-      case 'refuse':
         return
     }
+  }
+
+  /** A `refuse` after the handshake (a task's executor hears one when its worker lost the coordinator). */
+  protected onRefuse(refuse: Refuse): void {
+    void refuse
   }
 
   /** Removes a finished task's future and tells the coordinator it may forget the task. */

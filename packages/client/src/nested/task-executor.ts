@@ -1,11 +1,13 @@
 import {
   AbortedError,
+  ConnectionLostError,
   DeadlockError,
   Direction,
   PROTOCOL_VERSION,
   SELF_ID,
   type ClientToCoordinator,
   type ClientWelcome,
+  type Refuse,
   type TaskChannel,
   type TaskExecutorParts,
 } from '@clusterpool/protocol'
@@ -114,6 +116,16 @@ export class TaskExecutor extends ClusterExecutor {
       )
     })
     return self
+  }
+
+  /**
+   * The task's worker lost the coordinator while the task ran: what the task submitted is not
+   * known there any more, so its unfinished futures fail with `ConnectionLostError` now rather
+   * than wait forever. New submits go to the coordinator the worker is connected to again.
+   */
+  protected override onRefuse(refuse: Refuse): void {
+    const error = new ConnectionLostError(refuse.message)
+    for (const future of [...this.unfinished]) if (!future.done()) future.setException(error)
   }
 
   /** The task was aborted: its waits end now, with `AbortedError`, and its children go. */

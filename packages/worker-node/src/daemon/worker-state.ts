@@ -1,7 +1,9 @@
-import { refuseOversize } from './nested-frames.js'
 import {
   AbortedError,
+  ErrorCode,
   InvalidStateError,
+  createEncoder,
+  encodeFrame,
   nextState,
   detachBytes,
   serializeError,
@@ -11,6 +13,7 @@ import {
 } from '@clusterpool/protocol'
 
 import { HeldData } from './held-data.js'
+import { refuseOversize } from './nested-frames.js'
 import { buildInventory, ReportLog } from './report-log.js'
 import {
   DAEMON_TRANSITIONS,
@@ -58,6 +61,17 @@ const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = WorkerTaskState
  *
  * Reading an event never keeps the event object itself, only what it carries.
  */
+/** Told to running tasks' executors after an outage (see `connected`): a `refuse` frame. */
+const EXECUTOR_LOST = encodeFrame(createEncoder(), [
+  {
+    kind: 'refuse',
+    code: ErrorCode.CONNECTION_LOST,
+    message:
+      "the worker lost the coordinator while this task ran: the task's unfinished children " +
+      'are not known to it any more',
+  },
+])
+
 export class WorkerState {
   #state: DaemonState = DaemonState.CONNECTING
   /** Unfinished tasks, by the pool's id. */
@@ -196,6 +210,13 @@ export class WorkerState {
         this.#holdOverBytes = event.holdResultsOverBytes ?? DEFAULT_HOLD_OVER_BYTES
         this.#maxPayload = event.maxPayload ?? Infinity
         this.#inputs.forgetSources()
+        // Tasks that ran through the outage: whatever their executors submitted is not known to
+        // this coordinator (frames were dropped meanwhile, and a restarted one never had them).
+        // Their unfinished futures fail now, with ConnectionLostError, rather than wait forever.
+        for (const t of this.#tasks.values()) {
+          if (t.state === RUNNING || t.state === CANCELLING)
+            out.push({ kind: 'to-task', stimulusId: s, id: t.id, payload: EXECUTOR_LOST })
+        }
         break
       case 'refused':
         this.#move('refuse', s)
