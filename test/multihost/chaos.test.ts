@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
-import test from 'ava'
 import { ClusterExecutor, type Future } from 'clusterpool'
 import {
   GenericContainer,
@@ -26,31 +25,15 @@ import {
 
 import { freePort } from '../helpers/restart.js'
 
+import { dockerTests } from './docker.js'
+
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const token = randomBytes(12).toString('hex')
 const image = 'clusterpool:chaos-test'
 
-function dockerAvailable(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-const hasDocker = dockerAvailable()
-if (!hasDocker && process.env.CI) {
-  test('the chaos test needs a Docker engine', (t) => {
-    t.fail(
-      'no Docker engine answers `docker info`; .ci/run must install docker.io and start dockerd',
-    )
-  })
-}
-if (!hasDocker) console.warn('chaos: no Docker engine here, skipping (CI fails instead)')
-const maybe = hasDocker ? test.serial : test.skip
+const { maybe } = dockerTests('the chaos test')
 
 const PLAIN = 14_000
 const CHAINS = 1000

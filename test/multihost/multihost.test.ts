@@ -18,30 +18,14 @@ import {
 /** The global inside task processes (see `currentTask` in clusterpool). */
 declare const currentTask: () => CurrentTask
 
+import { dockerTests } from './docker.js'
+
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const token = randomBytes(12).toString('hex')
 const image = 'clusterpool:multihost-test'
 
-function dockerAvailable(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-const hasDocker = dockerAvailable()
-if (!hasDocker && process.env.CI) {
-  test('multi-host tests need a Docker engine', (t) => {
-    t.fail(
-      'no Docker engine answers `docker info`; .ci/run must install docker.io and start dockerd',
-    )
-  })
-}
-const maybe = hasDocker ? test.serial : test.skip
-if (!hasDocker) console.warn('multihost: no Docker engine here, skipping (CI fails instead)')
+const { hasDocker, maybe } = dockerTests('multi-host tests')
 
 let network: StartedNetwork
 let coordinator: StartedTestContainer

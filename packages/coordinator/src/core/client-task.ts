@@ -217,9 +217,9 @@ export class ClientTask {
     this.progress = progress
   }
 
-  /** Scattered data: `value` (a copy) stays here, `inline`, until it is stored on a worker. */
-  static scattered(key: string, client: ClientSession, id: number, value: Uint8Array): ClientTask {
-    const task = new ClientTask(
+  /** A record of data, not of a task: nothing runs for it. */
+  static #data(key: string, client: ClientSession, id: number): ClientTask {
+    return new ClientTask(
       key,
       client,
       id,
@@ -230,6 +230,11 @@ export class ClientTask {
       false,
       undefined,
     )
+  }
+
+  /** Scattered data: `value` (a copy) stays here, `inline`, until it is stored on a worker. */
+  static scattered(key: string, client: ClientSession, id: number, value: Uint8Array): ClientTask {
+    const task = ClientTask.#data(key, client, id)
     task.#value = INLINE
     task.#bytes = value
     client.heldBytes += value.byteLength
@@ -241,17 +246,7 @@ export class ClientTask {
    * its outcome), its value `held` on a worker, like stored scattered data.
    */
   static adopted(key: string, client: ClientSession, id: number): ClientTask {
-    const task = new ClientTask(
-      key,
-      client,
-      id,
-      SCATTERED,
-      NO_ARGS,
-      undefined,
-      undefined,
-      false,
-      undefined,
-    )
+    const task = ClientTask.#data(key, client, id)
     task.#value = HELD
     task.#state = SETTLED
     return task

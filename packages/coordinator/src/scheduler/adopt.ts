@@ -1,6 +1,6 @@
 import type { SchedulerState } from './core.js'
 import { DecisionType } from './decisions.js'
-import { enterWaiting, failTask } from './graph.js'
+import { enterWaiting, failTask, holdOn } from './graph.js'
 import { attach } from './slots.js'
 import { TaskState } from './states.js'
 import type { TaskRecord } from './task.js'
@@ -61,14 +61,7 @@ export function adoptRun(c: SchedulerState, t: TaskRecord, w: WorkerRecord): voi
 export function adoptData(c: SchedulerState, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
   t.scattered = true
   c.transition(t, 'scatter')
-  t.nbytes = nbytes
-  t.whoHas = [w]
-  w.hasData.add(t)
-  c.emit({ type: DecisionType.MEMORY, key: t.key, workerId: w.id, nbytes })
-  for (const d of t.dependents ?? []) {
-    if (d.state === TaskState.WAITING && --d.waitingOn === 0) c.ready.push(d)
-  }
-  c.settle.push(t)
+  holdOn(c, t, w, nbytes)
 }
 
 /**

@@ -85,6 +85,11 @@ export function finishTask(
   nbytes: number,
 ): void {
   c.transition(t, 'finish')
+  holdOn(c, t, w, nbytes)
+}
+
+/** `t`'s value (`nbytes`) is in `w`'s memory now: dependents waiting only for it get ready. */
+export function holdOn(c: SchedulerState, t: TaskRecord, w: WorkerRecord, nbytes: number): void {
   t.nbytes = nbytes
   t.whoHas = [w]
   w.hasData.add(t)

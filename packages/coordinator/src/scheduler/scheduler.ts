@@ -9,6 +9,7 @@ import { resolveSchedulerOptions, type SchedulerOptions } from './options.js'
 import { checkNoWorker, flush } from './placement.js'
 import { isActive, TaskState, WorkerRecordState } from './states.js'
 import { planSteals } from './stealing.js'
+import type { TaskRecord } from './task.js'
 import type { WorkerRecord } from './worker.js'
 import {
   attach,
@@ -118,13 +119,22 @@ export class Scheduler {
   }
 
   submit(spec: TaskSpec, nowMs: number): void {
+    this.#submit(spec, nowMs, (c, task) => enterWaiting(c, task, null))
+  }
+
+  /** Makes the task; one with an unknown dependency fails, the others go on as `then` says. */
+  #submit(
+    spec: TaskSpec,
+    nowMs: number,
+    then: (c: SchedulerState, task: TaskRecord) => void,
+  ): void {
     const c = this.#start(nowMs)
     const { task, unknown } = createTask(c, spec)
     if (unknown !== null) {
       const message = `task ${task.key} cannot run: its dependency ${unknown} is unknown (released or never submitted)`
       failTask(c, task, 'dependency', message, { dependency: unknown })
     } else {
-      enterWaiting(c, task, null)
+      then(c, task)
     }
     flush(c)
   }
@@ -169,15 +179,7 @@ export class Scheduler {
    * grace period to end (`unpark`). A dependency that is unknown fails it, as in `submit`.
    */
   submitParked(spec: TaskSpec, nowMs: number): void {
-    const c = this.#start(nowMs)
-    const { task, unknown } = createTask(c, spec)
-    if (unknown !== null) {
-      const message = `task ${task.key} cannot run: its dependency ${unknown} is unknown (released or never submitted)`
-      failTask(c, task, 'dependency', message, { dependency: unknown })
-    } else {
-      park(task)
-    }
-    flush(c)
+    this.#submit(spec, nowMs, (_c, task) => park(task))
   }
 
   /** A client claims a held value it had before the restart: parked until an inventory names it. */
