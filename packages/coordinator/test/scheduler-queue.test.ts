@@ -63,13 +63,16 @@ test('saturation: while prefetching, a worker holds ceil(procs × 1.1) + prefetc
   )
 })
 
-test('tiny tasks (observed under tinyTaskMs) get deep worker queues; others do not', (t) => {
+test('tiny tasks (observed under tinyTaskMs) get worker queues that hide the round trip; others do not', (t) => {
   const s = new Scheduler()
   s.addWorker({ id: 'w', procs: 2 }, 0)
   for (let i = 0; i < 1000; i++) s.submit({ key: `t${i}`, fnKey: 'noop', clientId: 'c' }, 0)
   t.is(assigns(s.takeDecisions()).length, 2, 'unknown function: one task per process')
   s.taskFinished('t0', 'w', { durationMs: 0.02 }, 1)
-  t.is(assigns(s.takeDecisions()).length, 2 * 64 - 1, 'tiny: up to procs × tinyTaskDepth')
+  // t0 was sent to a free process at 0 and ran 0.02 ms: its result at 1 ms measures a 0.98 ms
+  // round trip, so each process needs 1 + ceil(0.98 / 0.02) = 50 tasks to never run dry.
+  t.is(assigns(s.takeDecisions()).length, 2 * 50 - 1, 'tiny: procs × (1 + round trip / estimate)')
+  t.is(s.worker('w')!.roundTripMs, 0.98)
 
   const off = new Scheduler({ tinyTaskMs: 0 })
   off.addWorker({ id: 'w', procs: 2 }, 0)

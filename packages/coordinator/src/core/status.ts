@@ -22,6 +22,8 @@ export interface WorkerStatus {
   failed: number
   /** Estimated remaining work per process. Milliseconds. */
   occupancyMs: number
+  /** The measured round trip to it, which sizes its queue of tiny tasks. Milliseconds. */
+  roundTripMs: number
   /** CPU in cores, resident memory and held result bytes, from its last heartbeat. */
   cpu: number
   memoryRss: number
@@ -138,6 +140,7 @@ export function buildStatus(
         done: v?.done ?? 0,
         failed: v?.failed ?? 0,
         occupancyMs: v ? v.occupancyMs / w.procs : 0,
+        roundTripMs: v?.roundTripMs ?? 0,
         cpu: w.cpu,
         memoryRss: w.memoryRss,
         memoryBytes: w.memoryBytes,

@@ -8,6 +8,9 @@ import { isActive, TASK_TRANSITIONS, TaskState, type TaskTransition } from './st
 import type { TaskRecord } from './task.js'
 import type { WorkerRecord } from './worker.js'
 
+/** The round trip assumed before any is measured, when the `roundTripMs` option is 0 or Infinity. Milliseconds. */
+const INITIAL_ROUND_TRIP_MS = 1
+
 /**
  * The scheduler's state, shared by the modules that act on it (slots, graph, placement,
  * stealing). Task states change only through `transition`, which checks the move against
@@ -47,11 +50,19 @@ export class SchedulerState {
   seq = 0
   queuedLive = 0
   now = 0
+  /**
+   * The round trip to a worker, averaged over every worker's samples (`WorkerRecord.roundTripMs`):
+   * a function faster than this (or than `tinyTaskMs`) counts as tiny. Milliseconds.
+   */
+  roundTripMs: number
 
   constructor(o: ResolvedSchedulerOptions) {
     this.o = o
     this.bytesPerMs = o.bandwidthBytesPerSecond / 1000
+    this.roundTripMs =
+      Number.isFinite(o.roundTripMs) && o.roundTripMs > 0 ? o.roundTripMs : INITIAL_ROUND_TRIP_MS
     this.estimates = new Estimates(o.defaultDurationMs, o.tinyTaskMs)
+    this.estimates.roundTripMs = this.roundTripMs
   }
 
   emit(d: Decision): void {

@@ -6,7 +6,9 @@
  *   `0.5·new + 0.5·old` (Dask's rule): recent behaviour counts, one outlier only halves its way in.
  * - A run still going past the estimate raises it to its elapsed time (on `tick`): the true
  *   duration is at least that, so queued siblings stop looking cheap.
- * - A function is *tiny* once observed below `tinyTaskMs`; tiny tasks get deep worker queues.
+ * - A function is *tiny* once observed below `tinyTaskMs` or the measured round trip to the
+ *   workers, whichever is longer (`tinyTaskMs` 0 turns this off): tiny tasks get worker queues
+ *   deep enough to hide the round trip (`tinyCapOf` in slots.ts).
  * - The *spread* is how far runs typically fall from the estimate, by the same moving average of
  *   `|new − estimate|`; it starts at the first run's duration (one run says nothing about how
  *   alike the next will be) and tends to 0 for a function whose runs all take the same time.
@@ -31,6 +33,8 @@ export class Estimates {
   readonly #byFn = new Map<string, FnStats>()
   readonly #defaultMs: number
   readonly #tinyMs: number
+  /** The measured round trip to the workers (`SchedulerState.roundTripMs`). Milliseconds. */
+  roundTripMs = 0
 
   constructor(defaultMs: number, tinyMs: number) {
     this.#defaultMs = defaultMs
@@ -65,7 +69,11 @@ export class Estimates {
   }
 
   isTiny(s: FnStats): boolean {
-    return s.observed > 0 && s.estimateMs < this.#tinyMs
+    return (
+      s.observed > 0 &&
+      this.#tinyMs > 0 &&
+      (s.estimateMs < this.#tinyMs || s.estimateMs < this.roundTripMs)
+    )
   }
 
   values(): IterableIterator<FnStats> {

@@ -20,7 +20,8 @@ export interface SchedulerOptions {
   /** Extra tasks per worker beyond the saturation cap, so the next task is already there when one finishes (hides a round trip). Default 1. */
   prefetch?: number
   /**
-   * The coordinator–worker round trip that prefetching hides. Milliseconds; default 1. Workers
+   * The coordinator–worker round trip that prefetching hides, and the first guess of the measured
+   * one (`WorkerRecord.roundTripMs`, which sizes the queues of tiny tasks). Milliseconds; default 1. Workers
    * get tasks beyond their processes (`saturationFactor`, `prefetch`) only while the round trips
    * this saves until the queue runs dry (`queued tasks × roundTripMs / processes`) exceed the
    * spread of the function's observed durations: a task committed early to a worker may wait
@@ -29,12 +30,14 @@ export interface SchedulerOptions {
    */
   roundTripMs?: number
   /**
-   * A function whose observed duration estimate is below this is "tiny": workers may then hold
-   * `tinyTaskDepth` tasks per process, so that no-op tasks are not limited by round trips.
-   * Milliseconds; default 1. Set 0 to turn deep queues off.
+   * A function whose observed duration estimate is below this, or below the measured round trip
+   * to the workers, is "tiny": each process of a worker may then hold `1 + ceil(round trip /
+   * estimate)` of its tasks (at least 2, at most `tinyTaskDepth`), so that it never idles waiting
+   * for its next assign (see `tinyCapOf` in slots.ts). Milliseconds; default 1. Set 0 to turn
+   * deep queues off.
    */
   tinyTaskMs?: number
-  /** Tasks per process a worker may hold when the task is tiny (see `tinyTaskMs`). Default 64. */
+  /** Most tasks per process a worker may hold when the task is tiny (see `tinyTaskMs`). Default 64. */
   tinyTaskDepth?: number
   /** A task whose worker died this many times while it (possibly) ran fails with reason `killed-worker`. Default 3. */
   allowedFailures?: number

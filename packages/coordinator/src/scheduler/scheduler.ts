@@ -19,6 +19,7 @@ import {
   refreshHungry,
   setSeceded,
   refreshOccupancy,
+  sampleRoundTrip,
 } from './slots.js'
 import {
   createTask,
@@ -311,6 +312,7 @@ export class Scheduler {
       return
     }
     c.estimates.observe(t.fn, report.durationMs)
+    if (t.run !== null) sampleRoundTrip(c, t.run, report.durationMs)
     detach(c, t)
     w.done++
     finishTask(c, t, w, nbytes)

@@ -148,17 +148,69 @@ export function advanceWindow(c: SchedulerState, w: WorkerRecord): void {
 /**
  * How many tasks `w` may hold (running plus waiting there) when the next one is `t`:
  *
- * - tiny `t` (its function's estimate is under `tinyTaskMs`): `tinyCap`, `procs × tinyTaskDepth`.
- *   Deep queues hide the round trip when tasks take microseconds, and cost at most
- *   `tinyTaskDepth × tinyTaskMs` of imbalance per process, which stealing evens out;
+ * - tiny `t` (its function's estimate is under `tinyTaskMs` or the measured round trip):
+ *   `tinyCapOf`, enough queued per process to hide the worker's round trip;
  * - while prefetching pays (`prefetchPays`): `baseCap`, `ceil(procs × saturationFactor) + prefetch`;
  * - otherwise `procs`: the worker gets a task only when it has a free process, so every task
  *   starts on the first process that frees anywhere, in queue order (greedy list scheduling).
  */
 export function capOf(c: SchedulerState, w: WorkerRecord, t: TaskRecord): number {
-  if (c.estimates.isTiny(t.fn)) return w.tinyCap
+  if (c.estimates.isTiny(t.fn)) return tinyCapOf(c, w, t.fn.estimateMs)
   if (prefetchPays(c, t)) return w.baseCap
   return Math.min(w.procs, w.baseCap)
+}
+
+/**
+ * The queue that hides the round trip for tasks of `estimateMs`: a process that finishes a task
+ * asks for the next, and until it arrives (`w.roundTripMs`) it must have work queued, that is
+ * `1 + ceil(roundTripMs / estimateMs)` tasks per process (at least 2, at most `tinyTaskDepth`:
+ * `w.tinyCap`). A process busy with a task that is not tiny queues none (a tiny task there would
+ * wait behind it while other processes run dry): it counts as one.
+ */
+export function tinyCapOf(c: SchedulerState, w: WorkerRecord, estimateMs: number): number {
+  const maxDepth = w.tinyCap / w.procs
+  const depth = Math.min(maxDepth, Math.max(2, 1 + Math.ceil(w.roundTripMs / estimateMs)))
+  const long = longRunning(c, w)
+  return long + Math.max(0, w.procs - long) * depth
+}
+
+/** How many of `w`'s running tasks are not tiny, or are overdue. */
+function longRunning(c: SchedulerState, w: WorkerRecord): number {
+  let long = 0
+  let i = 0
+  for (const a of w.assigned) {
+    if (a.seceded) continue
+    if (i++ >= w.procs) break
+    // The first `procs` are running (the window); a tiny one ends about as soon as a new one
+    // comes. One whose result is overdue by two round trips is long, whatever its function's
+    // estimate (a function with both long and short runs may look tiny).
+    const fn = a.task.fn
+    const ranMs = a.startedAt >= 0 ? c.now - a.startedAt : 0
+    if (!c.estimates.isTiny(fn) || ranMs > fn.estimateMs + 2 * w.roundTripMs) long++
+  }
+  return long
+}
+
+/** Weight of a new round-trip sample in the moving averages. */
+const ROUND_TRIP_WEIGHT = 0.1
+/** Round-trip samples are clamped to this range: a stalled peer must not freeze the queues. Milliseconds. */
+const ROUND_TRIP_RANGE_MS = [0.01, 100] as const
+
+/**
+ * `a` finished after `durationMs` of running: if it was sent to a free process, the time it
+ * took beyond its run is one round trip to its worker. Moves the worker's and the cluster's
+ * averages (the first sample of a worker replaces its default).
+ */
+export function sampleRoundTrip(c: SchedulerState, a: Assignment, durationMs: number): void {
+  if (a.sentIdleAt < 0 || !(durationMs >= 0)) return
+  const [lo, hi] = ROUND_TRIP_RANGE_MS
+  const sample = Math.min(hi, Math.max(lo, c.now - a.sentIdleAt - durationMs))
+  const w = a.worker
+  w.roundTripMs =
+    w.roundTrips === 0 ? sample : w.roundTripMs + ROUND_TRIP_WEIGHT * (sample - w.roundTripMs)
+  w.roundTrips++
+  c.roundTripMs += ROUND_TRIP_WEIGHT * (w.roundTripMs - c.roundTripMs)
+  c.estimates.roundTripMs = c.roundTripMs
 }
 
 /**

@@ -106,6 +106,12 @@ export class Assignment {
    * the worker may run another task meanwhile, and it costs no occupancy until it rejoins.
    */
   seceded = false
+  /**
+   * When it was assigned, if a process was free for it then (it starts as soon as it arrives):
+   * its result, minus its run time, measures the worker's round trip (`WorkerRecord.roundTripMs`).
+   * -1 otherwise (it may wait behind others there).
+   */
+  readonly sentIdleAt: number
 
   constructor(
     task: TaskRecord,
@@ -119,6 +125,7 @@ export class Assignment {
     this.transferMs = transferMs
     this.costMs = costMs
     this.startedAt = startedAt
+    this.sentIdleAt = startedAt
   }
 }
 

@@ -27,6 +27,8 @@ export interface WorkerView {
   /** Results it holds: how many, and their total size in bytes. */
   readonly dataKeys: number
   readonly dataBytes: number
+  /** The measured round trip to it (see `WorkerRecord.roundTripMs`). Milliseconds. */
+  readonly roundTripMs: number
 }
 
 /** Task records by state, plus `noWorker` (queued tasks no connected worker could run, a subset of `queued`). */
@@ -83,6 +85,7 @@ export function workerView(w: WorkerRecord): WorkerView {
     usedResources: Object.fromEntries(w.used),
     dataKeys: w.hasData.size,
     dataBytes,
+    roundTripMs: w.roundTripMs,
   }
 }
 

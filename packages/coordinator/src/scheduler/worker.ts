@@ -49,8 +49,16 @@ export class WorkerRecord {
   seceded = 0
   /** Most tasks it may hold while prefetching pays: `ceil(procs × saturationFactor) + prefetch` (see `capOf`). */
   readonly baseCap: number
-  /** Most tasks it may hold when the next one is tiny. */
+  /** Most tasks it may hold when the next one is tiny (the bound of `tinyCapOf`). */
   readonly tinyCap: number
+  /**
+   * The measured round trip to this worker: from assigning a task to a free process to its
+   * result, minus the task's own run time (wire, daemon, pool and coordinator time, both ways).
+   * A moving average; `roundTripMs` (the option) until the first sample. Milliseconds.
+   */
+  roundTripMs: number
+  /** Round-trip samples taken. */
+  roundTrips = 0
 
   constructor(
     id: string,
@@ -60,6 +68,7 @@ export class WorkerRecord {
     resources: ReadonlyMap<string, number>,
     baseCap: number,
     tinyCap: number,
+    roundTripMs: number,
   ) {
     this.id = id
     this.name = name
@@ -68,6 +77,7 @@ export class WorkerRecord {
     this.resources = resources
     this.baseCap = baseCap
     this.tinyCap = tinyCap
+    this.roundTripMs = roundTripMs
   }
 
   /** Task slots in use: assigned (but not seceded), incoming steals, and zombies. */
