@@ -82,12 +82,23 @@ export function startMemoryGuard(shareFile: string): void {
  */
 export const GC_AFTER_RESULTS_OVER_BYTES = 16 * 2 ** 20
 
+/**
+ * The buffers are looked at no more often than this: `process.memoryUsage()` walks the heap's
+ * spaces (microseconds), too dear for every batch of no-op results. Milliseconds.
+ */
+export const GC_CHECK_INTERVAL_MS = 5
+
 let gc: (() => void) | undefined
 let gcQueued = false
+let checkedAt = -Infinity
 
 /** After results went out: collect soon if buffers are piling up (guarded processes only). */
 export function collectAfterResults(): void {
-  if (gcQueued || process.memoryUsage().arrayBuffers < GC_AFTER_RESULTS_OVER_BYTES) return
+  if (gcQueued) return
+  const now = performance.now()
+  if (now - checkedAt < GC_CHECK_INTERVAL_MS) return
+  checkedAt = now
+  if (process.memoryUsage().arrayBuffers < GC_AFTER_RESULTS_OVER_BYTES) return
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc')

@@ -99,6 +99,8 @@ function walk(value: unknown, path: string, state: WalkState, depth: number): vo
   if (state.seen?.has(obj)) throw new UnsendableValueError(path, 'circular reference')
   if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return
   if (obj instanceof Date || obj instanceof RegExp) return
+  // An array of primitives (a task's usual arguments) has no child to walk: no ancestor set.
+  if (Array.isArray(obj) && !obj.some(needsWalk)) return
   const seen = (state.seen ??= new Set())
   seen.add(obj)
   try {
