@@ -98,3 +98,37 @@ test.serial('higher priority runs first; resources are never oversubscribed', as
     await cluster.close()
   }
 })
+
+test.serial(
+  'tiny tasks: queues sized by the measured round trip, and none behind a long task',
+  async (t) => {
+    const cluster = await LocalCluster.start({ workers: 0, workerOutput: 'ignore' })
+    try {
+      cluster.addWorker({ name: 'a', env: { CP_TEST_NAME: 'a' } })
+      cluster.addWorker({ name: 'b', env: { CP_TEST_NAME: 'b' } })
+      await cluster.waitForWorkers(2)
+      const ex = cluster.executor()
+      const where = (): string => process.env.CP_TEST_NAME ?? '?'
+      // Learn the function (tiny) and the round trips.
+      await Promise.all(Array.from({ length: 200 }, () => ex.submit(where)))
+      for (const w of cluster.coordinator.status().workers) {
+        t.true(w.roundTripMs > 0 && w.roundTripMs < 1000, `${w.name}: ${w.roundTripMs} ms`)
+      }
+      const long = ex.submit(sleepTask, 3000)
+      await new Promise((r) => setTimeout(r, 300))
+      const busy = cluster.coordinator.status().workers.find((w) => w.running > 0)?.name
+      t.truthy(busy, 'the long task runs')
+      const ranOn = await Promise.all(Array.from({ length: 500 }, () => ex.submit(where)))
+      t.false(long.done(), 'the short tasks did not wait for the long one')
+      t.is(
+        ranOn.filter((n) => n === busy).length,
+        0,
+        `none ran on ${busy}, busy with the long task`,
+      )
+      t.is(await long, busy)
+      await ex.shutdown()
+    } finally {
+      await cluster.close()
+    }
+  },
+)

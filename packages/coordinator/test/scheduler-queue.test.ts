@@ -69,10 +69,9 @@ test('tiny tasks (observed under tinyTaskMs) get worker queues that hide the rou
   for (let i = 0; i < 1000; i++) s.submit({ key: `t${i}`, fnKey: 'noop', clientId: 'c' }, 0)
   t.is(assigns(s.takeDecisions()).length, 2, 'unknown function: one task per process')
   s.taskFinished('t0', 'w', { durationMs: 0.02 }, 1)
-  // t0 was sent to a free process at 0 and ran 0.02 ms: its result at 1 ms measures a 0.98 ms
-  // round trip, so each process needs 1 + ceil(0.98 / 0.02) = 50 tasks to never run dry.
-  t.is(assigns(s.takeDecisions()).length, 2 * 50 - 1, 'tiny: procs × (1 + round trip / estimate)')
-  t.is(s.worker('w')!.roundTripMs, 0.98)
+  // No round trip measured yet (a worker's first results pay for its start): the default 1 ms,
+  // so each process needs 1 + ceil(1 / 0.02) = 51 tasks to never run dry.
+  t.is(assigns(s.takeDecisions()).length, 2 * 51 - 1, 'tiny: procs × (1 + round trip / estimate)')
 
   const off = new Scheduler({ tinyTaskMs: 0 })
   off.addWorker({ id: 'w', procs: 2 }, 0)

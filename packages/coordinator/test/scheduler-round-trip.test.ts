@@ -13,15 +13,35 @@ const held = (s: Scheduler, id: string): number => {
 function measured(procs: number, estimateMs: number, rttMs: number, tasks = 1000) {
   const s = new Scheduler({ workStealing: false })
   s.addWorker({ id: 'w', procs }, 0)
-  s.submit({ key: 'first', fnKey: 'f', clientId: 'c' }, 0)
-  t0(s)
-  // Sent to a free process at 0; its result comes back after its run plus the round trip.
-  s.taskFinished('first', 'w', { durationMs: estimateMs }, estimateMs + rttMs)
-  for (let i = 0; i < tasks; i++) s.submit({ key: `t${i}`, fnKey: 'f', clientId: 'c' }, 100)
+  warm(s, 'w', 'f', estimateMs, rttMs)
+  for (let i = 0; i < tasks; i++) s.submit({ key: `t${i}`, fnKey: 'f', clientId: 'c' }, 1000)
   s.takeDecisions()
   return s
 }
-const t0 = (s: Scheduler): number => assigns(s.takeDecisions()).length
+
+/**
+ * Three tasks of `fnKey` on worker `id`, one at a time, each sent to a free process and back
+ * after its run plus `rttMs`: the first two are the worker's warm-up (not samples), the third
+ * is its first round-trip sample.
+ */
+function warm(
+  s: Scheduler,
+  id: string,
+  fnKey: string,
+  runMs: number,
+  rttMs: number,
+  from = 0,
+): number {
+  let now = from
+  for (let i = 0; i < 3; i++) {
+    const key = `warm-${id}-${i}`
+    s.submit({ key, fnKey, clientId: 'c', workers: [id] }, now)
+    s.takeDecisions()
+    now += runMs + rttMs
+    s.taskFinished(key, id, { durationMs: runMs }, now)
+  }
+  return now
+}
 
 test('the round trip is measured from tasks sent to a free process: result time minus run time', (t) => {
   const s = measured(1, 5, 3, 0)
@@ -46,19 +66,23 @@ test('a function faster than the measured round trip is tiny even above tinyTask
   t.is(held(measured(4, 2, 0.5), 'w'), Math.ceil(4 * 1.1) + 1)
 })
 
-test('tasks that waited behind others on the worker are not round-trip samples', (t) => {
+test('tasks that waited behind others on the worker, and the first results of a worker, are not round-trip samples', (t) => {
   const s = new Scheduler({ workStealing: false })
   s.addWorker({ id: 'w', procs: 1 }, 0)
-  s.submit({ key: 'a', fnKey: 'f', clientId: 'c' }, 0)
-  s.takeDecisions()
-  s.taskFinished('a', 'w', { durationMs: 1 }, 2) // a round trip of 1 ms
-  for (let i = 0; i < 10; i++) s.submit({ key: `q${i}`, fnKey: 'f', clientId: 'c' }, 2)
+  for (let i = 0; i < 2; i++) {
+    s.submit({ key: `start${i}`, fnKey: 'f', clientId: 'c' }, 0)
+    s.takeDecisions()
+    s.taskFinished(`start${i}`, 'w', { durationMs: 1 }, 500) // process start-up: not a sample
+  }
+  t.is(s.worker('w')!.roundTripMs, 1, 'still the default')
+  for (let i = 0; i < 10; i++) s.submit({ key: `q${i}`, fnKey: 'f', clientId: 'c' }, 500)
   const queued = assigns(s.takeDecisions()).map((d) => d.key)
   t.true(queued.length > 1)
+  s.taskFinished(queued[0]!, 'w', { durationMs: 1 }, 501.5) // sent to a free process: 0.5 ms
+  t.is(s.worker('w')!.roundTripMs, 0.5)
   // The second queued task waited for the first: its late result says nothing of the wire.
-  s.taskFinished(queued[0]!, 'w', { durationMs: 1 }, 3.5)
-  s.taskFinished(queued[1]!, 'w', { durationMs: 1 }, 50)
-  t.is(s.worker('w')!.roundTripMs, 1 + 0.1 * (0.5 - 1))
+  s.taskFinished(queued[1]!, 'w', { durationMs: 1 }, 550)
+  t.is(s.worker('w')!.roundTripMs, 0.5)
 })
 
 test('a stalled worker moves the round trip at most to 100 ms per sample', (t) => {
@@ -70,15 +94,10 @@ test('long then short: a process busy with a long task queues no tiny ones; the 
   const s = new Scheduler({ workStealing: false })
   s.addWorker({ id: 'a', procs: 1 }, 0)
   s.addWorker({ id: 'b', procs: 1 }, 0)
-  // Teach the scheduler both functions (and a 1 ms round trip).
-  s.submit({ key: 'l0', fnKey: 'long', clientId: 'c' }, 0)
-  s.submit({ key: 's0', fnKey: 'short', clientId: 'c' }, 0)
-  const first = new Map(assigns(s.takeDecisions()).map((d) => [d.key, d.workerId]))
-  s.taskFinished('l0', first.get('l0')!, { durationMs: 600 }, 601)
-  s.taskFinished('s0', first.get('s0')!, { durationMs: 0.05 }, 601)
-  s.takeDecisions()
-  s.submit({ key: 'l1', fnKey: 'long', clientId: 'c', priority: 1 }, 602)
-  for (let i = 1; i <= 200; i++) s.submit({ key: `s${i}`, fnKey: 'short', clientId: 'c' }, 602)
+  // Teach the scheduler both functions, and a 1 ms round trip to each worker.
+  warm(s, 'b', 'short', 0.05, 1, warm(s, 'a', 'long', 600, 1))
+  s.submit({ key: 'l1', fnKey: 'long', clientId: 'c', priority: 1 }, 2000)
+  for (let i = 1; i <= 200; i++) s.submit({ key: `s${i}`, fnKey: 'short', clientId: 'c' }, 2000)
   const on = assigns(s.takeDecisions())
   const longOn = on.find((d) => d.key === 'l1')!.workerId
   const shortsThere = on.filter((d) => d.key.startsWith('s') && d.workerId === longOn)
@@ -89,16 +108,14 @@ test('long then short: a process busy with a long task queues no tiny ones; the 
 test('a run overdue by two round trips counts as long, even of a function that looks tiny', (t) => {
   const s = new Scheduler({ workStealing: false })
   s.addWorker({ id: 'a', procs: 1 }, 0)
-  s.submit({ key: 'm0', fnKey: 'mixed', clientId: 'c' }, 0)
-  s.takeDecisions()
-  s.taskFinished('m0', 'a', { durationMs: 0.05 }, 1.05) // tiny, 1 ms round trip
-  s.submit({ key: 'slow', fnKey: 'mixed', clientId: 'c' }, 2)
+  warm(s, 'a', 'mixed', 0.05, 1) // tiny, 1 ms round trip
+  s.submit({ key: 'slow', fnKey: 'mixed', clientId: 'c' }, 10)
   t.deepEqual(
     assigns(s.takeDecisions()).map((d) => d.key),
     ['slow'],
   )
   // 500 ms later it still runs: no tiny task is queued behind it; a new worker takes them all.
-  for (let i = 0; i < 50; i++) s.submit({ key: `m${i + 1}`, fnKey: 'mixed', clientId: 'c' }, 500)
+  for (let i = 0; i < 50; i++) s.submit({ key: `m${i}`, fnKey: 'mixed', clientId: 'c' }, 500)
   t.is(assigns(s.takeDecisions()).length, 0, 'none queued behind the overdue run')
   s.addWorker({ id: 'b', procs: 1 }, 501)
   const next = assigns(s.takeDecisions())

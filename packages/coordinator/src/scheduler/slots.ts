@@ -191,6 +191,8 @@ function longRunning(c: SchedulerState, w: WorkerRecord): number {
   return long
 }
 
+/** Results of a worker that are not round-trip samples: they include its start-up. */
+const WARM_UP_RESULTS = 2
 /** Weight of a new round-trip sample in the moving averages. */
 const ROUND_TRIP_WEIGHT = 0.1
 /** Round-trip samples are clamped to this range: a stalled peer must not freeze the queues. Milliseconds. */
@@ -203,6 +205,9 @@ const ROUND_TRIP_RANGE_MS = [0.01, 100] as const
  */
 export function sampleRoundTrip(c: SchedulerState, a: Assignment, durationMs: number): void {
   if (a.sentIdleAt < 0 || !(durationMs >= 0)) return
+  // A worker's first results also paid for starting its processes, and a function's first run
+  // for loading it: they say nothing of the round trip.
+  if (a.worker.done < WARM_UP_RESULTS || a.task.fn.observed <= 1) return
   const [lo, hi] = ROUND_TRIP_RANGE_MS
   const sample = Math.min(hi, Math.max(lo, c.now - a.sentIdleAt - durationMs))
   const w = a.worker
