@@ -60,8 +60,8 @@ export class CoordinatorMetrics {
     help: "Time the coordinator core took to handle one input (a worker's or a client's batch of messages, or a tick) and apply the scheduler's decisions",
     labelNames: ['input'] as const,
     buckets: [
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-      1, 2.5,
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+      2.5,
     ],
     registers: [this.registry],
   })
