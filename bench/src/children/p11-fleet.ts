@@ -56,7 +56,7 @@ try {
   process.exit(0)
 }
 
-process.on('message', (m: { cmd?: string }) => {
+process.on('message', (m: { cmd?: 'reset' | 'stats' | 'close' }) => {
   switch (m.cmd) {
     case 'reset':
       rtts = []
@@ -77,6 +77,9 @@ process.on('message', (m: { cmd?: string }) => {
     case 'close':
       for (const w of workers) w.close()
       process.exit(0)
+      break
+    case undefined:
+      break
   }
 })
 process.on('disconnect', () => process.exit(0))

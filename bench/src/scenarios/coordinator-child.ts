@@ -19,9 +19,28 @@ export interface CoordinatorChild {
   close(): Promise<void>
 }
 
-export async function startCoordinator(workers: number): Promise<CoordinatorChild> {
-  const script = fileURLToPath(new URL('p5-coordinator.ts', CHILDREN))
-  const child = startChild(process.execPath, [...NODE_ARGS, script, String(workers)], {
+/** A bench helper process that talks over IPC: started, its first message, and its answers. */
+export interface IpcChild {
+  readonly child: ChildProcess
+  /** Its first message (`{ error }` throws instead). */
+  readonly hello: Record<string, unknown>
+  /** Sends `{ cmd }` and waits for the next message. */
+  ask(cmd: string, what: string): Promise<Record<string, unknown>>
+  /** `{ cmd: 'close' }`, then the kill of its process group if it has not exited by `graceMs`. */
+  close(graceMs: number): Promise<void>
+}
+
+/**
+ * Starts `children/<script>` with `args` and an IPC channel, and waits (120 s at most) for its
+ * first message; `what` names it in errors, with the tail of the child's stderr.
+ */
+export async function startIpcChild(
+  script: string,
+  args: readonly string[],
+  what: string,
+): Promise<IpcChild> {
+  const path = fileURLToPath(new URL(script, CHILDREN))
+  const child = startChild(process.execPath, [...NODE_ARGS, path, ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   })
   let stderr = ''
@@ -34,7 +53,7 @@ export async function startCoordinator(workers: number): Promise<CoordinatorChil
   }
   let hello: Record<string, unknown>
   try {
-    hello = await next('LocalCluster start in the coordinator child')
+    hello = await next(what)
   } catch (error) {
     await killChild(child)
     throw new Error(`${(error as Error).message}; child stderr: ${stderr.trim() || '(empty)'}`)
@@ -45,18 +64,34 @@ export async function startCoordinator(workers: number): Promise<CoordinatorChil
   }
   return {
     child,
-    url: String(hello.url),
-    token: typeof hello.token === 'string' ? hello.token : undefined,
-    async memory() {
-      child.send({ cmd: 'mem' })
-      return (await next('memory sample')).memory as NodeJS.MemoryUsage
+    hello,
+    async ask(cmd, what) {
+      child.send({ cmd })
+      return await next(what)
     },
-    async close() {
+    async close(graceMs) {
       if (child.connected) child.send({ cmd: 'close' })
       const exited = once(child, 'exit')
-      await withTimeout(exited, 20_000, 'coordinator child exit').catch(() => undefined)
+      await withTimeout(exited, graceMs, `${script} exit`).catch(() => undefined)
       await killChild(child)
     },
+  }
+}
+
+export async function startCoordinator(workers: number): Promise<CoordinatorChild> {
+  const c = await startIpcChild(
+    'p5-coordinator.ts',
+    [String(workers)],
+    'LocalCluster start in the coordinator child',
+  )
+  return {
+    child: c.child,
+    url: String(c.hello.url),
+    token: typeof c.hello.token === 'string' ? c.hello.token : undefined,
+    async memory() {
+      return (await c.ask('mem', 'memory sample')).memory as NodeJS.MemoryUsage
+    },
+    close: () => c.close(20_000),
   }
 }
 

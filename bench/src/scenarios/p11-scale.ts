@@ -22,13 +22,9 @@
 //   interpolated inside its bucket as Prometheus does.
 // - **RSS per queued task**: the coordinator's RSS after a full GC once it has taken every task
 //   minus before the first, over the tasks submitted.
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 
 import type { Executor } from 'clusterpool'
 
-import { killChild, startChild } from '../harness/children.js'
 import { guarded, type Ctx } from '../harness/measure.js'
 import {
   bucketCount,
@@ -41,13 +37,12 @@ import { median, p99 } from '../harness/stats.js'
 import { sleep, withTimeout } from '../harness/timeout.js'
 import { connectTo } from './cluster.js'
 import {
-  CHILDREN,
-  NODE_ARGS,
   STALL_LIMIT_MS,
   SUBMIT_SLICE,
   coordinatorGet,
   coordinatorStatus,
   startCoordinator,
+  startIpcChild,
   type CoordinatorChild,
 } from './coordinator-child.js'
 import { inc, shutdownQuietly } from './systems.js'
@@ -78,42 +73,17 @@ interface Fleet {
 }
 
 async function startFleet(coordinator: CoordinatorChild, workers: number): Promise<Fleet> {
-  const script = fileURLToPath(new URL('p11-fleet.ts', CHILDREN))
   const args = [coordinator.url, coordinator.token ?? '-', workers, PROCS, TASK_MS].map(String)
-  const child: ChildProcess = startChild(process.execPath, [...NODE_ARGS, script, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)))
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    const [m] = (await withTimeout(once(child, 'message'), 120_000, what)) as [
-      Record<string, unknown>,
-    ]
-    return m
-  }
-  let hello: Record<string, unknown>
-  try {
-    hello = await next(`${workers} simulated workers connecting`)
-    if (typeof hello.error === 'string') throw new Error(hello.error)
-  } catch (error) {
-    await killChild(child)
-    throw new Error(`${(error as Error).message}; fleet stderr: ${stderr.trim() || '(empty)'}`)
-  }
+  const fleet = await startIpcChild('p11-fleet.ts', args, `${workers} simulated workers connecting`)
   return {
-    workers: Number(hello.ready),
+    workers: Number(fleet.hello.ready),
     async reset() {
-      child.send({ cmd: 'reset' })
-      await next('fleet reset')
+      await fleet.ask('reset', 'fleet reset')
     },
     async stats() {
-      child.send({ cmd: 'stats' })
-      return (await next('fleet stats')).stats as FleetStats
+      return (await fleet.ask('stats', 'fleet stats')).stats as FleetStats
     },
-    async close() {
-      if (child.connected) child.send({ cmd: 'close' })
-      await withTimeout(once(child, 'exit'), 10_000, 'fleet exit').catch(() => undefined)
-      await killChild(child)
-    },
+    close: () => fleet.close(10_000),
   }
 }
 
