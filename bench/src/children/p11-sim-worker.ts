@@ -199,15 +199,17 @@ export class SimWorker {
     while (this.#running.size < this.#o.procs && this.#waiting.length > 0) {
       const t = this.#waiting.shift()!
       this.#running.add(t.key)
-      setTimeout(() => this.#finish(t), this.#o.durationMs)
+      const startedAt = performance.now()
+      setTimeout(() => this.#finish(t, performance.now() - startedAt), this.#o.durationMs)
     }
   }
 
-  #finish(t: AssignTask): void {
+  /** The task "ran" `durationMs`: reported as its run time, as a worker would. */
+  #finish(t: AssignTask, durationMs: number): void {
     // Cancelled meanwhile: nothing is reported for it.
     if (!this.#running.delete(t.key)) return
     const value = this.#encoder.encode(this.#result(t))
-    this.#pendingResults.push({ key: t.key, value, size: value.byteLength, durationMs: 0 })
+    this.#pendingResults.push({ key: t.key, value, size: value.byteLength, durationMs })
     this.done++
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
