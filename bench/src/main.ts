@@ -27,6 +27,7 @@ import { dataMovement } from './scenarios/p6-data.js'
 import { hostilePeers } from './scenarios/p7-hostile.js'
 import { nestedFanOut, nestedFanOutDask } from './scenarios/p8-nested.js'
 import { memoryManagement } from './scenarios/p10-memory.js'
+import { coordinatorAtScale } from './scenarios/p11-scale.js'
 import { recovery } from './scenarios/p9-recovery.js'
 import { loadClient, processPool, threadPool } from './scenarios/systems.js'
 
@@ -180,6 +181,7 @@ async function run(config: BenchConfig): Promise<void> {
   if (config.only.has('P10') && config.systems.has('cluster'))
     await memoryManagement(ctx, config.systems.has('dask') && env.dask)
   if (config.only.has('P9') && config.systems.has('cluster')) await recovery(ctx)
+  if (config.only.has('P11') && config.systems.has('cluster')) await coordinatorAtScale(ctx)
 
   const elapsedS = (performance.now() - started) / 1000
   const goals = checkGoals(results.measurements)

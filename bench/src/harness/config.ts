@@ -37,6 +37,10 @@ export interface BenchConfig {
   /** P5: pending tasks on the coordinator, and items of the client's map. */
   readonly memoryPending: number
   readonly memoryMapItems: number
+  /** P11: simulated workers, tasks queued on the coordinator, and the steady window. Milliseconds for the window. */
+  readonly p11Workers: number
+  readonly p11Tasks: number
+  readonly p11WindowMs: number
   /** Where RESULTS.md, results.json and throughput.svg go. */
   readonly outDir: string
   /** Skip installing python3-distributed with apt-get (`--no-install`). */
@@ -107,6 +111,9 @@ export function parseConfig(argv: readonly string[]): BenchConfig {
     makespanTaskFraction: quick ? 0.25 : 1,
     memoryPending: quick ? 50_000 : 1_000_000,
     memoryMapItems: quick ? 50_000 : 1_000_000,
+    p11Workers: quick ? 50 : 200,
+    p11Tasks: quick ? 20_000 : 1_000_000,
+    p11WindowMs: quick ? 2_000 : 15_000,
     outDir: values.out ?? (partial ? `${BENCH_DIR}tmp` : BENCH_DIR.replace(/\/$/, '')),
     noInstall: values['no-install'],
   }

@@ -1,7 +1,19 @@
 // What every scenario produces: measurements (median of runs), skips (capped, not available)
 // and failures. Anchors and clusterpool share one shape so ratios can be taken mechanically.
 
-export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10'] as const
+export const SCENARIOS = [
+  'P1',
+  'P2',
+  'P3',
+  'P4',
+  'P5',
+  'P6',
+  'P7',
+  'P8',
+  'P9',
+  'P10',
+  'P11',
+] as const
 export type ScenarioId = (typeof SCENARIOS)[number]
 
 export type Family = 'clusterpool' | 'anchor'

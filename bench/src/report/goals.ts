@@ -115,6 +115,24 @@ export function checkGoals(all: readonly Measurement[]): GoalCheck[] {
     measured: mem ? `${fmt(mem.median)} B` : 'not measured',
     met: mem ? mem.median <= 1024 : undefined,
   })
+  const p11 = (method: string, metric: string): Measurement | undefined =>
+    find(all, (m) => m.scenario === 'P11' && m.method === method && m.metric === metric)[0]
+  const heartbeat = p11('steady window', 'heartbeat → pong p99')
+  out.push({
+    goal: 'P11 heartbeat handling p99 < 100 ms (200 workers, 1M queued)',
+    source: 'issue 14',
+    measured: heartbeat
+      ? `${fmt(heartbeat.median)} ms (N=${fmt(heartbeat.n ?? NaN)})`
+      : 'not measured',
+    met: heartbeat ? heartbeat.median < 100 : undefined,
+  })
+  const queued = p11('after submitting', 'RSS per queued task')
+  out.push({
+    goal: 'P11 coordinator RSS ≤ 1 KB per queued task (200 workers, 1M queued)',
+    source: 'issue 14',
+    measured: queued ? `${fmt(queued.median)} B (N=${fmt(queued.n ?? NaN)})` : 'not measured',
+    met: queued ? queued.median <= 1024 : undefined,
+  })
   const p4 = find(all, (m) => m.scenario === 'P4' && m.family === 'clusterpool')
   const dask = find(all, (m) => m.scenario === 'P4' && m.system.startsWith('Dask'))
   for (const system of new Set(p4.map((m) => m.system))) {

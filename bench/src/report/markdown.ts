@@ -373,6 +373,21 @@ export function renderMarkdown(input: ReportInput): string {
       )
   }
 
+  // P11
+  plainSection(
+    lines,
+    all.filter((m) => m.scenario === 'P11'),
+    'P11 · the coordinator at scale',
+    'One real coordinator (a LocalCluster with no workers, in its own process) under 200 simulated workers (50 in quick mode) ' +
+      '(real WebSockets from one other process, each speaking the worker protocol: a heartbeat a second, ' +
+      'results after 200 ms) and 1M queued tasks (20k quick) submitted by a client. Heartbeat → pong: each simulated ' +
+      'worker pings right behind each heartbeat on the same socket; the coordinator answers the ping only after ' +
+      'it has read and handled the heartbeat. Scheduler step: the `clusterpool_scheduler_step_seconds` ' +
+      'histogram from /metrics over the steady window (every task taken, the backlog queued).',
+    ['what', 'metric'],
+    (m) => [m.method, m.metric],
+  )
+
   const otherNotes = [
     ...new Set(
       all

@@ -39,10 +39,20 @@ export async function loadLocalCluster(): Promise<
   }
 }
 
-/** `ClusterExecutor.connect(url, { token })`. */
-export async function connectTo(url: string, token: string | undefined): Promise<Executor> {
+/**
+ * `ClusterExecutor.connect(url, { token })`; `reconnectTimeoutMs` shortens how long it redials a
+ * coordinator that is gone (a scenario that closes its coordinator first).
+ */
+export async function connectTo(
+  url: string,
+  token: string | undefined,
+  reconnectTimeoutMs?: number,
+): Promise<Executor> {
   const { ClusterExecutor } = await loadClient()
-  return await ClusterExecutor.connect(url, token === undefined ? {} : { token })
+  return await ClusterExecutor.connect(url, {
+    ...(token === undefined ? {} : { token }),
+    ...(reconnectTimeoutMs === undefined ? {} : { reconnectTimeoutMs }),
+  })
 }
 
 /**

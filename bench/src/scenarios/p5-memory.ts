@@ -3,130 +3,40 @@
 //   process submits N tasks to it and compares the child's RSS (after a full GC) before and after;
 // - client RSS for an N-item `map`: a child client maps N items through a LocalCluster 2×1 and
 //   reports its peak RSS growth.
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
 import type { Executor } from 'clusterpool'
 
-import { killChild, runJsonLines, startChild } from '../harness/children.js'
+import { runJsonLines } from '../harness/children.js'
 import { guarded, type Ctx } from '../harness/measure.js'
 import { log } from '../harness/result.js'
 import { median } from '../harness/stats.js'
-import { errorText, sleep, withTimeout } from '../harness/timeout.js'
+import { sleep } from '../harness/timeout.js'
 import { connectTo } from './cluster.js'
+import {
+  CHILDREN,
+  NODE_ARGS,
+  STALL_LIMIT_MS,
+  SUBMIT_SLICE,
+  coordinatorStatus,
+  startCoordinator,
+  watchForLoss,
+} from './coordinator-child.js'
 import { inc, shutdownQuietly } from './systems.js'
-
-const CHILDREN = new URL('../children/', import.meta.url)
-const NODE_ARGS = ['--expose-gc', '--import=tsx']
-
-interface CoordinatorChild {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly token: string | undefined
-  memory(): Promise<NodeJS.MemoryUsage>
-  close(): Promise<void>
-}
-
-async function startCoordinator(workers: number): Promise<CoordinatorChild> {
-  const script = fileURLToPath(new URL('p5-coordinator.ts', CHILDREN))
-  const child = startChild(process.execPath, [...NODE_ARGS, script, String(workers)], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)))
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    const [m] = (await withTimeout(once(child, 'message'), 120_000, what)) as [
-      Record<string, unknown>,
-    ]
-    return m
-  }
-  let hello: Record<string, unknown>
-  try {
-    hello = await next('LocalCluster start in the P5 child')
-  } catch (error) {
-    await killChild(child)
-    throw new Error(`${(error as Error).message}; child stderr: ${stderr.trim() || '(empty)'}`)
-  }
-  if (typeof hello.error === 'string') {
-    await killChild(child)
-    throw new Error(hello.error)
-  }
-  return {
-    child,
-    url: String(hello.url),
-    token: typeof hello.token === 'string' ? hello.token : undefined,
-    async memory() {
-      child.send({ cmd: 'mem' })
-      return (await next('memory sample')).memory as NodeJS.MemoryUsage
-    },
-    async close() {
-      if (child.connected) child.send({ cmd: 'close' })
-      const exited = once(child, 'exit')
-      await withTimeout(exited, 20_000, 'P5 coordinator exit').catch(() => undefined)
-      await killChild(child)
-    },
-  }
-}
 
 /** Tasks the coordinator holds according to /api/status, or undefined if it does not say. */
 async function coordinatorTaskCount(
   url: string,
   token: string | undefined,
 ): Promise<number | undefined> {
-  try {
-    const http = url.replace(/^ws/, 'http').replace(/\/+$/, '')
-    const res = await fetch(`${http}/api/status`, {
-      // A coordinator busy taking in a large batch answers late; a frozen one must not hang P5.
-      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
-      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
-    })
-    if (!res.ok) return undefined
-    const status = (await res.json()) as { tasks?: unknown }
-    const tasks = status.tasks
-    if (typeof tasks !== 'object' || tasks === null) return undefined
-    // `total` is the number of task records held; without it, the sum of the per-state counts.
-    const total = (tasks as { total?: unknown }).total
-    if (typeof total === 'number') return total
-    let sum = 0
-    for (const v of Object.values(tasks)) if (typeof v === 'number') sum += v
-    return sum
-  } catch {
-    return undefined
-  }
-}
-
-/** How long one /api/status request may take. Milliseconds. */
-const STATUS_TIMEOUT_MS = 10_000
-
-/**
- * Submits per slice before the bench lets its event loop turn. One synchronous loop of 1M
- * submits blocked the client for 9 s on a loaded 2-core machine; then the whole backlog was
- * encoded and sent at once, the client's pong behind it, and the coordinator, seeing no pong for
- * 15 s, dropped the client with all its tasks (log: "client stopped answering pings"). The
- * bench then waited 300 s for a count that could not come, and measured anyway.
- * Slices keep the client answering pings and the coordinator taking tasks in steadily; what is
- * measured, the coordinator's memory once it holds N pending tasks, is the same.
- */
-const SUBMIT_SLICE = 10_000
-
-/** The coordinator's task count may stand still this long before the run is declared stuck. */
-const STALL_LIMIT_MS = 60_000
-
-/**
- * Watches `future`: `error` is set as soon as it settles. With no workers no task can finish, so
- * a settled future means the connection was lost (every pending future rejects then).
- */
-function watchForLoss(future: PromiseLike<unknown>): { error: Error | undefined } {
-  const watch: { error: Error | undefined } = { error: undefined }
-  future.then(
-    () => (watch.error = new Error('a task finished on a coordinator with no workers')),
-    (error: unknown) =>
-      (watch.error = new Error(
-        `the client lost its tasks while the coordinator held them: ${errorText(error)}`,
-      )),
-  )
-  return watch
+  const tasks = (await coordinatorStatus(url, token))?.tasks
+  if (typeof tasks !== 'object' || tasks === null) return undefined
+  // `total` is the number of task records held; without it, the sum of the per-state counts.
+  const total = (tasks as { total?: unknown }).total
+  if (typeof total === 'number') return total
+  let sum = 0
+  for (const v of Object.values(tasks)) if (typeof v === 'number') sum += v
+  return sum
 }
 
 /** One run: bytes per pending task (RSS and heap) and how the end of submission was detected. */

@@ -126,3 +126,23 @@ test('no stealing when workStealing is off', (t) => {
   s.tick(200)
   t.deepEqual(steals(s.takeDecisions()), [])
 })
+
+test('the thief is the one where the task would start earliest that may take it, past earlier thieves that may not', (t) => {
+  const s = new Scheduler({ saturationFactor: 10, roundTripMs: Infinity })
+  s.addWorker({ id: 'a', procs: 1 }, 0)
+  for (let i = 0; i < 11; i++)
+    s.submit({ key: `t${i}`, fnKey: 'f', clientId: 'c', workers: ['a', 'late'] }, 0)
+  s.takeDecisions()
+  // Idle, so first among the thieves, but the tasks may not run there.
+  s.addWorker({ id: 'early', procs: 2 }, 50)
+  t.deepEqual(steals(s.takeDecisions()), [])
+  s.addWorker({ id: 'busy', procs: 1 }, 60)
+  s.submit({ key: 'other', fnKey: 'g', clientId: 'c', workers: ['busy'] }, 60)
+  s.takeDecisions()
+  s.addWorker({ id: 'late', procs: 1 }, 100)
+  const reqs = steals(s.takeDecisions())
+  t.true(reqs.length > 0)
+  t.true(reqs.every((r) => r.thiefId === 'late' && r.victimId === 'a'))
+  s.tick(200)
+  t.true(steals(s.takeDecisions()).every((r) => r.thiefId === 'late'))
+})

@@ -151,7 +151,9 @@ export class CoordinatorCore {
   }
 
   onClientMessages(client: ClientSession, messages: readonly ClientToCoordinator[]): void {
+    const t0 = performance.now()
     if (this.#clients.handle(client, messages)) this.#apply()
+    this.#observeStep('client', t0)
   }
 
   onClientClosed(client: ClientSession): void {
@@ -168,10 +170,12 @@ export class CoordinatorCore {
   }
 
   onWorkerMessages(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): void {
+    const t0 = performance.now()
     const ok = this.#workers.handle(worker, messages)
     // Closed for its violations: it leaves now, not when its socket's close event comes.
     if (worker.state === 'gone') this.onWorkerClosed(worker)
     else if (ok) this.#apply()
+    this.#observeStep('worker', t0)
   }
 
   onWorkerClosed(worker: WorkerSession): void {
@@ -197,6 +201,7 @@ export class CoordinatorCore {
 
   /** The periodic step (`start` runs it every `tickIntervalMs`): heartbeats, then the scheduler's tick. */
   tick(): void {
+    const t0 = performance.now()
     const now = Date.now()
     // After a stall of this process (a long synchronous stretch: a million tasks submitted in
     // one loop by an in-process client), timers run before the socket reads that were waiting:
@@ -207,6 +212,12 @@ export class CoordinatorCore {
     this.#s.adoption.sweep(performance.now())
     this.scheduler.tick(performance.now())
     this.#apply()
+    this.#observeStep('tick', t0)
+  }
+
+  /** One input's handling time, since `t0` (`performance.now()`), into `schedulerStep`. */
+  #observeStep(input: 'client' | 'worker' | 'tick', t0: number): void {
+    this.#s.metrics?.schedulerStep.observe({ input }, (performance.now() - t0) / 1000)
   }
 
   #dropSilentWorkers(now: number): void {

@@ -78,40 +78,80 @@ function stealFrom(
 ): void {
   if (thieves.length === 0 || victims.length === 0) return
   victims.sort((a, b) => b.occupancyMs / b.procs - a.occupancyMs / a.procs)
-  for (const victim of victims) stealFromVictim(c, victim, thieves)
+  const order = new ThiefOrder(thieves)
+  for (const victim of victims) stealFromVictim(c, victim, order)
 }
 
-function stealFromVictim(
-  c: SchedulerState,
-  victim: WorkerRecord,
-  thieves: readonly WorkerRecord[],
-): void {
+/** A thief, when a task given to it now would start there, and its place among the thieves. */
+interface RankedThief {
+  readonly w: WorkerRecord
+  readonly delayMs: number
+  readonly rank: number
+}
+
+/**
+ * The thieves by `startDelayMs`, earliest first (ties in the callers' order), re-sorted only
+ * after a steal moved a delay. A task's start on a thief is its delay plus input transfer, so
+ * the delay is a lower bound: the scan of a task's thieves stops at the first one that could
+ * no longer win, instead of trying every thief for every waiting task of every victim (with
+ * hundreds of busy workers, that was most of each tick).
+ */
+class ThiefOrder {
+  readonly #thieves: readonly WorkerRecord[]
+  #sorted: RankedThief[] | null = null
+
+  constructor(thieves: readonly WorkerRecord[]) {
+    this.#thieves = thieves
+  }
+
+  get sorted(): readonly RankedThief[] {
+    this.#sorted ??= this.#thieves
+      .map((w, rank) => ({ w, delayMs: w.startDelayMs(), rank }))
+      .sort((a, b) => a.delayMs - b.delayMs || a.rank - b.rank)
+    return this.#sorted
+  }
+
+  /** A steal changed occupancies: sort again when next asked. */
+  invalidate(): void {
+    this.#sorted = null
+  }
+}
+
+function stealFromVictim(c: SchedulerState, victim: WorkerRecord, thieves: ThiefOrder): void {
   // Seceded tasks wait for their children and hold no process: the FIFO is the rest.
   const list =
     victim.seceded === 0 ? [...victim.assigned] : [...victim.assigned].filter((a) => !a.seceded)
   let starts = startTimes(c, victim, list)
+  const latency = c.o.stealLatencyMs
   for (let i = victim.procs; i < list.length; i++) {
     const a = list[i] as Assignment
     const t = a.task
     if (a.startReported || a.noSteal || a.steal !== null || a.startedAt >= 0) continue
     const victimStart = (starts[i] as number) + a.transferMs
+    // The thief where it would start earliest (the first such thief, in the callers' order).
     let best: WorkerRecord | null = null
     let bestStart = Infinity
+    let bestRank = Infinity
     let bestTransfer = 0
-    for (const w of thieves) {
+    for (const { w, delayMs, rank } of thieves.sorted) {
+      // Every thief from here starts it no earlier than `delayMs`: none can beat the best, nor
+      // the victim by `stealLatencyMs`.
+      if (delayMs > bestStart || delayMs + latency >= victimStart) break
       if (w === victim || w.state !== WorkerRecordState.RUNNING) continue
       if (w.load >= capOf(c, w, t) || !w.resourcesFree(t.group.need) || !c.canRun(t, w)) continue
       if (w.zombies.has(t.key)) continue
       const transfer = transferMs(c, t, w)
-      const start = w.startDelayMs() + transfer
-      if (start < bestStart) {
+      const start = delayMs + transfer
+      if (start < bestStart || (start === bestStart && rank < bestRank)) {
         best = w
         bestStart = start
+        bestRank = rank
         bestTransfer = transfer
       }
     }
-    if (best !== null && bestStart + c.o.stealLatencyMs < victimStart) {
+    if (best !== null && bestStart + latency < victimStart) {
       requestSteal(c, a, best, t.fn.estimateMs + bestTransfer)
+      thieves.invalidate()
       // The tasks behind it now start earlier on the victim: fewer are worth moving.
       starts = startTimes(c, victim, list)
     }

@@ -19,6 +19,7 @@ import { pino } from 'pino'
 
 import { CoordinatorCore } from '../../src/core/coordinator-core.js'
 import type { ClientSession, WorkerSession } from '../../src/core/sessions.js'
+import type { CoordinatorMetrics } from '../../src/http/metrics.js'
 import type { SchedulerOptions } from '../../src/scheduler/options.js'
 import { resolveCoordinatorOptions, type CoordinatorOptions } from '../../src/server/options.js'
 
@@ -136,15 +137,19 @@ export function task(id: number, extra: Partial<SubmitTask> = {}): SubmitTask {
   return { id, fn: F, args: ARGS, ...extra }
 }
 
-/** A core with silent logs and no metrics; `scheduler` tunes its scheduler (stealing off by default). */
+/**
+ * A core with silent logs and no metrics unless `metrics` is given; `scheduler` tunes its
+ * scheduler (stealing off by default).
+ */
 export function testCore(
   options: CoordinatorOptions = {},
   scheduler: SchedulerOptions = { workStealing: false },
+  metrics?: CoordinatorMetrics,
 ): TestCore {
   const core = new CoordinatorCore(
     resolveCoordinatorOptions({ logLevel: 'silent', ...options }),
     pino({ level: 'silent' }),
-    undefined,
+    metrics,
     scheduler,
   )
   return {
