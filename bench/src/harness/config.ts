@@ -22,6 +22,10 @@ export interface BenchConfig {
   /** Sequential round trips per run (fast systems / Dask). */
   readonly roundTrips: number
   readonly daskRoundTrips: number
+  /** P1 on a fresh cluster: the first round trips after start and connect, with no warm-up. */
+  readonly firstRoundTrips: number
+  /** P1 on a fresh cluster: clusters started (one per run), the median of their medians reported. */
+  readonly freshClusters: number
   /** Dask throughput sizes (capped: Dask runs ~600 tasks/s). */
   readonly daskNs: readonly number[]
   /** A size whose projected time per run exceeds this is skipped as capped. Seconds. */
@@ -41,6 +45,8 @@ export interface BenchConfig {
   readonly outDir: string
   /** Skip installing python3-distributed with apt-get (`--no-install`). */
   readonly noInstall: boolean
+  /** The options this config was parsed from, for helper processes that measure the same way. */
+  readonly argv: readonly string[]
 }
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url))
@@ -98,6 +104,8 @@ export function parseConfig(argv: readonly string[]): BenchConfig {
     ns: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
     roundTrips: quick ? 500 : 2000,
     daskRoundTrips: quick ? 50 : 200,
+    firstRoundTrips: 300,
+    freshClusters: Math.max(runs, quick ? 3 : 5),
     daskNs: quick ? [1_000] : [10_000, 20_000],
     capSeconds,
     cpuTasks: quick ? 4 : 8,
@@ -109,6 +117,7 @@ export function parseConfig(argv: readonly string[]): BenchConfig {
     memoryMapItems: quick ? 50_000 : 1_000_000,
     outDir: values.out ?? (partial ? `${BENCH_DIR}tmp` : BENCH_DIR.replace(/\/$/, '')),
     noInstall: values['no-install'],
+    argv: [...argv],
   }
 }
 

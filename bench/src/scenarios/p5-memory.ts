@@ -3,71 +3,18 @@
 //   process submits N tasks to it and compares the child's RSS (after a full GC) before and after;
 // - client RSS for an N-item `map`: a child client maps N items through a LocalCluster 2×1 and
 //   reports its peak RSS growth.
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
 import type { Executor } from 'clusterpool'
 
-import { killChild, runJsonLines, startChild } from '../harness/children.js'
+import { runJsonLines } from '../harness/children.js'
 import { guarded, type Ctx } from '../harness/measure.js'
 import { log } from '../harness/result.js'
 import { median } from '../harness/stats.js'
-import { errorText, sleep, withTimeout } from '../harness/timeout.js'
+import { errorText, sleep } from '../harness/timeout.js'
 import { connectTo } from './cluster.js'
+import { CHILDREN, NODE_ARGS, startClusterHost } from './cluster-host.js'
 import { inc, shutdownQuietly } from './systems.js'
-
-const CHILDREN = new URL('../children/', import.meta.url)
-const NODE_ARGS = ['--expose-gc', '--import=tsx']
-
-interface CoordinatorChild {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly token: string | undefined
-  memory(): Promise<NodeJS.MemoryUsage>
-  close(): Promise<void>
-}
-
-async function startCoordinator(workers: number): Promise<CoordinatorChild> {
-  const script = fileURLToPath(new URL('p5-coordinator.ts', CHILDREN))
-  const child = startChild(process.execPath, [...NODE_ARGS, script, String(workers)], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)))
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    const [m] = (await withTimeout(once(child, 'message'), 120_000, what)) as [
-      Record<string, unknown>,
-    ]
-    return m
-  }
-  let hello: Record<string, unknown>
-  try {
-    hello = await next('LocalCluster start in the P5 child')
-  } catch (error) {
-    await killChild(child)
-    throw new Error(`${(error as Error).message}; child stderr: ${stderr.trim() || '(empty)'}`)
-  }
-  if (typeof hello.error === 'string') {
-    await killChild(child)
-    throw new Error(hello.error)
-  }
-  return {
-    child,
-    url: String(hello.url),
-    token: typeof hello.token === 'string' ? hello.token : undefined,
-    async memory() {
-      child.send({ cmd: 'mem' })
-      return (await next('memory sample')).memory as NodeJS.MemoryUsage
-    },
-    async close() {
-      if (child.connected) child.send({ cmd: 'close' })
-      const exited = once(child, 'exit')
-      await withTimeout(exited, 20_000, 'P5 coordinator exit').catch(() => undefined)
-      await killChild(child)
-    },
-  }
-}
 
 /** Tasks the coordinator holds according to /api/status, or undefined if it does not say. */
 async function coordinatorTaskCount(
@@ -133,7 +80,7 @@ function watchForLoss(future: PromiseLike<unknown>): { error: Error | undefined 
 async function pendingTaskMemoryOnce(
   n: number,
 ): Promise<{ rss: number; heap: number; how: string }> {
-  const coordinator = await startCoordinator(0)
+  const coordinator = await startClusterHost(0)
   let executor: Executor | undefined
   try {
     executor = await connectTo(coordinator.url, coordinator.token)
@@ -220,7 +167,7 @@ async function pendingTaskMemory(ctx: Ctx): Promise<void> {
 
 async function clientMapMemory(ctx: Ctx): Promise<void> {
   const n = ctx.config.memoryMapItems
-  const coordinator = await startCoordinator(2)
+  const coordinator = await startClusterHost(2)
   try {
     const script = fileURLToPath(new URL('p5-client.ts', CHILDREN))
     const deltas: number[] = []
