@@ -5,7 +5,7 @@ import { Piscina } from 'piscina'
 import { guarded, measureRoundTrip, throughputSeries, type Ctx } from '../harness/measure.js'
 import { median } from '../harness/stats.js'
 
-const SYSTEM = 'piscina 5, 2 threads'
+export const PISCINA = 'piscina 5, 2 threads'
 
 export async function piscinaAnchor(ctx: Ctx): Promise<void> {
   const { config, results } = ctx
@@ -17,13 +17,13 @@ export async function piscinaAnchor(ctx: Ctx): Promise<void> {
   })
   try {
     if (config.only.has('P1')) {
-      await guarded(ctx, 'P1', SYSTEM, 120_000, async () => {
+      await guarded(ctx, 'P1', PISCINA, 120_000, async () => {
         const rt = await measureRoundTrip(config.runs, config.roundTrips, async (i) => {
           if ((await pool.run(i)) !== i + 1) throw new Error('piscina returned a wrong result')
         })
         results.add({
           scenario: 'P1',
-          system: SYSTEM,
+          system: PISCINA,
           family: 'anchor',
           method: 'sequential',
           metric: 'round trip',
@@ -39,7 +39,7 @@ export async function piscinaAnchor(ctx: Ctx): Promise<void> {
     if (config.only.has('P2')) {
       await throughputSeries(ctx, {
         scenario: 'P2',
-        system: SYSTEM,
+        system: PISCINA,
         family: 'anchor',
         method: 'submit-all',
         ns: config.ns,

@@ -46,6 +46,17 @@ export const MAKESPAN_SCENARIOS: readonly MakespanScenario[] = [
     tasks: tasks('tiny', repeat(2000, 1)),
   },
   {
+    // Issue 14: short tasks on the real cluster, where every task's round trip between the
+    // coordinator and a worker counts against 2 ms of work unless the next one is already there.
+    name: '2 ms on 2 slots',
+    description: '2,000 tasks of 2 ms on 2 workers × 1 proc',
+    workers: [
+      { id: 'a', procs: 1 },
+      { id: 'b', procs: 1 },
+    ],
+    tasks: tasks('two', repeat(2000, 2)),
+  },
+  {
     name: 'heterogeneous',
     description: "the seed's power_calc durations (x·50 ms) ×4 on 2 workers × 2 procs",
     workers: [
