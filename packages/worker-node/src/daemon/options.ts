@@ -40,6 +40,12 @@ export interface WorkerDaemonOptions extends MemoryOptions {
    * waiting tasks one more is started. Default 64.
    */
   maxWaitingPerProc?: number
+  /**
+   * Before registering with the coordinator, start every task process and run a no-op in each,
+   * so that the first tasks do not wait for a process to start (hundreds of milliseconds). The
+   * wait is capped at 10 s. Default true; false starts processes on the first tasks.
+   */
+  warmUp?: boolean
 }
 
 export type ResolvedWorkerDaemonOptions = Required<
@@ -78,12 +84,15 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
     maxWaitingPerProc: o.maxWaitingPerProc ?? 64,
+    warmUp: o.warmUp ?? true,
     memory: resolveMemoryOptions(o),
   }
   if (!Number.isSafeInteger(out.maxWaitingPerProc) || out.maxWaitingPerProc < 1)
     throw new InvalidOptionError(
       `maxWaitingPerProc must be a positive integer, got ${String(o.maxWaitingPerProc)}`,
     )
+  if (typeof out.warmUp !== 'boolean')
+    throw new InvalidOptionError(`warmUp must be a boolean, got ${String(o.warmUp)}`)
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
   return out
