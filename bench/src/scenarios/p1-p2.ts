@@ -2,8 +2,7 @@
 // `map` with chunksize 100, and submit-all then `Promise.all`) on one clusterpool system.
 import type { Executor } from 'clusterpool'
 
-import { guarded, measureRoundTrip, throughputSeries, type Ctx } from '../harness/measure.js'
-import { median } from '../harness/stats.js'
+import { addRoundTrip, guarded, throughputSeries, type Ctx } from '../harness/measure.js'
 import { inc, range, warmUp, type ExecutorSystem } from './systems.js'
 
 /** Opens `system`, runs the selected P1/P2 scenarios on it, closes it. */
@@ -37,24 +36,11 @@ export async function roundTripAndThroughput(
  * `system`. Also what the own-process client runs in its child.
  */
 export async function measureExecutor(ctx: Ctx, system: string, ex: Executor): Promise<void> {
-  const { config, results } = ctx
+  const { config } = ctx
   if (config.only.has('P1')) {
     await guarded(ctx, 'P1', system, 180_000, async () => {
-      const rt = await measureRoundTrip(config.runs, config.roundTrips, async (i) => {
+      await addRoundTrip(ctx, system, 'clusterpool', async (i) => {
         if ((await ex.submit(inc, i)) !== i + 1) throw new Error('wrong result')
-      })
-      results.add({
-        scenario: 'P1',
-        system,
-        family: 'clusterpool',
-        method: 'sequential',
-        metric: 'round trip',
-        n: config.roundTrips,
-        unit: 'ms',
-        better: 'lower',
-        median: median(rt.runs),
-        runs: rt.runs,
-        p99: rt.p99,
       })
     })
   }
