@@ -9,7 +9,7 @@ export const SYSTEMS = ['clusterpool', 'cluster', 'piscina', 'python', 'dask', '
 export type SystemId = (typeof SYSTEMS)[number]
 
 export interface BenchConfig {
-  /** `--quick`: small sizes, finishes in under 2 minutes. */
+  /** `--quick`: small sizes, finishes in a few minutes (P1, P2 and P4 took under 3 on a loaded 2-core machine). */
   readonly quick: boolean
   /** `--only P1,P2`: scenarios to run. Default all. */
   readonly only: ReadonlySet<ScenarioId>
@@ -57,7 +57,7 @@ export function benchDir(): string {
 
 export const USAGE = `Usage: npm run bench [-- --quick] [--only P1,P2,...] [--systems LIST] [--runs 3] [--cap-seconds S] [--out DIR] [--no-install]
 
-  --quick         small sizes, < 2 minutes (results go to bench/tmp/ unless --out)
+  --quick         small sizes, a few minutes (results go to bench/tmp/ unless --out)
   --only LIST     comma-separated subset of ${SCENARIOS.join(',')}
   --systems LIST  comma-separated subset of ${SYSTEMS.join(',')}: clusterpool = local Thread/ProcessPool,
                   cluster = LocalCluster, python = concurrent.futures, floor = raw ws+msgpackr echo
