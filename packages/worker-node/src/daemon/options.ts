@@ -41,12 +41,19 @@ export interface WorkerDaemonOptions extends MemoryOptions {
    */
   maxWaitingPerProc?: number
   /**
-   * Before registering with the coordinator, start every task process and run a no-op in each,
-   * so that the first tasks do not wait for a process to start (hundreds of milliseconds). The
-   * wait is capped at 10 s. Default true; false starts processes on the first tasks.
+   * When the task processes start, each running a no-op once: `while-registering` (at once,
+   * alongside connecting: the worker registers as soon as it can, and a task assigned before its
+   * processes are up waits for them), `before-registering` (the worker registers only once they
+   * are up, waiting at most 10 s: what `LocalCluster.start` asks of its workers, so that it pays
+   * for them and the first tasks do not), or `lazy` (on the first tasks). A process start takes
+   * hundreds of milliseconds. Default `while-registering`.
    */
-  warmUp?: boolean
+  warmUp?: WarmUp
 }
+
+/** The values of `WorkerDaemonOptions.warmUp`. */
+export const WARM_UP = ['while-registering', 'before-registering', 'lazy'] as const
+export type WarmUp = (typeof WARM_UP)[number]
 
 export type ResolvedWorkerDaemonOptions = Required<
   Omit<WorkerDaemonOptions, 'token' | 'ca' | keyof MemoryOptions>
@@ -84,15 +91,17 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
     maxWaitingPerProc: o.maxWaitingPerProc ?? 64,
-    warmUp: o.warmUp ?? true,
+    warmUp: o.warmUp ?? 'while-registering',
     memory: resolveMemoryOptions(o),
   }
   if (!Number.isSafeInteger(out.maxWaitingPerProc) || out.maxWaitingPerProc < 1)
     throw new InvalidOptionError(
       `maxWaitingPerProc must be a positive integer, got ${String(o.maxWaitingPerProc)}`,
     )
-  if (typeof out.warmUp !== 'boolean')
-    throw new InvalidOptionError(`warmUp must be a boolean, got ${String(o.warmUp)}`)
+  if (!WARM_UP.includes(out.warmUp))
+    throw new InvalidOptionError(
+      `warmUp must be one of ${WARM_UP.join(', ')}, got ${String(o.warmUp)}`,
+    )
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca
   return out

@@ -112,17 +112,19 @@ export class WorkerDaemon {
    */
   async run(): Promise<number> {
     this.#memory.start()
-    if (this.options.warmUp) await this.#warmUp()
+    const warm = this.options.warmUp === 'lazy' ? undefined : this.#warmUp()
+    if (this.options.warmUp === 'before-registering') await warm
     void this.#connectLoop()
     return this.#stopped
   }
 
   /**
-   * Starts every task process and runs a no-op in each, before the worker registers: a process
-   * start (Node, the setup modules) takes hundreds of milliseconds, which the first task on each
-   * process used to pay. A registered worker is then ready to run at once, and whoever waits for
-   * workers (`LocalCluster.start`) pays the start instead of the first tasks. Gives up waiting
-   * after `WARM_UP_LIMIT_MS`; a process that fails its no-op is logged, and tasks will tell.
+   * Starts every task process and runs a no-op in each (`options.warmUp`): a process start
+   * (Node, the setup modules) takes hundreds of milliseconds, which the first task on each
+   * process used to pay. Before registering, whoever waits for workers (`LocalCluster.start`)
+   * pays it instead of the first tasks; alongside, it overlaps the connection. Resolves after
+   * `WARM_UP_LIMIT_MS` at the latest; a process that fails its no-op is logged, and tasks will
+   * tell.
    */
   async #warmUp(): Promise<void> {
     const t0 = performance.now()
