@@ -72,10 +72,12 @@ test.serial('higher priority runs first; resources are never oversubscribed', as
     spans.sort((a, b) => a[0]! - b[0]!)
     for (let i = 1; i < spans.length; i++)
       t.true(spans[i]![0]! >= spans[i - 1]![1]!, 'GPU tasks overlapped')
-    // Priorities: block both processes, queue low then high; high ones finish first.
+    // Priorities: block both processes, queue low then high; high ones finish first. The second
+    // block outlasts the queue, so one process runs it in the order it arrives: two processes
+    // draining it side by side would finish tasks out of that order.
     const order: string[] = []
     const block = ex.submit(sleepTask, 300)
-    const block2 = ex.submit(sleepTask, 300)
+    const block2 = ex.submit(sleepTask, 1500)
     await new Promise((r) => setTimeout(r, 100))
     const tag = (label: string) =>
       task((l: string) => l, { priority: label.startsWith('high') ? 10 : 0 })

@@ -22,6 +22,7 @@ import { roundTripAndThroughput } from './scenarios/p1-p2.js'
 import { cpuScaling } from './scenarios/p3-cpu.js'
 import { makespanLocalCluster } from './scenarios/p4-cluster.js'
 import { makespanClusterpool, makespanDask } from './scenarios/p4-makespan.js'
+import { freshClusterRoundTrips, ownProcessClient } from './scenarios/own-client.js'
 import { memoryScenarios } from './scenarios/p5-memory.js'
 import { dataMovement } from './scenarios/p6-data.js'
 import { hostilePeers } from './scenarios/p7-hostile.js'
@@ -57,6 +58,9 @@ async function clusterpoolScenarios(ctx: Ctx): Promise<void> {
       await roundTripAndThroughput(ctx, processPool(WORKERS), WORKERS)
     }
     if (LocalCluster) {
+      // The figure that counts: the client as a user runs it, a process of its own.
+      await ownProcessClient(ctx, WORKERS)
+      if (config.only.has('P1')) await freshClusterRoundTrips(ctx, WORKERS)
       await roundTripAndThroughput(ctx, localCluster(LocalCluster, WORKERS, 1), WORKERS)
       // The coordinator's in-process client: no client socket, for comparison (full mode only).
       if (!config.quick) {

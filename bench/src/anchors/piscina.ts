@@ -2,13 +2,12 @@
 // throughput (`run` per task, then `Promise.all`).
 import { Piscina } from 'piscina'
 
-import { guarded, measureRoundTrip, throughputSeries, type Ctx } from '../harness/measure.js'
-import { median } from '../harness/stats.js'
+import { addRoundTrip, guarded, throughputSeries, type Ctx } from '../harness/measure.js'
 
-const SYSTEM = 'piscina 5, 2 threads'
+export const PISCINA = 'piscina 5, 2 threads'
 
 export async function piscinaAnchor(ctx: Ctx): Promise<void> {
-  const { config, results } = ctx
+  const { config } = ctx
   const pool = new Piscina<number, number>({
     filename: new URL('./piscina-task.ts', import.meta.url).href,
     minThreads: 2,
@@ -17,29 +16,16 @@ export async function piscinaAnchor(ctx: Ctx): Promise<void> {
   })
   try {
     if (config.only.has('P1')) {
-      await guarded(ctx, 'P1', SYSTEM, 120_000, async () => {
-        const rt = await measureRoundTrip(config.runs, config.roundTrips, async (i) => {
+      await guarded(ctx, 'P1', PISCINA, 120_000, async () => {
+        await addRoundTrip(ctx, PISCINA, 'anchor', async (i) => {
           if ((await pool.run(i)) !== i + 1) throw new Error('piscina returned a wrong result')
-        })
-        results.add({
-          scenario: 'P1',
-          system: SYSTEM,
-          family: 'anchor',
-          method: 'sequential',
-          metric: 'round trip',
-          n: config.roundTrips,
-          unit: 'ms',
-          better: 'lower',
-          median: median(rt.runs),
-          runs: rt.runs,
-          p99: rt.p99,
         })
       })
     }
     if (config.only.has('P2')) {
       await throughputSeries(ctx, {
         scenario: 'P2',
-        system: SYSTEM,
+        system: PISCINA,
         family: 'anchor',
         method: 'submit-all',
         ns: config.ns,

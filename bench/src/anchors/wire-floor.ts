@@ -10,8 +10,7 @@ import { Packr, Unpackr } from 'msgpackr'
 import WebSocket from 'ws'
 
 import { killChild, startChild } from '../harness/children.js'
-import { guarded, measureRoundTrip, throughputSeries, type Ctx } from '../harness/measure.js'
-import { median } from '../harness/stats.js'
+import { addRoundTrip, guarded, throughputSeries, type Ctx } from '../harness/measure.js'
 import { withTimeout } from '../harness/timeout.js'
 
 export const FLOOR_SINGLE = 'wire floor: ws+msgpackr, 1 msg/frame'
@@ -86,7 +85,7 @@ class EchoClient {
 }
 
 export async function wireFloorAnchor(ctx: Ctx): Promise<void> {
-  const { config, results } = ctx
+  const { config } = ctx
   const script = fileURLToPath(new URL('../children/echo-server.ts', import.meta.url))
   const child = startChild(process.execPath, ['--import=tsx', script], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -102,23 +101,10 @@ export async function wireFloorAnchor(ctx: Ctx): Promise<void> {
     client = c
     if (config.only.has('P1'))
       await guarded(ctx, 'P1', FLOOR_SINGLE, 120_000, async () => {
-        const rt = await measureRoundTrip(config.runs, config.roundTrips, async (i) => {
+        await addRoundTrip(ctx, FLOOR_SINGLE, 'anchor', async (i) => {
           const target = c.received + 1
           c.send({ i, x: i })
           await c.until(target)
-        })
-        results.add({
-          scenario: 'P1',
-          system: FLOOR_SINGLE,
-          family: 'anchor',
-          method: 'sequential',
-          metric: 'round trip',
-          n: config.roundTrips,
-          unit: 'ms',
-          better: 'lower',
-          median: median(rt.runs),
-          runs: rt.runs,
-          p99: rt.p99,
         })
       })
     const checked = async (n: number, itemsPerFrame: number, window: number): Promise<void> => {

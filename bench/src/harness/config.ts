@@ -9,7 +9,7 @@ export const SYSTEMS = ['clusterpool', 'cluster', 'piscina', 'python', 'dask', '
 export type SystemId = (typeof SYSTEMS)[number]
 
 export interface BenchConfig {
-  /** `--quick`: small sizes, finishes in under 2 minutes. */
+  /** `--quick`: small sizes, finishes in a few minutes (P1, P2 and P4 took under 3 on a loaded 2-core machine). */
   readonly quick: boolean
   /** `--only P1,P2`: scenarios to run. Default all. */
   readonly only: ReadonlySet<ScenarioId>
@@ -22,6 +22,10 @@ export interface BenchConfig {
   /** Sequential round trips per run (fast systems / Dask). */
   readonly roundTrips: number
   readonly daskRoundTrips: number
+  /** P1 on a fresh cluster: the first round trips after start and connect, with no warm-up. */
+  readonly firstRoundTrips: number
+  /** P1 on a fresh cluster: clusters started (one per run), the median of their medians reported. */
+  readonly freshClusters: number
   /** Dask throughput sizes (capped: Dask runs ~600 tasks/s). */
   readonly daskNs: readonly number[]
   /** A size whose projected time per run exceeds this is skipped as capped. Seconds. */
@@ -45,6 +49,8 @@ export interface BenchConfig {
   readonly outDir: string
   /** Skip installing python3-distributed with apt-get (`--no-install`). */
   readonly noInstall: boolean
+  /** The options this config was parsed from, for helper processes that measure the same way. */
+  readonly argv: readonly string[]
 }
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url))
@@ -55,7 +61,7 @@ export function benchDir(): string {
 
 export const USAGE = `Usage: npm run bench [-- --quick] [--only P1,P2,...] [--systems LIST] [--runs 3] [--cap-seconds S] [--out DIR] [--no-install]
 
-  --quick         small sizes, < 2 minutes (results go to bench/tmp/ unless --out)
+  --quick         small sizes, a few minutes (results go to bench/tmp/ unless --out)
   --only LIST     comma-separated subset of ${SCENARIOS.join(',')}
   --systems LIST  comma-separated subset of ${SYSTEMS.join(',')}: clusterpool = local Thread/ProcessPool,
                   cluster = LocalCluster, python = concurrent.futures, floor = raw ws+msgpackr echo
@@ -102,6 +108,8 @@ export function parseConfig(argv: readonly string[]): BenchConfig {
     ns: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
     roundTrips: quick ? 500 : 2000,
     daskRoundTrips: quick ? 50 : 200,
+    firstRoundTrips: 300,
+    freshClusters: Math.max(runs, quick ? 3 : 5),
     daskNs: quick ? [1_000] : [10_000, 20_000],
     capSeconds,
     cpuTasks: quick ? 4 : 8,
@@ -116,6 +124,7 @@ export function parseConfig(argv: readonly string[]): BenchConfig {
     p11WindowMs: quick ? 2_000 : 15_000,
     outDir: values.out ?? (partial ? `${BENCH_DIR}tmp` : BENCH_DIR.replace(/\/$/, '')),
     noInstall: values['no-install'],
+    argv: [...argv],
   }
 }
 

@@ -61,6 +61,33 @@ export async function measureRoundTrip(
   return { runs: medians, p99: p99(all) }
 }
 
+/**
+ * P1 for `system`: `measureRoundTrip` with the configured runs and calls, recorded as the median
+ * of the runs' medians with the p99 of every call.
+ */
+export async function addRoundTrip(
+  ctx: Ctx,
+  system: string,
+  family: Family,
+  call: (i: number) => Promise<unknown>,
+): Promise<void> {
+  const { config, results } = ctx
+  const rt = await measureRoundTrip(config.runs, config.roundTrips, call)
+  results.add({
+    scenario: 'P1',
+    system,
+    family,
+    method: 'sequential',
+    metric: 'round trip',
+    n: config.roundTrips,
+    unit: 'ms',
+    better: 'lower',
+    median: median(rt.runs),
+    runs: rt.runs,
+    p99: rt.p99,
+  })
+}
+
 export interface SeriesSpec {
   readonly scenario: ScenarioId
   readonly system: string

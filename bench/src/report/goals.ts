@@ -2,11 +2,16 @@
 // asserted: a miss is a finding, not a failure of the bench.
 import type { Measurement } from '../harness/result.js'
 import { fmt } from '../harness/result.js'
+import { floorGoals } from './floor-goals.js'
 
 export interface GoalCheck {
   readonly goal: string
   readonly source: string
   readonly measured: string
+  /** The same-run figure the goal is a ratio to, described (issue 14's goals). */
+  readonly floor?: string
+  /** measured / floor, in the goal's terms. */
+  readonly ratio?: number
   /** undefined: not measured in this run. */
   readonly met: boolean | undefined
 }
@@ -23,7 +28,7 @@ function best(ms: readonly Measurement[]): Measurement | undefined {
 }
 
 export function checkGoals(all: readonly Measurement[]): GoalCheck[] {
-  const out: GoalCheck[] = []
+  const out: GoalCheck[] = floorGoals(all)
   const cluster = (scenario: string, metric: string, n?: number): Measurement[] =>
     find(
       all,
@@ -34,7 +39,7 @@ export function checkGoals(all: readonly Measurement[]): GoalCheck[] {
         (n === undefined || m.n === n),
     )
 
-  const rt = best(cluster('P1', 'round trip'))
+  const rt = best(cluster('P1', 'round trip').filter((m) => m.method === 'sequential'))
   out.push({
     goal: 'P1 cluster round trip ≤ 0.4 ms (median)',
     source: 'issue 5',

@@ -1,4 +1,4 @@
-// The coordinator in a child process (a LocalCluster, see children/p5-coordinator.ts) and the
+// Bench helper processes over IPC (the coordinator's: children/cluster-host.ts) and the
 // HTTP endpoints the bench reads on it: P5 and P11 measure a coordinator that shares no process
 // with the client or the workers that load it.
 import type { ChildProcess } from 'node:child_process'
@@ -10,14 +10,6 @@ import { errorText, withTimeout } from '../harness/timeout.js'
 
 export const CHILDREN = new URL('../children/', import.meta.url)
 export const NODE_ARGS = ['--expose-gc', '--import=tsx']
-
-export interface CoordinatorChild {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly token: string | undefined
-  memory(): Promise<NodeJS.MemoryUsage>
-  close(): Promise<void>
-}
 
 /** A bench helper process that talks over IPC: started, its first message, and its answers. */
 export interface IpcChild {
@@ -75,23 +67,6 @@ export async function startIpcChild(
       await withTimeout(exited, graceMs, `${script} exit`).catch(() => undefined)
       await killChild(child)
     },
-  }
-}
-
-export async function startCoordinator(workers: number): Promise<CoordinatorChild> {
-  const c = await startIpcChild(
-    'p5-coordinator.ts',
-    [String(workers)],
-    'LocalCluster start in the coordinator child',
-  )
-  return {
-    child: c.child,
-    url: String(c.hello.url),
-    token: typeof c.hello.token === 'string' ? c.hello.token : undefined,
-    async memory() {
-      return (await c.ask('mem', 'memory sample')).memory as NodeJS.MemoryUsage
-    },
-    close: () => c.close(20_000),
   }
 }
 

@@ -35,15 +35,14 @@ import {
 import { log } from '../harness/result.js'
 import { median, p99 } from '../harness/stats.js'
 import { sleep, withTimeout } from '../harness/timeout.js'
+import { startClusterHost, type ClusterHost } from './cluster-host.js'
 import { connectTo } from './cluster.js'
 import {
   STALL_LIMIT_MS,
   SUBMIT_SLICE,
   coordinatorGet,
   coordinatorStatus,
-  startCoordinator,
   startIpcChild,
-  type CoordinatorChild,
 } from './coordinator-child.js'
 import { inc, shutdownQuietly } from './systems.js'
 
@@ -72,7 +71,7 @@ interface Fleet {
   close(): Promise<void>
 }
 
-async function startFleet(coordinator: CoordinatorChild, workers: number): Promise<Fleet> {
+async function startFleet(coordinator: ClusterHost, workers: number): Promise<Fleet> {
   const args = [coordinator.url, coordinator.token ?? '-', workers, PROCS, TASK_MS].map(String)
   const fleet = await startIpcChild('p11-fleet.ts', args, `${workers} simulated workers connecting`)
   return {
@@ -87,9 +86,7 @@ async function startFleet(coordinator: CoordinatorChild, workers: number): Promi
   }
 }
 
-async function stepBuckets(
-  coordinator: CoordinatorChild,
-): Promise<ReturnType<typeof parseBuckets>> {
+async function stepBuckets(coordinator: ClusterHost): Promise<ReturnType<typeof parseBuckets>> {
   const page = await coordinatorGet(coordinator.url, coordinator.token, '/metrics')
   if (page === undefined) throw new Error('the coordinator did not answer /metrics')
   const buckets = parseBuckets(page, STEP_HISTOGRAM)
@@ -97,7 +94,7 @@ async function stepBuckets(
   return buckets
 }
 
-async function submittedSoFar(coordinator: CoordinatorChild): Promise<number | undefined> {
+async function submittedSoFar(coordinator: ClusterHost): Promise<number | undefined> {
   const totals = (await coordinatorStatus(coordinator.url, coordinator.token))?.totals
   const submitted = (totals as { submitted?: unknown } | undefined)?.submitted
   return typeof submitted === 'number' ? submitted : undefined
@@ -116,7 +113,7 @@ interface RunFigures {
 
 async function scaleOnce(ctx: Ctx): Promise<RunFigures> {
   const { p11Workers: workers, p11Tasks: n, p11WindowMs: windowMs } = ctx.config
-  const coordinator = await startCoordinator(0)
+  const coordinator = await startClusterHost(0)
   let fleet: Fleet | undefined
   let executor: Executor | undefined
   try {

@@ -35,15 +35,26 @@ const repeat = (n: number, ms: number): number[] => Array.from({ length: n }, ()
 /** The seed's power_calc values: a task sleeps x/2 s (here scaled by 1/10). */
 const POWER_CALC = [1, 4, 3, 5, 6, 3, 7, 5, 8, 10]
 
+/** Two workers of one proc each: LocalCluster 2×1. */
+const TWO_SINGLE: readonly ScenarioWorker[] = [
+  { id: 'a', procs: 1 },
+  { id: 'b', procs: 1 },
+]
+
 export const MAKESPAN_SCENARIOS: readonly MakespanScenario[] = [
   {
     name: 'uniform tiny',
     description: '2,000 tasks of 1 ms on 2 workers × 1 proc',
-    workers: [
-      { id: 'a', procs: 1 },
-      { id: 'b', procs: 1 },
-    ],
+    workers: TWO_SINGLE,
     tasks: tasks('tiny', repeat(2000, 1)),
+  },
+  {
+    // Issue 14: short tasks on the real cluster, where every task's round trip between the
+    // coordinator and a worker counts against 2 ms of work unless the next one is already there.
+    name: '2 ms on 2 slots',
+    description: '2,000 tasks of 2 ms on 2 workers × 1 proc',
+    workers: TWO_SINGLE,
+    tasks: tasks('two', repeat(2000, 2)),
   },
   {
     name: 'heterogeneous',
@@ -60,10 +71,7 @@ export const MAKESPAN_SCENARIOS: readonly MakespanScenario[] = [
   {
     name: 'long then short',
     description: '3 tasks of 600 ms, then 300 of 5 ms, on 2 workers × 1 proc',
-    workers: [
-      { id: 'a', procs: 1 },
-      { id: 'b', procs: 1 },
-    ],
+    workers: TWO_SINGLE,
     tasks: [...tasks('long', repeat(3, 600)), ...tasks('short', repeat(300, 5))],
   },
   {

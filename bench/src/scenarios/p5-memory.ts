@@ -12,6 +12,7 @@ import { guarded, type Ctx } from '../harness/measure.js'
 import { log } from '../harness/result.js'
 import { median } from '../harness/stats.js'
 import { sleep } from '../harness/timeout.js'
+import { startClusterHost } from './cluster-host.js'
 import { connectTo } from './cluster.js'
 import {
   CHILDREN,
@@ -19,7 +20,6 @@ import {
   STALL_LIMIT_MS,
   SUBMIT_SLICE,
   coordinatorStatus,
-  startCoordinator,
   watchForLoss,
 } from './coordinator-child.js'
 import { inc, shutdownQuietly } from './systems.js'
@@ -43,7 +43,7 @@ async function coordinatorTaskCount(
 async function pendingTaskMemoryOnce(
   n: number,
 ): Promise<{ rss: number; heap: number; how: string }> {
-  const coordinator = await startCoordinator(0)
+  const coordinator = await startClusterHost(0)
   let executor: Executor | undefined
   try {
     executor = await connectTo(coordinator.url, coordinator.token)
@@ -130,7 +130,7 @@ async function pendingTaskMemory(ctx: Ctx): Promise<void> {
 
 async function clientMapMemory(ctx: Ctx): Promise<void> {
   const n = ctx.config.memoryMapItems
-  const coordinator = await startCoordinator(2)
+  const coordinator = await startClusterHost(2)
   try {
     const script = fileURLToPath(new URL('p5-client.ts', CHILDREN))
     const deltas: number[] = []

@@ -33,8 +33,9 @@ const node = async function node(
     await new Promise((resolve) => setTimeout(resolve, leafMs))
     return 1
   }
-  const ctx = (globalThis as { currentTask?: () => { executor: { submit: Function } } })
-    .currentTask!()
+  const ctx = (
+    globalThis as { currentTask?: () => { executor: { submit: (...args: unknown[]) => unknown } } }
+  ).currentTask!()
   const children: PromiseLike<number>[] = []
   for (let i = 0; i < branching; i++)
     children.push(ctx.executor.submit(node, depth - 1, branching, leafMs) as PromiseLike<number>)

@@ -90,7 +90,11 @@ export class LocalCluster {
       options.coordinator ?? {},
     )
     try {
-      for (let i = 0; i < workers; i++) cluster.addWorker()
+      // Nothing runs yet: the workers register once their task processes are up, so that this
+      // start, not the first tasks, pays for starting them (a worker added later registers at
+      // once, its processes starting meanwhile).
+      for (let i = 0; i < workers; i++)
+        cluster.addWorker({ env: { CLUSTERPOOL_WARM_UP: 'before-registering' } })
       await cluster.waitForWorkers(workers, startTimeoutMs)
     } catch (error) {
       await cluster.close()

@@ -32,12 +32,15 @@ test('resolveWorkerDaemonOptions fills defaults and names the bad option', (t) =
   t.is(o.drainTimeoutMs, 30_000)
   t.is(o.reconnectInitialDelayMs, 200)
   t.deepEqual(o.resources, {})
+  t.is(o.warmUp, 'while-registering')
+  t.is(resolveWorkerDaemonOptions({ coordinatorUrl: 'ws://h', warmUp: 'lazy' }).warmUp, 'lazy')
   const cases: [Parameters<typeof resolveWorkerDaemonOptions>[0], RegExp][] = [
     [{ coordinatorUrl: 'http://h:8786' }, /coordinatorUrl/],
     [{ coordinatorUrl: 'ws://h', procs: 0 }, /procs/],
     [{ coordinatorUrl: 'ws://h', resources: { GPU: 0 } }, /resources\.GPU/],
     [{ coordinatorUrl: 'ws://h', memoryLimitBytes: -1 }, /memoryLimitBytes/],
     [{ coordinatorUrl: 'ws://h', drainTimeoutMs: 0 }, /drainTimeoutMs/],
+    [{ coordinatorUrl: 'ws://h', warmUp: true as unknown as 'lazy' }, /warmUp/],
   ]
   for (const [bad, named] of cases) {
     const e = t.throws(() => resolveWorkerDaemonOptions(bad), { instanceOf: InvalidOptionError })

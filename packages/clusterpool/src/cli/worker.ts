@@ -1,7 +1,13 @@
 // `clusterpool worker URL`: joins a coordinator and runs its tasks on a local process pool.
 import { readFileSync } from 'node:fs'
 
-import { parseBytes, parseResources, type WorkerDaemonOptions } from '@clusterpool/worker-node'
+import {
+  WARM_UP,
+  parseBytes,
+  parseResources,
+  type WarmUp,
+  type WorkerDaemonOptions,
+} from '@clusterpool/worker-node'
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
 import { WorkerDaemon } from '../worker-daemon.js'
@@ -155,6 +161,14 @@ export function workerCommand(): Command {
         .env('CLUSTERPOOL_MAX_WAITING_PER_PROC')
         .argParser(parsePositiveInt),
     )
+    .addOption(
+      new Option(
+        '--warm-up <when>',
+        'when the task processes start: while-registering (default), before-registering or lazy (on the first tasks)',
+      )
+        .env('CLUSTERPOOL_WARM_UP')
+        .choices(WARM_UP),
+    )
     .action(async (url: string | undefined, opts: Record<string, string | number | undefined>) => {
       const coordinatorUrl = url ?? process.env.CLUSTERPOOL_COORDINATOR
       if (!coordinatorUrl)
@@ -181,6 +195,7 @@ export function workerCommand(): Command {
             ...(opts.maxWaitingPerProc === undefined
               ? {}
               : { maxWaitingPerProc: opts.maxWaitingPerProc as number }),
+            ...(opts.warmUp === undefined ? {} : { warmUp: opts.warmUp as WarmUp }),
           },
           pino({ name: 'clusterpool-worker', level: String(opts.logLevel) }, destination(2)),
         )

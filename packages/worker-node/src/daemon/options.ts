@@ -40,7 +40,20 @@ export interface WorkerDaemonOptions extends MemoryOptions {
    * waiting tasks one more is started. Default 64.
    */
   maxWaitingPerProc?: number
+  /**
+   * When the task processes start, each running a no-op once: `while-registering` (at once,
+   * alongside connecting: the worker registers as soon as it can, and a task assigned before its
+   * processes are up waits for them), `before-registering` (the worker registers only once they
+   * are up, waiting at most 10 s: what `LocalCluster.start` asks of its workers, so that it pays
+   * for them and the first tasks do not), or `lazy` (on the first tasks). A process start takes
+   * hundreds of milliseconds. Default `while-registering`.
+   */
+  warmUp?: WarmUp
 }
+
+/** The values of `WorkerDaemonOptions.warmUp`. */
+export const WARM_UP = ['while-registering', 'before-registering', 'lazy'] as const
+export type WarmUp = (typeof WARM_UP)[number]
 
 export type ResolvedWorkerDaemonOptions = Required<
   Omit<WorkerDaemonOptions, 'token' | 'ca' | keyof MemoryOptions>
@@ -78,11 +91,16 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     drainTimeoutMs: checkMs(o.drainTimeoutMs ?? 30_000, 'drainTimeoutMs', DELAY),
     taskSetupModules: checkModules(o.taskSetupModules),
     maxWaitingPerProc: o.maxWaitingPerProc ?? 64,
+    warmUp: o.warmUp ?? 'while-registering',
     memory: resolveMemoryOptions(o),
   }
   if (!Number.isSafeInteger(out.maxWaitingPerProc) || out.maxWaitingPerProc < 1)
     throw new InvalidOptionError(
       `maxWaitingPerProc must be a positive integer, got ${String(o.maxWaitingPerProc)}`,
+    )
+  if (!WARM_UP.includes(out.warmUp))
+    throw new InvalidOptionError(
+      `warmUp must be one of ${WARM_UP.join(', ')}, got ${String(o.warmUp)}`,
     )
   if (o.token !== undefined) out.token = o.token
   if (o.ca !== undefined) out.ca = o.ca

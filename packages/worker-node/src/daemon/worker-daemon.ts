@@ -5,6 +5,7 @@ import {
   InvalidOptionError,
   PROTOCOL_VERSION,
   VersionMismatchError,
+  sourceFnRef,
   type CoordinatorToWorker,
   type SerializedError,
   type WorkerHello,
@@ -58,6 +59,8 @@ export class WorkerDaemon {
   #cpu = new CpuMeter()
   readonly #memory: MemoryManager
   readonly #inbox: MemoryInbox
+  /** The start-up no-ops still running, by pool id (see `#warmUp`). */
+  readonly #warmUps = new Map<number, () => void>()
 
   constructor(options: WorkerDaemonOptions, log?: Logger) {
     this.options = resolveWorkerDaemonOptions(options)
@@ -109,8 +112,50 @@ export class WorkerDaemon {
    */
   async run(): Promise<number> {
     this.#memory.start()
+    const warm = this.options.warmUp === 'lazy' ? undefined : this.#warmUp()
+    if (this.options.warmUp === 'before-registering') await warm
     void this.#connectLoop()
     return this.#stopped
+  }
+
+  /**
+   * Starts every task process and runs a no-op in each (`options.warmUp`): a process start
+   * (Node, the setup modules) takes hundreds of milliseconds, which the first task on each
+   * process used to pay. Before registering, whoever waits for workers (`LocalCluster.start`)
+   * pays it instead of the first tasks; alongside, it overlaps the connection. Resolves after
+   * `WARM_UP_LIMIT_MS` at the latest; a process that fails its no-op is logged, and tasks will
+   * tell.
+   */
+  async #warmUp(): Promise<void> {
+    const t0 = performance.now()
+    const ran = Array.from({ length: this.options.procs }, (_, i) => {
+      // Negative: WorkerState numbers its tasks from 1, so these ids never meet its own.
+      const id = -(i + 1)
+      const done = new Promise<void>((resolve) => this.#warmUps.set(id, resolve))
+      this.#pool.submit({ id, fn: WARM_UP_FN, args: NO_ARGS })
+      return done
+    })
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(ran),
+      new Promise((resolve) => (timer = setTimeout(resolve, WARM_UP_LIMIT_MS))),
+    ])
+    clearTimeout(timer)
+    this.log.debug(
+      { procs: this.options.procs, ms: Math.round(performance.now() - t0) },
+      'task processes started',
+    )
+  }
+
+  /** Settles a start-up no-op; false if `id` is not one (a task of `WorkerState`). */
+  #warmedUp(id: number, error?: SerializedError): boolean {
+    const resolve = this.#warmUps.get(id)
+    if (resolve === undefined) return false
+    this.#warmUps.delete(id)
+    if (error !== undefined)
+      this.log.warn({ err: error }, 'a task process failed its start-up no-op')
+    resolve()
+    return true
   }
 
   /** Stops taking tasks, hands back those not started, finishes the running ones, then stops. */
@@ -365,9 +410,12 @@ export class WorkerDaemon {
         env: { MALLOC_TRIM_THRESHOLD_: '65536' },
       },
       {
-        onStart: (id: number) =>
-          this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id }),
+        onStart: (id: number) => {
+          if (!this.#warmUps.has(id))
+            this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id })
+        },
         onResult: (id: number, value: Uint8Array, durationMs: number) =>
+          this.#warmedUp(id) ||
           this.#feed({
             kind: 'task-finished',
             stimulusId: ++this.#stimulus,
@@ -376,6 +424,7 @@ export class WorkerDaemon {
             durationMs,
           }),
         onError: (id: number, error: SerializedError, durationMs: number) =>
+          this.#warmedUp(id, error) ||
           this.#feed({ kind: 'task-erred', stimulusId: ++this.#stimulus, id, error, durationMs }),
         onNested: (id: number, payload: Uint8Array) =>
           this.#feed({ kind: 'task-nested', stimulusId: ++this.#stimulus, id, payload }),
@@ -408,6 +457,15 @@ export class WorkerDaemon {
     return this.#memory
   }
 }
+
+/** What each task process runs once before the worker registers (see `#warmUp`). */
+const WARM_UP_FN = sourceFnRef(function clusterpoolWarmUp(): null {
+  return null
+})
+/** The arguments of a call with none: msgpack's empty array. */
+const NO_ARGS = Uint8Array.of(0x90)
+/** How long the start-up no-ops may delay registering. Milliseconds. */
+const WARM_UP_LIMIT_MS = 10_000
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,10 +1,14 @@
-// P5 helper process: a LocalCluster (coordinator in this process + `workers` worker daemons).
-// Talks to the bench over IPC: sends `{ url, token }` once started (or `{ error }`), answers
+// A LocalCluster in a process of its own (coordinator in this process + `workers` worker daemons
+// of `procs` each), so that the bench's own process neither warms it up nor slows it down (P1's
+// fresh clusters, P2's own-process client, P5).
+// Talks to the bench over IPC: sends `{ url, token, startMs }` once started (or `{ error }`), answers
 // `{ cmd: 'mem' }` with its memory after a full GC, and `{ cmd: 'close' }` by closing and exiting.
 // Run with --expose-gc so the figures are not inflated by garbage.
+// Usage: node --expose-gc --import=tsx cluster-host.ts <workers> [procs]
 import { loadLocalCluster, type LocalClusterLike } from '../scenarios/cluster.js'
 
 const workers = Number(process.argv[2] ?? 0)
+const procs = Number(process.argv[3] ?? 1)
 
 function send(message: object): void {
   process.send?.(message)
@@ -24,11 +28,13 @@ if ('reason' in loaded) {
   process.exit(0)
 }
 try {
-  cluster = await loaded.LocalCluster.start({ workers, procs: 1, workerOutput: 'ignore' })
-  send({ url: cluster.url, token: cluster.token ?? null, memory: memory() })
+  const t0 = performance.now()
+  cluster = await loaded.LocalCluster.start({ workers, procs, workerOutput: 'ignore' })
+  const startMs = performance.now() - t0
+  send({ url: cluster.url, token: cluster.token ?? null, startMs, memory: memory() })
 } catch (error) {
   send({
-    error: `LocalCluster.start({ workers: ${workers}, procs: 1 }) failed: ${(error as Error).message}`,
+    error: `LocalCluster.start({ workers: ${workers}, procs: ${procs} }) failed: ${(error as Error).message}`,
   })
   process.exit(0)
 }
