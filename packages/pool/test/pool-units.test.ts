@@ -106,11 +106,18 @@ test('malformed messages are refused', (t) => {
 })
 
 test('dispatch: who may take one more task', (t) => {
-  const load = (inFlight: number, estimatedMs: number, unknownInFlight = 0, overrunMs = 0) => ({
+  const load = (
+    inFlight: number,
+    estimatedMs: number,
+    unknownInFlight = 0,
+    overrunMs = 0,
+    headEstimateMs = inFlight === 1 ? estimatedMs : NaN,
+  ) => ({
     inFlight,
     estimatedMs,
     unknownInFlight,
     overrunMs,
+    headEstimateMs,
   })
   const { MAX_DEPTH, TARGET_QUEUED_MS } = DispatchLimits
   const cases: [ReturnType<typeof load>, number, boolean, string][] = [
@@ -123,7 +130,10 @@ test('dispatch: who may take one more task', (t) => {
     [load(10, TARGET_QUEUED_MS), 0.01, false, 'not past it'],
     [load(1, 0.01, 0, TARGET_QUEUED_MS), 0.01, false, 'a head past its estimate counts'],
     [load(MAX_DEPTH, 0), 0, false, 'at most MAX_DEPTH'],
-    [load(1, 2), 0.01, false, 'nothing behind a slow task'],
+    [load(1, 50), 0.01, false, 'nothing behind a slow task'],
+    [load(1, 2), 2, true, 'one behind a short task: the child never idles for the hop'],
+    [load(2, 4, 0, 0, 2), 2, false, 'but only one of its length'],
+    [load(1, 2, 0, TARGET_QUEUED_MS), 2, false, 'and none behind a short one overrunning'],
   ]
   for (const [l, estimate, expected, why] of cases) t.is(canAccept(l, estimate), expected, why)
   const { RECLAIM_OVERRUN_MS } = DispatchLimits

@@ -112,6 +112,7 @@ export class ChildSlot {
       inFlight: this.inFlight.length + this.rejoined.size,
       unknownInFlight: this.#unknownInFlight,
       estimatedMs: this.#estimatedMs,
+      headEstimateMs: head === undefined ? NaN : head.estimateMs,
       overrunMs,
     }
   }
