@@ -85,10 +85,16 @@ function makespanGoal(
     goal,
     source: SOURCE,
     measured: `${m.median.toFixed(2)} (N=${shortN(m.n)}${m.note?.includes('quick') ? ', quick: shorter and fewer tasks' : ''})`,
-    floor: 'the lower bound: total work / slots',
+    floor: `the lower bound: total work / slots${timerFloor(m.note)}`,
     ratio: m.median,
     met: m.median <= max,
   }
+}
+
+/** The timer floor from a P4 note (`timer floor 1.10× (...; 1.15× that floor)`), as words for the floor column. */
+function timerFloor(note: string | undefined): string {
+  const m = note?.match(/timer floor ([\d.]+)×.*?; ([\d.]+)× that floor/)
+  return m ? `; sleeping alone takes ${m[1]}× it here (${m[2]}× that floor)` : ''
 }
 
 /** Each P2 method of the own-process client at 1M against 100k: ≥ 0.8. */
