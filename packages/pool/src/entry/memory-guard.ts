@@ -84,9 +84,10 @@ export const GC_AFTER_RESULTS_OVER_BYTES = 16 * 2 ** 20
 
 /**
  * The buffers are looked at no more often than this: `process.memoryUsage()` walks the heap's
- * spaces (microseconds), too dear for every batch of no-op results. Milliseconds.
+ * spaces and reads /proc (tens of microseconds), too dear for every batch of no-op results.
+ * Milliseconds.
  */
-export const GC_CHECK_INTERVAL_MS = 5
+export const GC_CHECK_INTERVAL_MS = 50
 
 let gc: (() => void) | undefined
 let gcQueued = false
