@@ -119,7 +119,7 @@ test.serial(
       const long = ex.submit(sleepTask, 3000)
       await new Promise((r) => setTimeout(r, 300))
       const busy = cluster.coordinator.status().workers.find((w) => w.running > 0)?.name
-      t.truthy(busy, 'the long task runs')
+      if (busy === undefined) return t.fail('the long task does not run')
       const ranOn = await Promise.all(Array.from({ length: 500 }, () => ex.submit(where)))
       t.false(long.done(), 'the short tasks did not wait for the long one')
       t.is(
