@@ -217,7 +217,7 @@ export class CoordinatorCore {
 
   /** One input's handling time, since `t0` (`performance.now()`), into `schedulerStep`. */
   #observeStep(input: 'client' | 'worker' | 'tick', t0: number): void {
-    this.#s.metrics?.schedulerStep.observe({ input }, (performance.now() - t0) / 1000)
+    this.#s.metrics?.steps[input].observe((performance.now() - t0) / 1000)
   }
 
   #dropSilentWorkers(now: number): void {

@@ -65,6 +65,12 @@ export class CoordinatorMetrics {
     ],
     registers: [this.registry],
   })
+  /** `schedulerStep` per input, bound once: it is observed on every frame. */
+  readonly steps = {
+    client: this.schedulerStep.labels('client'),
+    worker: this.schedulerStep.labels('worker'),
+    tick: this.schedulerStep.labels('tick'),
+  }
 
   readonly protocolErrors = new Counter({
     name: 'clusterpool_protocol_errors_total',

@@ -50,19 +50,12 @@ export class SchedulerState {
   seq = 0
   queuedLive = 0
   now = 0
-  /**
-   * The round trip to a worker, averaged over every worker's samples (`WorkerRecord.roundTripMs`):
-   * a function faster than this (or than `tinyTaskMs`) counts as tiny. Milliseconds.
-   */
-  roundTripMs: number
-
   constructor(o: ResolvedSchedulerOptions) {
     this.o = o
     this.bytesPerMs = o.bandwidthBytesPerSecond / 1000
-    this.roundTripMs =
-      Number.isFinite(o.roundTripMs) && o.roundTripMs > 0 ? o.roundTripMs : INITIAL_ROUND_TRIP_MS
     this.estimates = new Estimates(o.defaultDurationMs, o.tinyTaskMs)
-    this.estimates.roundTripMs = this.roundTripMs
+    this.estimates.roundTripMs =
+      Number.isFinite(o.roundTripMs) && o.roundTripMs > 0 ? o.roundTripMs : INITIAL_ROUND_TRIP_MS
   }
 
   emit(d: Decision): void {

@@ -33,7 +33,11 @@ export class Estimates {
   readonly #byFn = new Map<string, FnStats>()
   readonly #defaultMs: number
   readonly #tinyMs: number
-  /** The measured round trip to the workers (`SchedulerState.roundTripMs`). Milliseconds. */
+  /**
+   * The round trip to a worker, averaged over every worker's samples (`WorkerRecord.roundTripMs`,
+   * `sampleRoundTrip` in slots.ts): a function faster than this (or than `tinyTaskMs`) is tiny.
+   * Milliseconds.
+   */
   roundTripMs = 0
 
   constructor(defaultMs: number, tinyMs: number) {

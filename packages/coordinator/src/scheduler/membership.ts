@@ -42,7 +42,7 @@ export function joinWorker(c: SchedulerState, spec: WorkerSpec): WorkerRecord {
     resources,
     baseCap,
     tinyCap,
-    c.roundTripMs,
+    c.estimates.roundTripMs,
   )
   c.workers.set(w.id, w)
   c.epoch++

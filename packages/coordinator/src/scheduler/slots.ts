@@ -214,8 +214,8 @@ export function sampleRoundTrip(c: SchedulerState, a: Assignment, durationMs: nu
   w.roundTripMs =
     w.roundTrips === 0 ? sample : w.roundTripMs + ROUND_TRIP_WEIGHT * (sample - w.roundTripMs)
   w.roundTrips++
-  c.roundTripMs += ROUND_TRIP_WEIGHT * (w.roundTripMs - c.roundTripMs)
-  c.estimates.roundTripMs = c.roundTripMs
+  const e = c.estimates
+  e.roundTripMs += ROUND_TRIP_WEIGHT * (w.roundTripMs - e.roundTripMs)
 }
 
 /**

@@ -411,11 +411,11 @@ export class WorkerDaemon {
       },
       {
         onStart: (id: number) => {
-          if (!this.#warmUps.has(id))
-            this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id })
+          // Start-up no-ops have negative ids (see `#warmUp`): not WorkerState's tasks.
+          if (id > 0) this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id })
         },
         onResult: (id: number, value: Uint8Array, durationMs: number) =>
-          this.#warmedUp(id) ||
+          (id < 0 && this.#warmedUp(id)) ||
           this.#feed({
             kind: 'task-finished',
             stimulusId: ++this.#stimulus,
@@ -424,7 +424,7 @@ export class WorkerDaemon {
             durationMs,
           }),
         onError: (id: number, error: SerializedError, durationMs: number) =>
-          this.#warmedUp(id, error) ||
+          (id < 0 && this.#warmedUp(id, error)) ||
           this.#feed({ kind: 'task-erred', stimulusId: ++this.#stimulus, id, error, durationMs }),
         onNested: (id: number, payload: Uint8Array) =>
           this.#feed({ kind: 'task-nested', stimulusId: ++this.#stimulus, id, payload }),
