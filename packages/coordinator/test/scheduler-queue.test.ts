@@ -205,3 +205,28 @@ test('options are validated once, naming the option', (t) => {
     message: /already submitted/,
   })
 })
+
+test('batch: inputs are placed together at its end, highest priority first', (t) => {
+  // One at a time, a worker with a free slot takes the first task submitted; in a batch (a
+  // frame's worth of submits), it takes the one that matters most.
+  const s = new Scheduler({ saturationFactor: 1, prefetch: 0 })
+  s.addWorker({ id: 'w', procs: 1 }, 0)
+  s.takeDecisions()
+  const result = s.batch(() => {
+    s.submit({ key: 'low', fnKey: 'f', clientId: 'c', priority: 0 }, 1)
+    s.submit({ key: 'high', fnKey: 'f', clientId: 'c', priority: 9 }, 1)
+    t.deepEqual(s.takeDecisions(), [], 'nothing is decided before the batch ends')
+    return 'body value'
+  })
+  t.is(result, 'body value')
+  t.deepEqual(keysTo(s.takeDecisions()), ['high'])
+  // Nested batches flush once, at the outer end; a throwing body still flushes.
+  t.throws(() =>
+    s.batch(() => {
+      s.batch(() => s.taskFinished('high', 'w', { durationMs: 1 }, 2))
+      t.deepEqual(keysTo(s.takeDecisions()), [])
+      throw new Error('body failed')
+    }),
+  )
+  t.deepEqual(keysTo(s.takeDecisions()), ['low'])
+})

@@ -152,7 +152,8 @@ export class CoordinatorCore {
 
   onClientMessages(client: ClientSession, messages: readonly ClientToCoordinator[]): void {
     const t0 = performance.now()
-    if (this.#clients.handle(client, messages)) this.#apply()
+    // One frame, one scheduling pass (see `Scheduler.batch`).
+    if (this.scheduler.batch(() => this.#clients.handle(client, messages))) this.#apply()
     this.#observeStep('client', t0)
   }
 
@@ -171,7 +172,7 @@ export class CoordinatorCore {
 
   onWorkerMessages(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): void {
     const t0 = performance.now()
-    const ok = this.#workers.handle(worker, messages)
+    const ok = this.scheduler.batch(() => this.#workers.handle(worker, messages))
     // Closed for its violations: it leaves now, not when its socket's close event comes.
     if (worker.state === 'gone') this.onWorkerClosed(worker)
     else if (ok) this.#apply()

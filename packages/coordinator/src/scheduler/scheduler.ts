@@ -75,6 +75,8 @@ export type Reporter = (typeof Reporter)[keyof typeof Reporter]
 
 export class Scheduler {
   readonly #c: SchedulerState
+  /** Open `batch` calls: while above 0, inputs queue their effects and one flush ends the batch. */
+  #depth = 0
 
   constructor(options?: SchedulerOptions) {
     this.#c = new SchedulerState(resolveSchedulerOptions(options))
@@ -83,7 +85,7 @@ export class Scheduler {
   addWorker(spec: WorkerSpec, nowMs: number): void {
     const c = this.#start(nowMs)
     joinWorker(c, spec)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker is gone (lost or left): its tasks are requeued, its data is lost. */
@@ -92,7 +94,7 @@ export class Scheduler {
     const w = c.workers.get(id)
     if (w === undefined) return
     leaveWorker(c, w)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker should get no new tasks for now (it keeps its tasks and data). */
@@ -110,7 +112,7 @@ export class Scheduler {
     if (w === undefined || w.state !== WorkerRecordState.PAUSED) return
     w.state = WorkerRecordState.RUNNING
     refreshHungry(c, w)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker's resident memory as a fraction of its limit (its heartbeat). */
@@ -137,7 +139,7 @@ export class Scheduler {
     } else {
       then(c, task)
     }
-    flush(c)
+    this.#flush(c)
   }
 
   /**
@@ -170,7 +172,7 @@ export class Scheduler {
     } else {
       scatterTask(c, task, best, Math.max(0, spec.nbytes))
     }
-    flush(c)
+    this.#flush(c)
   }
 
   // ─── re-adoption after a coordinator restart (`adopt.ts`) ────────────────────────────────
@@ -210,7 +212,7 @@ export class Scheduler {
     }
     if (best === undefined) return false
     storeParked(c, t, best, Math.max(0, nbytes))
-    flush(c)
+    this.#flush(c)
     return true
   }
 
@@ -228,7 +230,7 @@ export class Scheduler {
     if (t === undefined || w === undefined || !isParked(t) || t.fn.fnKey === SCATTER_FN)
       return false
     adoptRun(c, t, w)
-    flush(c)
+    this.#flush(c)
     return true
   }
 
@@ -240,7 +242,7 @@ export class Scheduler {
     if (t === undefined || w === undefined || !isParked(t) || t.fn.fnKey !== SCATTER_FN)
       return false
     adoptData(c, t, w, Math.max(0, nbytes))
-    flush(c)
+    this.#flush(c)
     return true
   }
 
@@ -251,7 +253,7 @@ export class Scheduler {
     if (t === undefined || !isParked(t)) return
     if (t.fn.fnKey === SCATTER_FN) loseClaim(c, t)
     else unpark(c, t)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker now also holds the key's result (it received it as an input and kept it). */
@@ -276,7 +278,7 @@ export class Scheduler {
     const w = c.workers.get(workerId)
     if (t === undefined || w === undefined || !w.hasData.has(t)) return
     loseCopy(c, t, w)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker began running the task: from now on it is never stolen. */
@@ -308,7 +310,7 @@ export class Scheduler {
       // and the key may be in memory on another worker (which keeps its own copy).
       if (t?.whoHas?.includes(w) !== true)
         c.emit({ type: DecisionType.RELEASE_DATA, key, workerIds: [w.id] })
-      flush(c)
+      this.#flush(c)
       return
     }
     c.estimates.observe(t.fn, report.durationMs)
@@ -316,7 +318,7 @@ export class Scheduler {
     detach(c, t)
     w.done++
     finishTask(c, t, w, nbytes)
-    flush(c)
+    this.#flush(c)
   }
 
   /** The task's function threw on the worker: retry if it has retries left (and the run was not `final`), else it erred. */
@@ -331,7 +333,7 @@ export class Scheduler {
       t.state !== TaskState.PROCESSING ||
       t.worker !== w
     ) {
-      flush(c)
+      this.#flush(c)
       return
     }
     detach(c, t)
@@ -343,7 +345,7 @@ export class Scheduler {
     } else {
       errTask(c, t, w)
     }
-    flush(c)
+    this.#flush(c)
   }
 
   /** The worker will not run the task (answer to cancel-on-worker, or its own decision): free the slot; requeue if still wanted there. */
@@ -360,7 +362,7 @@ export class Scheduler {
     if (a.steal !== null) abortSteal(c, a)
     if (a.startedAt < 0) a.startedAt = c.now
     setSeceded(c, a, seceded)
-    flush(c)
+    this.#flush(c)
   }
 
   taskDropped(key: string, workerId: string, nowMs: number): void {
@@ -377,7 +379,7 @@ export class Scheduler {
       detach(c, t)
       enterWaiting(c, t, 'requeue')
     }
-    flush(c)
+    this.#flush(c)
   }
 
   /**
@@ -390,7 +392,7 @@ export class Scheduler {
     const t = c.tasks.get(key)
     if (t === undefined || !isActive(t.state)) return false
     cancelTask(c, t)
-    flush(c)
+    this.#flush(c)
     return true
   }
 
@@ -401,7 +403,7 @@ export class Scheduler {
     if (t === undefined || !t.wanted) return
     t.wanted = false
     c.settle.push(t)
-    flush(c)
+    this.#flush(c)
   }
 
   /**
@@ -413,7 +415,7 @@ export class Scheduler {
     const victim = c.workers.get(victimId)
     if (victim === undefined) return
     if (ok && consumeZombie(c, victim, key)) {
-      flush(c)
+      this.#flush(c)
       return
     }
     const t = c.tasks.get(key)
@@ -436,7 +438,7 @@ export class Scheduler {
     } else {
       enterWaiting(c, t, 'requeue')
     }
-    flush(c)
+    this.#flush(c)
   }
 
   /** Periodic (~100 ms): raise estimates of overrunning tasks, refresh occupancy, time out no-worker tasks, steal. */
@@ -450,7 +452,7 @@ export class Scheduler {
     }
     for (const w of c.workers.values()) refreshOccupancy(c, w)
     if (Number.isFinite(c.o.noWorkerTimeoutMs)) checkNoWorker(c)
-    flush(c)
+    this.#flush(c)
     if (c.o.workStealing) planSteals(c)
   }
 
@@ -504,6 +506,25 @@ export class Scheduler {
   /** Ids of the workers holding the key's result (empty unless it is in memory). */
   whoHas(key: string): string[] {
     return (this.#c.tasks.get(key)?.whoHas ?? []).map((w) => w.id)
+  }
+
+  /**
+   * Runs `body`, whose inputs (a frame's worth of submits, results, releases) are then acted on
+   * together: placement, dispatch and stealing run once at the end, not once per input. The
+   * decisions are the same as one input at a time would give, except that a batch of tasks is
+   * placed knowing all of it (the coordinator batches each frame it reads).
+   */
+  batch<T>(body: () => T): T {
+    this.#depth++
+    try {
+      return body()
+    } finally {
+      if (--this.#depth === 0) flush(this.#c)
+    }
+  }
+
+  #flush(c: SchedulerState): void {
+    if (this.#depth === 0) flush(c)
   }
 
   #start(nowMs: number): SchedulerState {
