@@ -30,7 +30,7 @@ import type { CoreState } from './core-state.js'
 import { GatherQueue } from './gather-queue.js'
 import type { RelayedAssigns } from './relayed-assigns.js'
 import { NESTED_PRIORITY_BOOST } from './nested-tasks.js'
-import { ClientSession } from './sessions.js'
+import { ClientSession, type ResolvedFn } from './sessions.js'
 import { taskSpec } from './task-wire.js'
 
 /**
@@ -197,13 +197,13 @@ export class ClientRole {
       )
     if (client.heldBytes + t.args.byteLength > s.options.maxClientHeldBytes)
       return reject(client, t.id, overHeld(client, t.args.byteLength, s.options.maxClientHeldBytes))
-    let fn: FnRef | undefined
+    let resolved: ResolvedFn | undefined
     try {
-      fn = this.#resolveFn(client, t.fn)
+      resolved = this.#fnOf(client, t.fn)
     } catch (error) {
       return reject(client, t.id, error as Error)
     }
-    if (!fn) {
+    if (!resolved) {
       const hash = (t.fn as { hash: string }).hash
       return reject(
         client,
@@ -211,6 +211,7 @@ export class ClientRole {
         new ProtocolError(`function ${hash} was never sent with its source`),
       )
     }
+    const fn = resolved.ref
     let deps: { id: number; key: string }[] | undefined
     if (t.deps && t.deps.length > 0) {
       // Each dependency once, however often it is listed: its value travels once.
@@ -249,12 +250,12 @@ export class ClientRole {
       opts = { ...opts, priority }
     }
     try {
-      s.adoption.submit(taskSpec(key, fnKey(fn), client.id, opts, deps), t.ran === true, now)
+      s.adoption.submit(taskSpec(key, resolved.key, client.id, opts, deps), t.ran === true, now)
     } catch (error) {
       return reject(client, t.id, error as Error)
     }
-    if (parent !== undefined) s.nested.submitted(client, key, fnLabel(fn), deps)
-    const progress = s.stats.row(fnLabel(fn))
+    if (parent !== undefined) s.nested.submitted(client, key, resolved.label, deps)
+    const progress = resolved.progress
     const args = detachBytes(t.args)
     const task = new ClientTask(key, client, t.id, fn, args, deps, opts, t.chunk === true, progress)
     s.tasks.set(key, task)
@@ -262,6 +263,22 @@ export class ClientRole {
     if (fn.kind === 'source') s.sources.acquire(fn.hash) // released when the task is forgotten
     s.stats.submitted(progress)
     client.heldBytes += args.byteLength
+  }
+
+  /**
+   * `#resolveFn`, with its key, label and progress row, remembered for the client's next task:
+   * the same module export, or a source named by the same hash alone (which the client holds
+   * while connected), is the same function. A source sent with its text again is checked again.
+   */
+  #fnOf(client: ClientSession, fn: WireFnRef): ResolvedFn | undefined {
+    const last = client.lastFn
+    if (last !== undefined && sameFn(last.ref, fn)) return last
+    const ref = this.#resolveFn(client, fn)
+    if (ref === undefined) return undefined
+    const label = fnLabel(ref)
+    const resolved = { ref, key: fnKey(ref), label, progress: this.#s.stats.row(label) }
+    client.lastFn = resolved
+    return resolved
   }
 
   /**
@@ -393,6 +410,13 @@ export class ClientRole {
       now,
     )
   }
+}
+
+/** Whether the wire reference `fn` names the function `ref` already resolved (see `#fnOf`). */
+function sameFn(ref: FnRef, fn: WireFnRef): boolean {
+  if (fn.kind === 'module')
+    return ref.kind === 'module' && ref.url === fn.url && ref.exportName === fn.exportName
+  return ref.kind === 'source' && fn.source === undefined && ref.hash === fn.hash
 }
 
 /** Whether `id` names one of the client's own tasks: a task's executor's `SELF_ID` does not. */

@@ -2,12 +2,14 @@ import {
   SELF_ID,
   type CoordinatorToClient,
   type CoordinatorToWorker,
+  type FnRef,
   type HeartbeatMemory,
   type Versions,
 } from '@clusterpool/protocol'
 import type { MessageSink } from '@clusterpool/transport'
 
 import type { GatherQueue } from './gather-queue.js'
+import type { FunctionProgress } from './progress.js'
 
 /** What a task's own executor (a nested client) knows of the task it belongs to. */
 export interface NestedParent {
@@ -26,6 +28,16 @@ export interface NestedParent {
  * (`currentTask().executor`) is one too, with a `parent`: its link runs through the task's
  * worker, and its id `SELF_ID` names the task itself.
  */
+/** A task's function as the coordinator resolved it for a client, with what derives from it. */
+export interface ResolvedFn {
+  readonly ref: FnRef
+  /** `fnKey(ref)`: the scheduler's key for its estimates. */
+  readonly key: string
+  /** `fnLabel(ref)`: its name in progress rows, logs and nested-task reports. */
+  readonly label: string
+  readonly progress: FunctionProgress
+}
+
 export class ClientSession {
   readonly id: string
   readonly name: string
@@ -45,6 +57,11 @@ export class ClientSession {
   heldBytes = 0
   /** Set for a task's executor: the task. */
   readonly parent: NestedParent | undefined
+  /**
+   * The function of its last submitted task, resolved: a client submits runs of tasks of one
+   * function, and each would otherwise resolve it, build its key and label and find its row.
+   */
+  lastFn: ResolvedFn | undefined = undefined
 
   constructor(
     id: string,
