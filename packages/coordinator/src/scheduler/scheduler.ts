@@ -69,6 +69,11 @@ const SCATTER_FN = '<scatter>'
  * `graph.ts` (dependencies, lineage, lifetimes), `membership.ts` (workers joining and dying) and
  * `estimates.ts`.
  */
+/** What a fresh submit does next: wait for its inputs (one function object, not one per call). */
+const waitFresh = (c: SchedulerState, task: TaskRecord): void => enterWaiting(c, task, null)
+/** What a parked submit does next: wait for an inventory to say where it is. */
+const parkFresh = (_c: SchedulerState, task: TaskRecord): void => park(task)
+
 /** What a reporting worker is to a task: see `Scheduler.reporter`. */
 export const Reporter = { STRANGER: 0, HOLDER: 1, ZOMBIE: 2 } as const
 export type Reporter = (typeof Reporter)[keyof typeof Reporter]
@@ -122,7 +127,7 @@ export class Scheduler {
   }
 
   submit(spec: TaskSpec, nowMs: number): void {
-    this.#submit(spec, nowMs, (c, task) => enterWaiting(c, task, null))
+    this.#submit(spec, nowMs, waitFresh)
   }
 
   /** Makes the task; one with an unknown dependency fails, the others go on as `then` says. */
@@ -182,7 +187,7 @@ export class Scheduler {
    * grace period to end (`unpark`). A dependency that is unknown fails it, as in `submit`.
    */
   submitParked(spec: TaskSpec, nowMs: number): void {
-    this.#submit(spec, nowMs, (_c, task) => park(task))
+    this.#submit(spec, nowMs, parkFresh)
   }
 
   /** A client claims a held value it had before the restart: parked until an inventory names it. */
