@@ -121,3 +121,28 @@ test('a run overdue by two round trips counts as long, even of a function that l
   const next = assigns(s.takeDecisions())
   t.true(next.length > 2 && next.every((d) => d.workerId === 'b'))
 })
+
+/** `n` more tasks of `fnKey` on worker `id`, one at a time, each running 1 ms and back `rttMs` after. */
+function samples(s: Scheduler, id: string, fnKey: string, n: number, rttMs: number, from: number) {
+  let now = from
+  for (let i = 0; i < n; i++) {
+    const key = `sample-${id}-${now}-${i}`
+    s.submit({ key, fnKey, clientId: 'c', workers: [id] }, now)
+    s.takeDecisions()
+    now += 1 + rttMs
+    s.taskFinished(key, id, { durationMs: 1 }, now)
+  }
+  return now
+}
+
+test('a burst of slow round trips (the coordinator busy with a big frame) leaves the estimate alone', (t) => {
+  const s = new Scheduler({ workStealing: false })
+  s.addWorker({ id: 'w', procs: 1 }, 0)
+  let now = samples(s, 'w', 'f', 15, 0.5, warm(s, 'w', 'f', 1, 0.5))
+  t.is(s.worker('w')!.roundTripMs, 0.5)
+  now = samples(s, 'w', 'f', 7, 20, now)
+  t.is(s.worker('w')!.roundTripMs, 0.5, 'seven slow samples of fifteen move nothing')
+  // A lasting change shows within half the window.
+  samples(s, 'w', 'f', 8, 2, now)
+  t.is(s.worker('w')!.roundTripMs, 2)
+})

@@ -193,15 +193,15 @@ function longRunning(c: SchedulerState, w: WorkerRecord): number {
 
 /** Results of a worker that are not round-trip samples: they include its start-up. */
 const WARM_UP_RESULTS = 2
-/** Weight of a new round-trip sample in the moving averages. */
+/** Weight of a worker's new round trip in the cluster's moving average. */
 const ROUND_TRIP_WEIGHT = 0.1
 /** Round-trip samples are clamped to this range: a stalled peer must not freeze the queues. Milliseconds. */
 const ROUND_TRIP_RANGE_MS = [0.01, 100] as const
 
 /**
  * `a` finished after `durationMs` of running: if it was sent to a free process, the time it
- * took beyond its run is one round trip to its worker. Moves the worker's and the cluster's
- * averages (the first sample of a worker replaces its default).
+ * took beyond its run is one round trip to its worker. Moves the worker's median (its first
+ * sample replaces its default) and the cluster's average of the workers' medians.
  */
 export function sampleRoundTrip(c: SchedulerState, a: Assignment, durationMs: number): void {
   if (a.sentIdleAt < 0 || !(durationMs >= 0)) return
@@ -211,9 +211,7 @@ export function sampleRoundTrip(c: SchedulerState, a: Assignment, durationMs: nu
   const [lo, hi] = ROUND_TRIP_RANGE_MS
   const sample = Math.min(hi, Math.max(lo, c.now - a.sentIdleAt - durationMs))
   const w = a.worker
-  w.roundTripMs =
-    w.roundTrips === 0 ? sample : w.roundTripMs + ROUND_TRIP_WEIGHT * (sample - w.roundTripMs)
-  w.roundTrips++
+  w.roundTripMs = w.roundTrip.add(sample)
   const e = c.estimates
   e.roundTripMs += ROUND_TRIP_WEIGHT * (w.roundTripMs - e.roundTripMs)
 }

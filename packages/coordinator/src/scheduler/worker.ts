@@ -1,4 +1,5 @@
 import { WorkerRecordState } from './states.js'
+import { RoundTripWindow } from './round-trip.js'
 import type { Assignment, TaskRecord } from './task.js'
 
 /** Resources a task holds while assigned, as `[name, amount]` pairs. */
@@ -54,11 +55,12 @@ export class WorkerRecord {
   /**
    * The measured round trip to this worker: from assigning a task to a free process to its
    * result, minus the task's own run time (wire, daemon, pool and coordinator time, both ways).
-   * A moving average; `roundTripMs` (the option) until the first sample. Milliseconds.
+   * The median of its recent samples (`RoundTripWindow`); `roundTripMs` (the option) until the
+   * first sample. Milliseconds.
    */
   roundTripMs: number
-  /** Round-trip samples taken. */
-  roundTrips = 0
+  /** Its recent round-trip samples. */
+  readonly roundTrip = new RoundTripWindow()
 
   constructor(
     id: string,
