@@ -21,6 +21,7 @@ import { CoordinatorMetrics } from './http/metrics.js'
 import { handleHttp, type PageHandler } from './http/routes.js'
 import type { SchedulerOptions } from './scheduler/options.js'
 import { CoordinatorServer } from './server/coordinator-server.js'
+import { ClientIngest } from './server/client-ingest.js'
 import { isLoopback, resolveCoordinatorOptions, type CoordinatorOptions } from './server/options.js'
 
 export interface CoordinatorStartOptions extends CoordinatorOptions {
@@ -160,9 +161,16 @@ export class Coordinator {
     })
     const hello: ClientHello = { kind: 'hello', version: PROTOCOL_VERSION, role: 'client', name }
     const session = this.core.addClient(coordinatorEnd, hello, 'in-process')
+    const ingest = new ClientIngest({
+      handle: (messages) => this.core.onClientMessages(session, messages),
+      closed: () => coordinatorEnd.closed,
+    })
     coordinatorEnd.setHandlers({
-      onMessages: (messages) => this.core.onClientMessages(session, messages),
-      onClose: () => this.core.onClientClosed(session),
+      onMessages: (messages) => ingest.push(messages),
+      onClose: () => {
+        ingest.close()
+        this.core.onClientClosed(session)
+      },
     })
     coordinatorEnd.flush()
     if (!welcome) throw new Error('the in-process client was not welcomed')
@@ -198,9 +206,18 @@ export class Coordinator {
     conn.keepAlive(5000, 15_000, () =>
       this.log.warn({ client: session.id, remote }, 'client stopped answering pings'),
     )
+    const ingest = new ClientIngest({
+      handle: (messages) => this.core.onClientMessages(session, messages),
+      closed: () => conn.closed,
+      pause: () => conn.pauseReading(),
+      resume: () => conn.resumeReading(),
+    })
     conn.setHandlers({
-      onMessages: (messages) => this.core.onClientMessages(session, messages),
-      onClose: () => this.core.onClientClosed(session),
+      onMessages: (messages) => ingest.push(messages),
+      onClose: () => {
+        ingest.close()
+        this.core.onClientClosed(session)
+      },
       onProtocolError: (error) => {
         this.metrics.protocolErrors.inc({ reason: 'protocol' })
         this.log.warn(

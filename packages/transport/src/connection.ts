@@ -99,6 +99,21 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     return this.#closed
   }
 
+  /**
+   * Stops reading from the socket (frames already read may still arrive): the receiver holds
+   * back a peer that sends faster than it handles, and the kernel's buffers push back on the
+   * peer. While paused the peer counts as alive: its pongs wait unread behind its own frames.
+   */
+  pauseReading(): void {
+    if (!this.#closed) this.ws.pause()
+  }
+
+  /** Reads again after `pauseReading`. */
+  resumeReading(): void {
+    this.#lastHeard = Date.now()
+    if (!this.#closed) this.ws.resume()
+  }
+
   /** Replaces the handlers, for example once a handshake is over; delivers what was held. */
   setHandlers(handlers: ConnectionHandlers<MessagesByDirection[D]>): void {
     this.#handlers = handlers
@@ -204,6 +219,10 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
       const late = now - lastRun > 2 * intervalMs + 1000
       lastRun = now
       if (late) return
+      if (this.ws.isPaused) {
+        this.#lastHeard = now // not reading: its silence says nothing
+        return
+      }
       // Any frame counts as a sign of life, not only pongs: a pong can sit behind a large
       // backlog the peer is still sending (a client submitting a million tasks in one loop).
       const silentMs = Date.now() - this.#lastHeard
