@@ -146,3 +146,24 @@ test('a burst of slow round trips (the coordinator busy with a big frame) leaves
   samples(s, 'w', 'f', 8, 2, now)
   t.is(s.worker('w')!.roundTripMs, 2)
 })
+
+test('the first task of a burst to a worker is no sample: it comes back only after the worker took in the burst', (t) => {
+  const s = new Scheduler({ workStealing: false })
+  s.addWorker({ id: 'w', procs: 1 }, 0)
+  let now = samples(s, 'w', 'f', 3, 0.5, warm(s, 'w', 'f', 1, 0.5))
+  t.is(s.worker('w')!.roundTripMs, 0.5)
+  // Fifteen bursts of five, each to an idle worker; the first of each comes back 30 ms later.
+  for (let b = 0; b < 15; b++) {
+    const keys = Array.from({ length: 5 }, (_, i) => `b${b}-${i}`)
+    s.batch(() => {
+      for (const key of keys) s.submit({ key, fnKey: 'f', clientId: 'c' }, now)
+    })
+    t.true(s.takeDecisions().filter((d) => d.type === 'assign').length > 1, 'a burst went out')
+    for (const key of keys) {
+      now += key.endsWith('-0') ? 31 : 1
+      s.taskFinished(key, 'w', { durationMs: 1 }, now)
+      s.takeDecisions()
+    }
+  }
+  t.is(s.worker('w')!.roundTripMs, 0.5)
+})

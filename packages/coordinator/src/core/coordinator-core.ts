@@ -29,6 +29,9 @@ import { WorkerRole } from './worker-role.js'
  */
 const STALL_MS = 1000
 
+/** The clock the scheduler's batches end on. */
+const batchEnd = (): number => performance.now()
+
 /**
  * The coordinator's brain, free of sockets: client and worker sessions come in through links
  * (WebSocket connections or in-process loopbacks), their messages drive the pure `Scheduler`,
@@ -153,7 +156,7 @@ export class CoordinatorCore {
   onClientMessages(client: ClientSession, messages: readonly ClientToCoordinator[]): void {
     const t0 = performance.now()
     // One frame, one scheduling pass (see `Scheduler.batch`).
-    if (this.scheduler.batch(() => this.#clients.handle(client, messages))) this.#apply()
+    if (this.scheduler.batch(() => this.#clients.handle(client, messages), batchEnd)) this.#apply()
     this.#observeStep('client', t0)
   }
 
@@ -172,7 +175,7 @@ export class CoordinatorCore {
 
   onWorkerMessages(worker: WorkerSession, messages: readonly WorkerToCoordinator[]): void {
     const t0 = performance.now()
-    const ok = this.scheduler.batch(() => this.#workers.handle(worker, messages))
+    const ok = this.scheduler.batch(() => this.#workers.handle(worker, messages), batchEnd)
     // Closed for its violations: it leaves now, not when its socket's close event comes.
     if (worker.state === 'gone') this.onWorkerClosed(worker)
     else if (ok) this.#apply()

@@ -47,6 +47,8 @@ export class SchedulerState {
   decisions: Decision[] = []
   /** Bumped whenever the set of workers changes (group validity caches key on it). */
   epoch = 0
+  /** Counts `flush`es (placement.ts): tasks attached under one number left in one frame. */
+  flushSeq = 0
   seq = 0
   queuedLive = 0
   now = 0

@@ -42,6 +42,7 @@ function memoryPenaltyMs(w: WorkerRecord): number {
  * has a free process, lets it steal (`stealForIdle`).
  */
 export function flush(c: SchedulerState): void {
+  c.flushSeq++
   for (;;) {
     const t = c.ready.pop()
     if (t !== undefined) {

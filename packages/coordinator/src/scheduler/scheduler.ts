@@ -517,14 +517,19 @@ export class Scheduler {
    * Runs `body`, whose inputs (a frame's worth of submits, results, releases) are then acted on
    * together: placement, dispatch and stealing run once at the end, not once per input. The
    * decisions are the same as one input at a time would give, except that a batch of tasks is
-   * placed knowing all of it (the coordinator batches each frame it reads).
+   * placed knowing all of it (the coordinator batches each frame it reads). `nowAtEnd` gives
+   * the time at the end, if it has moved since the inputs' own.
    */
-  batch<T>(body: () => T): T {
+  batch<T>(body: () => T, nowAtEnd?: () => number): T {
     this.#depth++
     try {
       return body()
     } finally {
-      if (--this.#depth === 0) flush(this.#c)
+      if (--this.#depth === 0) {
+        // The decisions are made now: what they stamp (when a task was sent, and so the
+        // round trip measured from it) is the time they leave, not when the batch began.
+        flush(nowAtEnd === undefined ? this.#c : this.#start(nowAtEnd()))
+      }
     }
   }
 

@@ -24,6 +24,13 @@ export function attach(c: SchedulerState, t: TaskRecord, w: WorkerRecord): void 
     w.assigned.size - w.seceded < w.procs ? c.now : -1,
   )
   t.run = a
+  // Only a task sent alone is a round-trip sample (`Assignment.sentIdleAt`).
+  if (w.lastAttachedSeq === c.flushSeq) {
+    if (w.lastAttached !== null) w.lastAttached.sentIdleAt = -1
+    a.sentIdleAt = -1
+  }
+  w.lastAttached = a
+  w.lastAttachedSeq = c.flushSeq
   w.assigned.add(a)
   w.reserve(t.group.need, 1)
   w.occupancyMs += a.costMs

@@ -109,9 +109,11 @@ export class Assignment {
   /**
    * When it was assigned, if a process was free for it then (it starts as soon as it arrives):
    * its result, minus its run time, measures the worker's round trip (`WorkerRecord.roundTripMs`).
-   * -1 otherwise (it may wait behind others there).
+   * -1 otherwise (it may wait behind others there), and -1 once another task goes to the same
+   * worker in the same flush: the first of a burst comes back only after the worker has taken
+   * in the whole burst, which says more about the burst than about the round trip.
    */
-  readonly sentIdleAt: number
+  sentIdleAt: number
 
   constructor(
     task: TaskRecord,

@@ -61,6 +61,9 @@ export class WorkerRecord {
   roundTripMs: number
   /** Its recent round-trip samples. */
   readonly roundTrip = new RoundTripWindow()
+  /** The last task attached here, and in which flush (`SchedulerState.flushSeq`): see `attach`. */
+  lastAttached: Assignment | null = null
+  lastAttachedSeq = -1
 
   constructor(
     id: string,
