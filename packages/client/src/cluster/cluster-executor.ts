@@ -29,6 +29,7 @@ import {
 
 import { Future } from '../future/future.js'
 import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future/internal.js'
+import { FutureSlot } from '../future/slot.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
 import { classifyDone, replaceFutures } from './dependencies.js'
@@ -114,7 +115,8 @@ export class ClusterExecutor extends BaseExecutor {
    * (and a held value) until this client releases it.
    */
   readonly #cancelling = new Set<number>()
-  readonly #ids = new FutureIds()
+  /** This executor's id of each of its futures. */
+  readonly #ids = new FutureSlot<number>('clusterpool.ClusterExecutor.id')
   /** Functions whose source the coordinator has, by hash: the reference to send without it. */
   readonly #sentSources = new Map<string, WireFnRef>()
   /**
@@ -238,7 +240,7 @@ export class ClusterExecutor extends BaseExecutor {
     this.#workers = welcome.coordinator.workers
     this.#sentSources.clear() // a new connection: every source is sent again, once
     this.#cancelling.clear() // cancelled here: not sent again, so nothing to confirm
-    const resubmitted = this.#resubmits!.replay(this.#connection, this.#claimed, {
+    const resubmitted = this.#resubmits!.replay(this.#connection, this.#futures, this.#claimed, {
       idOf: (f) => this.#ids.get(f),
       wireFn: (ref) => this.#wireRef(ref),
       encode: (value) => encodeValue(this.#encoder, value, 'dependency value'),
@@ -318,7 +320,7 @@ export class ClusterExecutor extends BaseExecutor {
     if (hasOwnKeys(call.options)) task.opts = call.options
     if (call.chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
-    this.#resubmits?.submitted(task, call.ref, depFutures)
+    this.#resubmits?.submitted(future, task, call.ref, depFutures)
     this.onSubmitted(future, id)
     return future
   }
@@ -363,7 +365,7 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #onPendingDone = (f: Future<unknown>): void => {
     const id = this.#ids.get(f)
     if (f.cancelled() && id !== undefined && this.#futures.delete(id)) {
-      this.#resubmits?.settled(id)
+      this.#resubmits?.settled(f)
       this.#cancelling.add(id)
       this.#connection.pushItem('cancel', 'ids', id)
       this.#checkIdle()
@@ -390,7 +392,7 @@ export class ClusterExecutor extends BaseExecutor {
     const workers = options.workers === undefined ? undefined : [...options.workers]
     const item = { id, value: bytes, ...(workers ? { workers } : {}) }
     this.#connection.pushItem('scatter', 'items', item)
-    this.#resubmits?.scattered(item)
+    this.#resubmits?.scattered(future as Future<unknown>, item)
     return future
   }
 
@@ -401,9 +403,9 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** The task finished and its value stays on a worker: fetch it once someone wants it. */
   #held(id: number): void {
-    this.#resubmits?.settled(id)
-    this.#gathering.delete(id)
+    if (this.#gathering.size > 0) this.#gathering.delete(id)
     const future = this.#futures.get(id)
+    if (future) this.#resubmits?.settled(future)
     if (!future || future.done()) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
       return
@@ -457,7 +459,7 @@ export class ClusterExecutor extends BaseExecutor {
       case 'running':
         for (const id of m.ids) {
           const future = this.#futures.get(id)
-          this.#resubmits?.ran(id)
+          if (future) this.#resubmits?.ran(future)
           // Running futures cannot be cancelled: the watcher is of no more use. (A task sent
           // again after a reconnect is announced again: it is running already.)
           if (future?.running() === false && future.setRunningOrNotifyCancel())
@@ -517,13 +519,13 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** Removes a finished task's future and tells the coordinator it may forget the task. */
   #take(id: number): Future<unknown> | undefined {
-    this.#resubmits?.settled(id)
-    this.#gathering.delete(id)
+    if (this.#gathering.size > 0) this.#gathering.delete(id)
     const future = this.#futures.get(id)
     if (!future) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
       return undefined
     }
+    this.#resubmits?.settled(future)
     this.#futures.delete(id)
     this.#connection.pushItem('release', 'ids', id)
     return future.done() ? undefined : future
@@ -572,21 +574,4 @@ function isObject(value: unknown): boolean {
 function hasOwnKeys(o: object): boolean {
   for (const key in o) if (Object.hasOwn(o, key)) return true
   return false
-}
-
-/**
- * This executor's id of each of its futures, as a `WeakMap<Future, number>` would keep it, but
- * stored on the future under a symbol of this executor: a property costs a fraction of a WeakMap
- * entry on every submit, and leaves the garbage collector no ephemerons to trace.
- */
-class FutureIds {
-  readonly #key = Symbol('clusterpool.ClusterExecutor.id')
-
-  get(future: Future<unknown>): number | undefined {
-    return (future as unknown as Record<symbol, number | undefined>)[this.#key]
-  }
-
-  set(future: Future<unknown>, id: number): void {
-    ;(future as unknown as Record<symbol, number>)[this.#key] = id
-  }
 }
