@@ -70,9 +70,8 @@ export abstract class BaseExecutor implements Executor {
     const t = this.checkTask(toTask(fn))
     const resolved = validateMapOptions(options)
     return new MapIterator<T, Awaited<R>>(items, resolved, (batch) => {
-      if (resolved.chunksize === 1) {
-        return this.submitTask(t, [batch[0]])
-      }
+      // One item: the batch, a new array given away by the iterator, is the argument list.
+      if (resolved.chunksize === 1) return this.submitTask(t, batch)
       return this.schedule({ ref: t.ref, options: t.options, args: [batch], chunk: true })
     })
   }
