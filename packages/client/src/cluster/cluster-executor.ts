@@ -18,6 +18,7 @@ import {
   type Refuse,
   type FnRef,
   type SubmitTask,
+  type TaskOptions,
   type WireFnRef,
 } from '@clusterpool/protocol'
 import {
@@ -28,7 +29,12 @@ import {
 } from '@clusterpool/transport'
 
 import { Future } from '../future/future.js'
-import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future/internal.js'
+import {
+  numberedFuture,
+  removeDoneCallback,
+  setAbortHandler,
+  setDemandHandler,
+} from '../future/internal.js'
 import { FutureSlot } from '../future/slot.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
@@ -276,7 +282,7 @@ export class ClusterExecutor extends BaseExecutor {
 
   protected override submitTask(t: Task, args: unknown[]): Future<unknown> {
     // Arguments that are all primitives hold no futures: skip the walk (and what it allocates).
-    if (!args.some(isObject)) return this.#submit({ ref: t.ref, options: t.options, args }, [])
+    if (!args.some(isObject)) return this.#submit(t.ref, t.options, args)
     let depFutures: Future<unknown>[] | undefined
     const replaced = replaceFutures(args, (f) => {
       const done = classifyDone(f)
@@ -291,38 +297,48 @@ export class ClusterExecutor extends BaseExecutor {
       future.setException(replaced.failed)
       return future
     }
-    return this.#submit(
-      { ref: t.ref, options: t.options, args: replaced.args },
-      replaced.deps,
-      depFutures,
-    )
+    return this.#submit(t.ref, t.options, replaced.args, false, replaced.deps, depFutures)
   }
 
   protected schedule(call: ScheduledCall): Future<unknown> {
-    return this.#submit(call, [])
+    return this.#submit(call.ref, call.options, call.args, call.chunk === true)
   }
 
-  #submit(call: ScheduledCall, deps: number[], depFutures?: Future<unknown>[]): Future<unknown> {
+  /** Sends one task (its fields as parameters: no call object, no empty list, per task). */
+  #submit(
+    ref: FnRef,
+    options: Readonly<TaskOptions>,
+    plainArgs: unknown[],
+    chunk = false,
+    deps?: number[],
+    depFutures?: Future<unknown>[],
+  ): Future<unknown> {
     const id = ++this.#nextId
-    const future = new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
-    const args = this.#encode(future, call.args, 'argument', 'the encoded arguments')
+    const future = numberedFuture<unknown>(fnLabel(ref), id)
+    const args = this.#encode(future, plainArgs, 'argument', 'the encoded arguments')
     if (!args) return future
     this.#futures.set(id, future)
     this.#ids.set(future, id)
     future.addDoneCallback(this.#onPendingDone)
-    setAbortHandler(future, () => this.#connection.pushItem('cancel', 'ids', id))
+    setAbortHandler(future, this.#abortRunning)
     const task: { -readonly [K in keyof SubmitTask]: SubmitTask[K] } = {
       id,
-      fn: this.#wireFn(call),
+      fn: this.#wireRef(ref),
       args,
     }
-    if (deps.length > 0) task.deps = deps
-    if (hasOwnKeys(call.options)) task.opts = call.options
-    if (call.chunk) task.chunk = true
+    if (deps !== undefined && deps.length > 0) task.deps = deps
+    if (hasOwnKeys(options)) task.opts = options
+    if (chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
-    this.#resubmits?.submitted(future, task, call.ref, depFutures)
+    this.#resubmits?.submitted(future, task, ref, depFutures)
     this.onSubmitted(future, id)
     return future
+  }
+
+  /** A running task's future was cancelled: the coordinator aborts the task. */
+  readonly #abortRunning = (future: Future<unknown>): void => {
+    const id = this.#ids.get(future)
+    if (id !== undefined) this.#connection.pushItem('cancel', 'ids', id)
   }
 
   /** A task was submitted under `id` (subclasses watch its future). */
@@ -440,10 +456,6 @@ export class ClusterExecutor extends BaseExecutor {
       future.setException(error as Error)
       return undefined
     }
-  }
-
-  #wireFn(call: ScheduledCall): WireFnRef {
-    return this.#wireRef(call.ref)
   }
 
   #wireRef(ref: FnRef): WireFnRef {
