@@ -1,10 +1,13 @@
 import { TimeoutError, deserializeError, type ChunkOutcome } from '@clusterpool/protocol'
 
 import type { Future } from '../future/future.js'
-import { peek } from '../future/internal.js'
+import { valueIfFulfilled } from '../future/internal.js'
 import type { MapOptions } from './executor.js'
 
 type Source<T> = Iterator<T> | AsyncIterator<T>
+
+/** What `valueIfFulfilled` gives for a future without a value yet (or without one ever). */
+const NO_VALUE: unique symbol = Symbol('no value')
 
 /**
  * The iterator `Executor.map` returns. It pulls items lazily, keeps at most `maxInFlight`
@@ -94,11 +97,11 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       }
       if (this.#finished) return { value: undefined, done: true }
       if (this.#head >= this.#futures.length) return undefined
-      const outcome = peek(this.#futures[this.#head]!)
-      if (outcome.state !== 'fulfilled') return undefined
+      const value = valueIfFulfilled(this.#futures[this.#head]!, NO_VALUE)
+      if (value === NO_VALUE) return undefined
       this.#shift()
-      if (!this.#chunk) return { value: outcome.value as R, done: false }
-      this.#unpack(outcome.value as ChunkOutcome)
+      if (!this.#chunk) return { value: value as R, done: false }
+      this.#unpack(value as ChunkOutcome)
     }
   }
 
@@ -235,6 +238,16 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     const source = this.#source as Iterator<T>
     try {
       while (this.#inFlight < this.#maxInFlight) {
+        if (!this.#chunk) {
+          // One item per task: a list of exactly one, not an empty one grown by push.
+          const step = source.next()
+          if (step.done) {
+            this.#sourceDone = true
+            break
+          }
+          this.#push([step.value])
+          continue
+        }
         const batch: T[] = []
         while (batch.length < this.#chunksize) {
           const step = source.next()

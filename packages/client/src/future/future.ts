@@ -49,6 +49,7 @@ interface FutureHooks {
   doneCallbackCount(future: Future<unknown>): number
   settledState(future: Future<unknown>): SettledState
   peek<T>(future: Future<T>): Peek<T>
+  valueIfFulfilled<T, M>(future: Future<T>, missing: M): T | M
 }
 
 /** Access to the private fields, assigned by Future's static block; re-exported by `internal.ts`. */
@@ -470,6 +471,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
         return typeof callbacks === 'function' ? 1 : callbacks.length
       },
       settledState: (future) => settledState(future.#state),
+      valueIfFulfilled: <T, M>(future: Future<T>, missing: M): T | M =>
+        future.#state === FULFILLED ? (future.#value as T) : missing,
       peek<T>(future: Future<T>): Peek<T> {
         const state = settledState(future.#state)
         switch (state) {

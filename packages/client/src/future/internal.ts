@@ -98,3 +98,11 @@ export function settledState(future: Future<unknown>): SettledState {
 export function peek<T>(future: Future<T>): Peek<T> {
   return hooks.peek(future)
 }
+
+/**
+ * The future's value if it is fulfilled, else `missing`: `peek` for a hot path that only wants
+ * a value (`map` looks at every result), with no object made to say so.
+ */
+export function valueIfFulfilled<T, M>(future: Future<T>, missing: M): T | M {
+  return hooks.valueIfFulfilled(future, missing)
+}
