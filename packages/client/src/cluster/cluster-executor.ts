@@ -29,17 +29,13 @@ import {
 } from '@clusterpool/transport'
 
 import { Future } from '../future/future.js'
-import {
-  numberedFuture,
-  removeDoneCallback,
-  setAbortHandler,
-  setDemandHandler,
-} from '../future/internal.js'
+import { numberedFuture, removeDoneCallback, setAbortHandler } from '../future/internal.js'
 import { FutureSlot } from '../future/slot.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
 import { classifyDone, replaceFutures } from './dependencies.js'
 import { ExecutorEventSource, type ClusterExecutorEvents } from './executor-events.js'
+import { HeldValues } from './held-values.js'
 import { ResilientLink } from './resilient-link.js'
 import { Resubmits } from './resubmits.js'
 
@@ -105,8 +101,8 @@ export class ClusterExecutor extends BaseExecutor {
   #welcome: ClientWelcome
   /** The unfinished tasks' submits, kept to send again after a reconnect (none over a link that cannot drop). */
   readonly #resubmits: Resubmits | undefined
-  /** Held values demanded and not yet answered: gathered again after a reconnect. */
-  readonly #gathering = new Set<number>()
+  /** Finished tasks whose value stays on a worker (fetched on demand). */
+  readonly #held: HeldValues
   /** Ids the last resume hello claimed back. */
   #claimed: ReadonlySet<number> = new Set()
   readonly #events = new ExecutorEventSource()
@@ -125,15 +121,6 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #ids = new FutureSlot<number>('clusterpool.ClusterExecutor.id')
   /** Functions whose source the coordinator has, by hash: the reference to send without it. */
   readonly #sentSources = new Map<string, WireFnRef>()
-  /**
-   * Finished tasks whose value stays on a worker and that nobody has awaited yet. Held weakly:
-   * when such a future is collected, the coordinator is told to release the value.
-   */
-  readonly #remote = new Map<number, WeakRef<Future<unknown>>>()
-  readonly #collected = new FinalizationRegistry<number>((id) => {
-    if (this.#remote.delete(id) && !this.#connection.closed)
-      this.#connection.pushItem('release', 'ids', id)
-  })
   #nextId = 0
   #broken: Error | undefined
   #idle: (() => void) | undefined
@@ -144,6 +131,7 @@ export class ClusterExecutor extends BaseExecutor {
     this.#welcome = welcome
     this.#workers = welcome.coordinator.workers
     this.#resubmits = resumable ? new Resubmits() : undefined
+    this.#held = new HeldValues(connection, (id, future) => this.#futures.set(id, future))
     connection.setHandlers({
       onMessages: (messages) => {
         for (const m of messages) this.#handle(m)
@@ -226,15 +214,13 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** The `hello` of a redial: this client's id and proof, and the held values it still refers to. */
   #resumeHello(first: ClientHello, resumeToken: string): ClientHello {
-    const held = new Set(this.#gathering)
-    for (const [id, ref] of this.#remote) if (ref.deref() !== undefined) held.add(id)
-    this.#claimed = held
+    this.#claimed = this.#held.claims()
     return {
       ...first,
       resume: {
         clientId: this.#welcome.clientId,
         resumeToken,
-        held: [...held],
+        held: [...this.#claimed],
         workers: this.#workers,
       },
     }
@@ -252,7 +238,7 @@ export class ClusterExecutor extends BaseExecutor {
       encode: (value) => encodeValue(this.#encoder, value, 'dependency value'),
       fail: (id, error) => this.#take(id)?.setException(error),
     })
-    for (const id of this.#gathering) this.#connection.pushItem('gather', 'ids', id)
+    this.#held.regather()
     this.#connection.flush()
     return { resubmitted, claimed: this.#claimed.size }
   }
@@ -418,8 +404,8 @@ export class ClusterExecutor extends BaseExecutor {
   }
 
   /** The task finished and its value stays on a worker: fetch it once someone wants it. */
-  #held(id: number): void {
-    if (this.#gathering.size > 0) this.#gathering.delete(id)
+  #onHeld(id: number): void {
+    this.#held.answered(id)
     const future = this.#futures.get(id)
     if (future) this.#resubmits?.settled(future)
     if (!future || future.done()) {
@@ -427,16 +413,7 @@ export class ClusterExecutor extends BaseExecutor {
       return
     }
     this.#futures.delete(id)
-    this.#remote.set(id, new WeakRef(future))
-    this.#collected.register(future, id, future)
-    setDemandHandler(future, () => {
-      this.#remote.delete(id)
-      this.#collected.unregister(future)
-      if (this.#connection.closed) return
-      this.#futures.set(id, future)
-      this.#gathering.add(id)
-      this.#connection.pushItem('gather', 'ids', id)
-    })
+    this.#held.keep(id, future)
     this.#checkIdle()
   }
 
@@ -481,7 +458,7 @@ export class ClusterExecutor extends BaseExecutor {
       case 'results':
         for (const item of m.items) {
           if (item.held !== undefined) {
-            this.#held(item.id)
+            this.#onHeld(item.id)
             continue
           }
           const future = this.#take(item.id)
@@ -531,7 +508,7 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** Removes a finished task's future and tells the coordinator it may forget the task. */
   #take(id: number): Future<unknown> | undefined {
-    if (this.#gathering.size > 0) this.#gathering.delete(id)
+    this.#held.answered(id)
     const future = this.#futures.get(id)
     if (!future) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
@@ -551,12 +528,7 @@ export class ClusterExecutor extends BaseExecutor {
     for (const future of this.#futures.values()) if (!future.done()) future.setException(error)
     this.#futures.clear()
     this.#cancelling.clear()
-    this.#gathering.clear()
-    for (const ref of this.#remote.values()) {
-      const future = ref.deref()
-      if (future && !future.done()) future.setException(error)
-    }
-    this.#remote.clear()
+    this.#held.fail(error)
     this.#checkIdle()
   }
 
