@@ -59,17 +59,32 @@ function context(ids: Map<Future<unknown>, number>, failed: [number, Error][] = 
   }
 }
 
+/** The executor's unfinished futures by id, in id order, and its id of each. */
+class Futures {
+  readonly byId = new Map<number, Future<unknown>>()
+  readonly ids = new Map<Future<unknown>, number>()
+  add(id: number, future = new Future<unknown>()): Future<unknown> {
+    this.byId.set(id, future)
+    this.ids.set(future, id)
+    return future
+  }
+}
+
 test('replay: unfinished tasks again, in id order, the source with the first, `ran` where announced', (t) => {
   const r = new Resubmits()
-  const a = new Future<unknown>()
-  const ids = new Map([[a, 1]])
-  r.submitted(submit(1), REF, undefined)
-  r.submitted(submit(2, [1]), REF, [a])
-  r.submitted(submit(3), REF, undefined)
-  r.ran(1)
-  r.settled(3)
+  const futures = new Futures()
+  const a = futures.add(1)
+  r.submitted(a, submit(1), REF, undefined)
+  r.submitted(futures.add(2), submit(2, [1]), REF, [a])
+  const c = futures.add(3)
+  r.submitted(c, submit(3), REF, undefined)
+  futures.add(4) // a held value gathered again: unfinished, nothing to send again
+  r.ran(a)
+  r.settled(c)
+  futures.byId.delete(3)
+  t.is(r.size, 2)
   const sink = new Sink()
-  t.is(r.replay(sink, new Set(), context(ids)), 2)
+  t.is(r.replay(sink, futures.byId, new Set(), context(futures.ids)), 2)
   t.deepEqual(sink.items, [
     ['submit', { ...submit(1), fn: REF, ran: true }],
     ['submit', { ...submit(2, [1]), fn: { kind: 'source', hash: 'h1', name: 'f' } }],
@@ -86,9 +101,10 @@ test('replay: a finished dependency is scattered again and released; a claimed o
     [done, 4],
     [heldDep, 5],
   ])
-  r.submitted(submit(6, [4, 5]), REF, [done, heldDep])
+  const dependent = new Future<unknown>()
+  r.submitted(dependent, submit(6, [4, 5]), REF, [done, heldDep])
   const sink = new Sink()
-  r.replay(sink, new Set([5]), context(ids))
+  r.replay(sink, new Map([[6, dependent]]), new Set([5]), context(ids))
   t.deepEqual(
     sink.items.map(([kind, item]) => [kind, (item as { id?: number }).id ?? item]),
     [
@@ -104,9 +120,11 @@ test('replay: a dependency that failed meanwhile fails the dependent here, which
   const bad = new Future<unknown>()
   bad.setException(new Error('boom'))
   const failed: [number, Error][] = []
-  r.submitted(submit(8, [7]), REF, [bad])
+  const dependent = new Future<unknown>()
+  r.submitted(dependent, submit(8, [7]), REF, [bad])
   const sink = new Sink()
-  t.is(r.replay(sink, new Set(), context(new Map([[bad, 7]]), failed)), 0)
+  const unfinished = new Map([[8, dependent]])
+  t.is(r.replay(sink, unfinished, new Set(), context(new Map([[bad, 7]]), failed)), 0)
   t.deepEqual(sink.items, [])
   t.is(failed[0]?.[0], 8)
   t.like(failed[0]?.[1], { name: 'DependencyError', code: 'CP_ERR_DEPENDENCY_FAILED' })
@@ -115,9 +133,10 @@ test('replay: a dependency that failed meanwhile fails the dependent here, which
 
 test('replay: an unanswered scatter goes out again', (t) => {
   const r = new Resubmits()
-  r.scattered({ id: 9, value: ARGS })
+  const scattered = new Future<unknown>()
+  r.scattered(scattered, { id: 9, value: ARGS })
   const sink = new Sink()
-  t.is(r.replay(sink, new Set(), context(new Map())), 1)
+  t.is(r.replay(sink, new Map([[9, scattered]]), new Set(), context(new Map())), 1)
   t.deepEqual(sink.items, [['scatter', { id: 9, value: ARGS }]])
 })
 

@@ -18,6 +18,7 @@ import {
   type Refuse,
   type FnRef,
   type SubmitTask,
+  type TaskOptions,
   type WireFnRef,
 } from '@clusterpool/protocol'
 import {
@@ -28,11 +29,13 @@ import {
 } from '@clusterpool/transport'
 
 import { Future } from '../future/future.js'
-import { removeDoneCallback, setAbortHandler, setDemandHandler } from '../future/internal.js'
+import { numberedFuture, removeDoneCallback, setAbortHandler } from '../future/internal.js'
+import { FutureSlot } from '../future/slot.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
 import { classifyDone, replaceFutures } from './dependencies.js'
 import { ExecutorEventSource, type ClusterExecutorEvents } from './executor-events.js'
+import { HeldValues } from './held-values.js'
 import { ResilientLink } from './resilient-link.js'
 import { Resubmits } from './resubmits.js'
 
@@ -98,8 +101,8 @@ export class ClusterExecutor extends BaseExecutor {
   #welcome: ClientWelcome
   /** The unfinished tasks' submits, kept to send again after a reconnect (none over a link that cannot drop). */
   readonly #resubmits: Resubmits | undefined
-  /** Held values demanded and not yet answered: gathered again after a reconnect. */
-  readonly #gathering = new Set<number>()
+  /** Finished tasks whose value stays on a worker (fetched on demand). */
+  readonly #held: HeldValues
   /** Ids the last resume hello claimed back. */
   #claimed: ReadonlySet<number> = new Set()
   readonly #events = new ExecutorEventSource()
@@ -114,18 +117,10 @@ export class ClusterExecutor extends BaseExecutor {
    * (and a held value) until this client releases it.
    */
   readonly #cancelling = new Set<number>()
-  readonly #ids = new FutureIds()
+  /** This executor's id of each of its futures. */
+  readonly #ids = new FutureSlot<number>('clusterpool.ClusterExecutor.id')
   /** Functions whose source the coordinator has, by hash: the reference to send without it. */
   readonly #sentSources = new Map<string, WireFnRef>()
-  /**
-   * Finished tasks whose value stays on a worker and that nobody has awaited yet. Held weakly:
-   * when such a future is collected, the coordinator is told to release the value.
-   */
-  readonly #remote = new Map<number, WeakRef<Future<unknown>>>()
-  readonly #collected = new FinalizationRegistry<number>((id) => {
-    if (this.#remote.delete(id) && !this.#connection.closed)
-      this.#connection.pushItem('release', 'ids', id)
-  })
   #nextId = 0
   #broken: Error | undefined
   #idle: (() => void) | undefined
@@ -136,6 +131,7 @@ export class ClusterExecutor extends BaseExecutor {
     this.#welcome = welcome
     this.#workers = welcome.coordinator.workers
     this.#resubmits = resumable ? new Resubmits() : undefined
+    this.#held = new HeldValues(connection, (id, future) => this.#futures.set(id, future))
     connection.setHandlers({
       onMessages: (messages) => {
         for (const m of messages) this.#handle(m)
@@ -218,15 +214,13 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** The `hello` of a redial: this client's id and proof, and the held values it still refers to. */
   #resumeHello(first: ClientHello, resumeToken: string): ClientHello {
-    const held = new Set(this.#gathering)
-    for (const [id, ref] of this.#remote) if (ref.deref() !== undefined) held.add(id)
-    this.#claimed = held
+    this.#claimed = this.#held.claims()
     return {
       ...first,
       resume: {
         clientId: this.#welcome.clientId,
         resumeToken,
-        held: [...held],
+        held: [...this.#claimed],
         workers: this.#workers,
       },
     }
@@ -238,13 +232,13 @@ export class ClusterExecutor extends BaseExecutor {
     this.#workers = welcome.coordinator.workers
     this.#sentSources.clear() // a new connection: every source is sent again, once
     this.#cancelling.clear() // cancelled here: not sent again, so nothing to confirm
-    const resubmitted = this.#resubmits!.replay(this.#connection, this.#claimed, {
+    const resubmitted = this.#resubmits!.replay(this.#connection, this.#futures, this.#claimed, {
       idOf: (f) => this.#ids.get(f),
       wireFn: (ref) => this.#wireRef(ref),
       encode: (value) => encodeValue(this.#encoder, value, 'dependency value'),
       fail: (id, error) => this.#take(id)?.setException(error),
     })
-    for (const id of this.#gathering) this.#connection.pushItem('gather', 'ids', id)
+    this.#held.regather()
     this.#connection.flush()
     return { resubmitted, claimed: this.#claimed.size }
   }
@@ -274,7 +268,7 @@ export class ClusterExecutor extends BaseExecutor {
 
   protected override submitTask(t: Task, args: unknown[]): Future<unknown> {
     // Arguments that are all primitives hold no futures: skip the walk (and what it allocates).
-    if (!args.some(isObject)) return this.#submit({ ref: t.ref, options: t.options, args }, [])
+    if (!args.some(isObject)) return this.#submit(t.ref, t.options, args)
     let depFutures: Future<unknown>[] | undefined
     const replaced = replaceFutures(args, (f) => {
       const done = classifyDone(f)
@@ -289,38 +283,48 @@ export class ClusterExecutor extends BaseExecutor {
       future.setException(replaced.failed)
       return future
     }
-    return this.#submit(
-      { ref: t.ref, options: t.options, args: replaced.args },
-      replaced.deps,
-      depFutures,
-    )
+    return this.#submit(t.ref, t.options, replaced.args, false, replaced.deps, depFutures)
   }
 
   protected schedule(call: ScheduledCall): Future<unknown> {
-    return this.#submit(call, [])
+    return this.#submit(call.ref, call.options, call.args, call.chunk === true)
   }
 
-  #submit(call: ScheduledCall, deps: number[], depFutures?: Future<unknown>[]): Future<unknown> {
+  /** Sends one task (its fields as parameters: no call object, no empty list, per task). */
+  #submit(
+    ref: FnRef,
+    options: Readonly<TaskOptions>,
+    plainArgs: unknown[],
+    chunk = false,
+    deps?: number[],
+    depFutures?: Future<unknown>[],
+  ): Future<unknown> {
     const id = ++this.#nextId
-    const future = new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
-    const args = this.#encode(future, call.args, 'argument', 'the encoded arguments')
+    const future = numberedFuture<unknown>(fnLabel(ref), id)
+    const args = this.#encode(future, plainArgs, 'argument', 'the encoded arguments')
     if (!args) return future
     this.#futures.set(id, future)
     this.#ids.set(future, id)
     future.addDoneCallback(this.#onPendingDone)
-    setAbortHandler(future, () => this.#connection.pushItem('cancel', 'ids', id))
+    setAbortHandler(future, this.#abortRunning)
     const task: { -readonly [K in keyof SubmitTask]: SubmitTask[K] } = {
       id,
-      fn: this.#wireFn(call),
+      fn: this.#wireRef(ref),
       args,
     }
-    if (deps.length > 0) task.deps = deps
-    if (hasOwnKeys(call.options)) task.opts = call.options
-    if (call.chunk) task.chunk = true
+    if (deps !== undefined && deps.length > 0) task.deps = deps
+    if (hasOwnKeys(options)) task.opts = options
+    if (chunk) task.chunk = true
     this.#connection.pushItem('submit', 'tasks', task)
-    this.#resubmits?.submitted(task, call.ref, depFutures)
+    this.#resubmits?.submitted(future, task, ref, depFutures)
     this.onSubmitted(future, id)
     return future
+  }
+
+  /** A running task's future was cancelled: the coordinator aborts the task. */
+  readonly #abortRunning = (future: Future<unknown>): void => {
+    const id = this.#ids.get(future)
+    if (id !== undefined) this.#connection.pushItem('cancel', 'ids', id)
   }
 
   /** A task was submitted under `id` (subclasses watch its future). */
@@ -363,7 +367,7 @@ export class ClusterExecutor extends BaseExecutor {
   readonly #onPendingDone = (f: Future<unknown>): void => {
     const id = this.#ids.get(f)
     if (f.cancelled() && id !== undefined && this.#futures.delete(id)) {
-      this.#resubmits?.settled(id)
+      this.#resubmits?.settled(f)
       this.#cancelling.add(id)
       this.#connection.pushItem('cancel', 'ids', id)
       this.#checkIdle()
@@ -390,7 +394,7 @@ export class ClusterExecutor extends BaseExecutor {
     const workers = options.workers === undefined ? undefined : [...options.workers]
     const item = { id, value: bytes, ...(workers ? { workers } : {}) }
     this.#connection.pushItem('scatter', 'items', item)
-    this.#resubmits?.scattered(item)
+    this.#resubmits?.scattered(future as Future<unknown>, item)
     return future
   }
 
@@ -400,25 +404,16 @@ export class ClusterExecutor extends BaseExecutor {
   }
 
   /** The task finished and its value stays on a worker: fetch it once someone wants it. */
-  #held(id: number): void {
-    this.#resubmits?.settled(id)
-    this.#gathering.delete(id)
+  #onHeld(id: number): void {
+    this.#held.answered(id)
     const future = this.#futures.get(id)
+    if (future) this.#resubmits?.settled(future)
     if (!future || future.done()) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
       return
     }
     this.#futures.delete(id)
-    this.#remote.set(id, new WeakRef(future))
-    this.#collected.register(future, id, future)
-    setDemandHandler(future, () => {
-      this.#remote.delete(id)
-      this.#collected.unregister(future)
-      if (this.#connection.closed) return
-      this.#futures.set(id, future)
-      this.#gathering.add(id)
-      this.#connection.pushItem('gather', 'ids', id)
-    })
+    this.#held.keep(id, future)
     this.#checkIdle()
   }
 
@@ -440,10 +435,6 @@ export class ClusterExecutor extends BaseExecutor {
     }
   }
 
-  #wireFn(call: ScheduledCall): WireFnRef {
-    return this.#wireRef(call.ref)
-  }
-
   #wireRef(ref: FnRef): WireFnRef {
     if (ref.kind === 'module') return ref
     const sent = this.#sentSources.get(ref.hash)
@@ -457,7 +448,7 @@ export class ClusterExecutor extends BaseExecutor {
       case 'running':
         for (const id of m.ids) {
           const future = this.#futures.get(id)
-          this.#resubmits?.ran(id)
+          if (future) this.#resubmits?.ran(future)
           // Running futures cannot be cancelled: the watcher is of no more use. (A task sent
           // again after a reconnect is announced again: it is running already.)
           if (future?.running() === false && future.setRunningOrNotifyCancel())
@@ -467,7 +458,7 @@ export class ClusterExecutor extends BaseExecutor {
       case 'results':
         for (const item of m.items) {
           if (item.held !== undefined) {
-            this.#held(item.id)
+            this.#onHeld(item.id)
             continue
           }
           const future = this.#take(item.id)
@@ -517,13 +508,13 @@ export class ClusterExecutor extends BaseExecutor {
 
   /** Removes a finished task's future and tells the coordinator it may forget the task. */
   #take(id: number): Future<unknown> | undefined {
-    this.#resubmits?.settled(id)
-    this.#gathering.delete(id)
+    this.#held.answered(id)
     const future = this.#futures.get(id)
     if (!future) {
       if (this.#cancelling.delete(id)) this.#connection.pushItem('release', 'ids', id)
       return undefined
     }
+    this.#resubmits?.settled(future)
     this.#futures.delete(id)
     this.#connection.pushItem('release', 'ids', id)
     return future.done() ? undefined : future
@@ -537,12 +528,7 @@ export class ClusterExecutor extends BaseExecutor {
     for (const future of this.#futures.values()) if (!future.done()) future.setException(error)
     this.#futures.clear()
     this.#cancelling.clear()
-    this.#gathering.clear()
-    for (const ref of this.#remote.values()) {
-      const future = ref.deref()
-      if (future && !future.done()) future.setException(error)
-    }
-    this.#remote.clear()
+    this.#held.fail(error)
     this.#checkIdle()
   }
 
@@ -572,21 +558,4 @@ function isObject(value: unknown): boolean {
 function hasOwnKeys(o: object): boolean {
   for (const key in o) if (Object.hasOwn(o, key)) return true
   return false
-}
-
-/**
- * This executor's id of each of its futures, as a `WeakMap<Future, number>` would keep it, but
- * stored on the future under a symbol of this executor: a property costs a fraction of a WeakMap
- * entry on every submit, and leaves the garbage collector no ephemerons to trace.
- */
-class FutureIds {
-  readonly #key = Symbol('clusterpool.ClusterExecutor.id')
-
-  get(future: Future<unknown>): number | undefined {
-    return (future as unknown as Record<symbol, number | undefined>)[this.#key]
-  }
-
-  set(future: Future<unknown>, id: number): void {
-    ;(future as unknown as Record<symbol, number>)[this.#key] = id
-  }
 }

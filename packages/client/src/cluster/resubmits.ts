@@ -10,6 +10,7 @@ import type { MessageSink } from '@clusterpool/transport'
 
 import type { Future } from '../future/future.js'
 import { peek } from '../future/internal.js'
+import { FutureSlot } from '../future/slot.js'
 
 /** An unfinished task's submit, kept to send again after a reconnect. */
 interface SubmitRecord {
@@ -49,50 +50,66 @@ export interface ReplayContext {
  * plus a small object; `map` keeps at most `maxInFlight` chunks unfinished, so a stream's share
  * is bounded by it.
  *
+ * A record is kept on its task's future (a `FutureSlot`), not in a map of its own: the
+ * executor's map of unfinished futures, in id order, is the list to replay, and a task costs no
+ * second map entry (with the rehashes of a map that many tasks pass through).
+ *
  * A dependency that finished meanwhile is not run again: a held one is claimed back (its worker
  * still has it), one whose value the client has is scattered again under its old id and
  * released after the submits (the coordinator keeps it while dependents need it), and a failed
  * one fails the dependent here, as the coordinator would have.
  */
 export class Resubmits {
-  readonly #records = new Map<number, SubmitRecord | ScatterRecord>()
+  readonly #records = new FutureSlot<SubmitRecord | ScatterRecord>('clusterpool.Resubmits.record')
+  #size = 0
 
   get size(): number {
-    return this.#records.size
+    return this.#size
   }
 
-  submitted(task: SubmitTask, ref: FnRef, deps: readonly Future<unknown>[] | undefined): void {
-    this.#records.set(task.id, { kind: 'submit', task, ref, deps, ran: false })
+  submitted(
+    future: Future<unknown>,
+    task: SubmitTask,
+    ref: FnRef,
+    deps: readonly Future<unknown>[] | undefined,
+  ): void {
+    this.#keep(future, { kind: 'submit', task, ref, deps, ran: false })
   }
 
-  scattered(item: ScatterItem): void {
-    this.#records.set(item.id, { kind: 'scatter', item })
+  scattered(future: Future<unknown>, item: ScatterItem): void {
+    this.#keep(future, { kind: 'scatter', item })
   }
 
   /** The coordinator said the task runs. */
-  ran(id: number): void {
-    const r = this.#records.get(id)
+  ran(future: Future<unknown>): void {
+    const r = this.#records.get(future)
     if (r?.kind === 'submit') r.ran = true
   }
 
   /** The task (or scatter) has its outcome, or was cancelled: nothing to send again. */
-  settled(id: number): void {
-    this.#records.delete(id)
+  settled(future: Future<unknown>): void {
+    if (this.#records.get(future) === undefined) return
+    this.#records.clear(future)
+    this.#size--
   }
 
   /**
-   * Sends everything again on `link` (a new connection, after its welcome). `claimed` holds the
-   * ids whose values the hello claimed back. Returns how many tasks and scatters went out.
+   * Sends everything again on `link` (a new connection, after its welcome). `unfinished` is the
+   * executor's unfinished futures by id, in id order; `claimed` holds the ids whose values the
+   * hello claimed back. Returns how many tasks and scatters went out.
    */
   replay(
     link: MessageSink<ClientToCoordinator>,
+    unfinished: Iterable<readonly [number, Future<unknown>]>,
     claimed: ReadonlySet<number>,
     ctx: ReplayContext,
   ): number {
     const rescattered = new Set<number>()
     let sent = 0
     // Ids in insertion order are increasing: dependencies come first.
-    for (const [id, r] of [...this.#records]) {
+    for (const [id, future] of [...unfinished]) {
+      const r = this.#records.get(future)
+      if (r === undefined) continue
       if (r.kind === 'scatter') {
         link.pushItem('scatter', 'items', r.item)
         sent++
@@ -100,7 +117,7 @@ export class Resubmits {
       }
       const failed = this.#resolveDeps(link, r, claimed, rescattered, ctx)
       if (failed) {
-        this.#records.delete(id)
+        this.settled(future)
         ctx.fail(id, failed)
         continue
       }
@@ -110,6 +127,11 @@ export class Resubmits {
     }
     for (const id of rescattered) link.pushItem('release', 'ids', id)
     return sent
+  }
+
+  #keep(future: Future<unknown>, record: SubmitRecord | ScatterRecord): void {
+    if (this.#records.get(future) === undefined) this.#size++
+    this.#records.set(future, record)
   }
 
   /** Makes sure every dependency of `r` is known to the new coordinator; an error if one failed. */
@@ -123,7 +145,12 @@ export class Resubmits {
     if (r.deps === undefined) return undefined
     for (const dep of r.deps) {
       const id = ctx.idOf(dep)
-      if (id === undefined || this.#records.has(id) || claimed.has(id) || rescattered.has(id))
+      if (
+        id === undefined ||
+        this.#records.get(dep) !== undefined ||
+        claimed.has(id) ||
+        rescattered.has(id)
+      )
         continue
       const p = peek(dep)
       switch (p.state) {

@@ -32,6 +32,9 @@ export interface ScheduledCall {
   readonly chunk?: boolean
 }
 
+/** No task option is unsupported (one frozen list, not a new one per submit). */
+const NO_OPTIONS: readonly (keyof TaskOptions)[] = Object.freeze([])
+
 export abstract class BaseExecutor implements Executor {
   #state: ExecutorState = 'running'
   #shutdown: Promise<void> | undefined
@@ -52,7 +55,7 @@ export abstract class BaseExecutor implements Executor {
 
   /** Task options this executor cannot honour; submitting one throws `InvalidOptionError`. */
   protected unsupportedOptions(): readonly (keyof TaskOptions)[] {
-    return []
+    return NO_OPTIONS
   }
 
   submit<A extends unknown[], R>(fn: TaskLike<A, R>, ...args: SubmitArgs<A>): Future<Awaited<R>> {
@@ -70,9 +73,8 @@ export abstract class BaseExecutor implements Executor {
     const t = this.checkTask(toTask(fn))
     const resolved = validateMapOptions(options)
     return new MapIterator<T, Awaited<R>>(items, resolved, (batch) => {
-      if (resolved.chunksize === 1) {
-        return this.submitTask(t, [batch[0]])
-      }
+      // One item: the batch, a new array given away by the iterator, is the argument list.
+      if (resolved.chunksize === 1) return this.submitTask(t, batch)
       return this.schedule({ ref: t.ref, options: t.options, args: [batch], chunk: true })
     })
   }

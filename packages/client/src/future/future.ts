@@ -30,6 +30,8 @@ type DoneCallback<T> = (future: Future<T>) => void
 type StoredCallback = (future: never) => void
 type Reject = (reason: unknown) => void
 type Deliver<T, R> = (future: Future<T>, resolve: (v: R) => void, reject: Reject) => void
+/** An abort handler, given the future (so that one handler serves all of an executor's futures). */
+type AbortHandler = (future: never) => void
 
 let anonymousFutures = 0
 
@@ -38,7 +40,8 @@ export const FUTURE_BRAND: unique symbol = Symbol.for('clusterpool.Future')
 const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom')
 
 interface FutureHooks {
-  setAbortHandler(future: Future<unknown>, handler: () => void): void
+  numbered<T>(label: string, serial: number): Future<T>
+  setAbortHandler<T>(future: Future<T>, handler: (future: Future<T>) => void): void
   setDemandHandler(future: Future<unknown>, handler: () => void): void
   setWaitHandler(future: Future<unknown>, handler: () => void): void
   removeDoneCallback<T>(future: Future<T>, callback: DoneCallback<T>): boolean
@@ -46,6 +49,7 @@ interface FutureHooks {
   doneCallbackCount(future: Future<unknown>): number
   settledState(future: Future<unknown>): SettledState
   peek<T>(future: Future<T>): Peek<T>
+  valueIfFulfilled<T, M>(future: Future<T>, missing: M): T | M
 }
 
 /** Access to the private fields, assigned by Future's static block; re-exported by `internal.ts`. */
@@ -75,19 +79,25 @@ export let hooks: FutureHooks
  * `Promise.resolve(future)` and `yield future` in an async generator all hand out the *result*, not the
  * Future. Wrap it (`return { future }`) to pass the Future itself through those.
  *
- * Cost: a Future holds seven fields. Callbacks live in a lazily-created slot (one function, or an
+ * Cost: a Future holds eight fields. Callbacks live in a lazily-created slot (one function, or an
  * array from the second one), promises are made only when someone calls `then`, `result` or
  * `exception`, and timers only when a timeout is given. A failed future that nobody awaits therefore
  * never produces an unhandled rejection.
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** The key given to the constructor, or the number of an anonymous future (`future-<n>`). */
-  #key: string | number
+  /** The key given to the constructor, or `future` for an anonymous one. */
+  #label: string
+  /**
+   * The number after the label in the key (`future-<n>`, an executor's `<fn>-<task id>`), or -1
+   * when the key is the label alone. The key is spelled out only when asked for: an executor
+   * makes a future per task, and rarely prints one.
+   */
+  #serial: number
   #state: State = PENDING
   /** The result when fulfilled, the error when rejected. */
   #value: unknown = undefined
   #callbacks: StoredCallback | StoredCallback[] | undefined = undefined
-  #abort: (() => void) | undefined = undefined
+  #abort: AbortHandler | undefined = undefined
   /** Called once when someone first wants the outcome (a value kept remotely is fetched then). */
   #demand: (() => void) | undefined = undefined
   /** Called once when someone first waits for the outcome while it is not there yet. */
@@ -95,13 +105,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @param key A readable identity used in messages (such as a task id); default `future-<n>`. */
   constructor(key?: string) {
-    this.#key = key ?? ++anonymousFutures
+    if (key === undefined) {
+      this.#label = 'future'
+      this.#serial = ++anonymousFutures
+    } else {
+      this.#label = key
+      this.#serial = -1
+    }
   }
 
   /** The future's readable identity, used in error messages and `toString()`. */
   get key(): string {
-    const key = this.#key
-    return typeof key === 'string' ? key : `future-${key}`
+    return this.#serial < 0 ? this.#label : `${this.#label}-${this.#serial}`
   }
 
   // ── queries ─────────────────────────────────────────────────────────────────────────────────────
@@ -142,7 +157,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
         if (abort !== undefined) {
           this.#abort = undefined
           try {
-            abort()
+            ;(abort as (future: Future<T>) => void)(this)
           } catch (error) {
             logError(
               `clusterpool: exception calling the abort handler of ${this.toString()}`,
@@ -184,7 +199,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#when<T>(undefined, 'result', this.#deliverResult).then(onFulfilled, onRejected)
+    return this.#whenDone<T>(this.#deliverResult).then(onFulfilled, onRejected)
   }
 
   /** As `Promise.prototype.catch`. */
@@ -194,7 +209,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** As `Promise.prototype.finally`. */
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return this.#when<T>(undefined, 'result', this.#deliverResult).finally(onFinally)
+    return this.#whenDone<T>(this.#deliverResult).finally(onFinally)
   }
 
   /**
@@ -337,6 +352,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** A promise settled by `deliver` once the future is done, or with a TimeoutError after timeoutMs. */
   #when<R>(timeoutMs: number | undefined, method: string, deliver: Deliver<T, R>): Promise<R> {
+    if (timeoutMs === undefined) return this.#whenDone(deliver)
     let delayMs: number | undefined
     try {
       delayMs = timerDelay(timeoutMs, 'timeoutMs')
@@ -363,6 +379,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
         }, delayMs)
         this.addDoneCallback(onDone)
       }
+    })
+  }
+
+  /**
+   * `#when` without a timeout, the way `await` and `then` wait: no option to check and no
+   * timer branch on the path every awaited future takes.
+   */
+  #whenDone<R>(deliver: Deliver<T, R>): Promise<R> {
+    if (this.#demand !== undefined) this.#wake()
+    return new Promise<R>((resolve, reject) => {
+      if (this.#state >= FULFILLED) deliver(this, resolve, reject)
+      else this.addDoneCallback(() => deliver(this, resolve, reject))
     })
   }
 
@@ -414,6 +442,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   static {
     Object.defineProperty(Future.prototype, FUTURE_BRAND, { value: true })
     hooks = {
+      numbered<T>(label: string, serial: number): Future<T> {
+        const future = new Future<T>(label)
+        future.#serial = serial
+        return future
+      },
       setAbortHandler(future, handler) {
         if (future.#state < FULFILLED) future.#abort = handler
       },
@@ -438,6 +471,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
         return typeof callbacks === 'function' ? 1 : callbacks.length
       },
       settledState: (future) => settledState(future.#state),
+      valueIfFulfilled: <T, M>(future: Future<T>, missing: M): T | M =>
+        future.#state === FULFILLED ? (future.#value as T) : missing,
       peek<T>(future: Future<T>): Peek<T> {
         const state = settledState(future.#state)
         switch (state) {

@@ -12,12 +12,21 @@ export { setFutureErrorLogger, type FutureErrorLogger } from './logger.js'
 export type { Peek, SettledState }
 
 /**
- * Registers how to abort the task behind `future` (e.g. abort its AbortSignal, tell the worker).
+ * A future keyed `<label>-<serial>` (an executor's `<fn>-<task id>`), the key spelled out only
+ * when it is asked for (`key`, `toString()`, an error message) rather than once per task.
+ */
+export function numberedFuture<T>(label: string, serial: number): Future<T> {
+  return hooks.numbered<T>(label, serial)
+}
+
+/**
+ * Registers how to abort the task behind `future` (e.g. abort its AbortSignal, tell the worker),
+ * given the future: one handler can serve all of an executor's futures, with no closure per task.
  * Executors call it after dispatch. `future.cancel()` on a *running* future calls the handler once;
  * cancelling a pending future does not (its executor sees `setRunningOrNotifyCancel()` return false,
  * or a done callback with `cancelled()`). Ignored once the future is done; dropped when it gets done.
  */
-export function setAbortHandler(future: Future<unknown>, handler: () => void): void {
+export function setAbortHandler<T>(future: Future<T>, handler: (future: Future<T>) => void): void {
   hooks.setAbortHandler(future, handler)
 }
 
@@ -88,4 +97,12 @@ export function settledState(future: Future<unknown>): SettledState {
  */
 export function peek<T>(future: Future<T>): Peek<T> {
   return hooks.peek(future)
+}
+
+/**
+ * The future's value if it is fulfilled, else `missing`: `peek` for a hot path that only wants
+ * a value (`map` looks at every result), with no object made to say so.
+ */
+export function valueIfFulfilled<T, M>(future: Future<T>, missing: M): T | M {
+  return hooks.valueIfFulfilled(future, missing)
 }

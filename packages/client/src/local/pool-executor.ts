@@ -123,7 +123,7 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
   }
 
   protected override unsupportedOptions(): readonly (keyof TaskOptions)[] {
-    return ['resources', 'workers', 'allowOtherWorkers', 'priority']
+    return CLUSTER_ONLY_OPTIONS
   }
 
   protected schedule(call: ScheduledCall): Future<unknown> {
@@ -322,6 +322,14 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
     else closing.catch(() => {})
   }
 }
+
+/** Task options only a cluster can honour: they need workers to choose from. */
+const CLUSTER_ONLY_OPTIONS: readonly (keyof TaskOptions)[] = Object.freeze([
+  'resources',
+  'workers',
+  'allowOtherWorkers',
+  'priority',
+])
 
 /** What a scattered value's record names as its function (nothing runs). */
 const SCATTERED = Object.freeze({
