@@ -94,23 +94,29 @@ export function createEncoder(): Encoder {
 
 export function createDecoder(): Decoder {
   const unpackr = new Unpackr(UNPACKR_OPTIONS)
+  // One callback per decoder, not one per value: it runs for every result a client receives.
+  let value: unknown
+  let end = -1
+  const takeFirst = (first: unknown, _start?: number, stop?: number): boolean => {
+    value = first
+    end = stop ?? -1
+    return false
+  }
   return {
     decode: (bytes) => {
       // `unpackMultiple` stopped after the first value, rather than `unpack`: on trailing bytes
       // `unpack` throws with a JSON preview of the whole value it read, BigInts printed.
-      let value: unknown
-      let end = -1
-      unpackr.unpackMultiple(bytes, (first: unknown, _start?: number, stop?: number) => {
-        value = first
-        end = stop ?? -1
-        return false
-      })
+      value = undefined
+      end = -1
+      unpackr.unpackMultiple(bytes, takeFirst)
+      const decoded = value
+      value = undefined // hold nothing between calls
       if (end !== bytes.length) {
         throw new TypeError(
           end < 0 ? 'no value' : `trailing bytes: the value ends at byte ${end} of ${bytes.length}`,
         )
       }
-      return value
+      return decoded
     },
   }
 }
