@@ -48,6 +48,10 @@ export class WorkerDaemon {
   readonly log: Logger
   readonly #worker = new WorkerState()
   #stimulus = 0
+  /** How deep `#feed` is nested (an instruction's pool report is fed before the next one). */
+  #feedDepth = 0
+  /** `#feed`'s instruction lists, one per depth. */
+  readonly #todo: WorkerInstruction[][] = []
   #pool: TaskPool
   #connection: CoordinatorConnection | undefined
   #workerId: string | undefined
@@ -179,8 +183,17 @@ export class WorkerDaemon {
    * is fed, and carried out, before the next instruction, with a list of its own.
    */
   #feed(event: WorkerEvent): void {
-    const todo = this.#worker.handle(event)
-    for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
+    // One instruction list per nesting depth, reused: most events are a task's start or end,
+    // thousands a second, and a new list for each was garbage the moment it was carried out.
+    const depth = this.#feedDepth++
+    const todo = (this.#todo[depth] ??= [])
+    try {
+      this.#worker.handle(event, todo)
+      for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
+    } finally {
+      todo.length = 0
+      this.#feedDepth--
+    }
   }
 
   #execute(i: WorkerInstruction): void {
