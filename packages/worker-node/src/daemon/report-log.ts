@@ -1,5 +1,4 @@
 import {
-  detachBytes,
   type HeldItem,
   type WorkerErrorItem,
   type WorkerInventory,
@@ -30,7 +29,10 @@ export type LoggedReport =
  * the restarted coordinator assigns the same key again, so the task does not run twice. A
  * report evicted by the bounds is lost, and its task runs again (at least once, as always).
  *
- * Pure: no clocks, no I/O. Values are copied in (a result may be a view into a read buffer).
+ * Pure: no clocks, no I/O. A result's value is kept as it is: it must own its bytes, as the
+ * pool's results do (`PoolEvents.onResult`). Copying it here cost more than the rest of the
+ * log's work: reading `.buffer` of a small typed array, to see whether it is a view, makes V8
+ * move its bytes off the heap into a buffer of their own.
  *
  * The oldest report is found through `#order`, not by iterating the Map: a Map that has had
  * its oldest entry deleted on every insert keeps those deleted entries at its front until it
@@ -69,13 +71,9 @@ export class ReportLog {
     return this.#reports.keys()
   }
 
-  /**
-   * Keeps a result's report, evicting the oldest past the bounds. Its value is copied when it
-   * is a view into a larger buffer; the item itself is kept when it owns its value.
-   */
+  /** Keeps a result's report (the item itself), evicting the oldest past the bounds. */
   result(item: WorkerResultItem): void {
-    const value = item.value === undefined ? undefined : detachBytes(item.value)
-    this.#put(value === item.value ? item : { ...item, value })
+    this.#put(item)
   }
 
   error(item: WorkerErrorItem): void {
