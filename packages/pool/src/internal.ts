@@ -8,6 +8,12 @@ export {
 } from './batch-codec.js'
 export { DispatchLimits, canAccept, shouldReclaim } from './runtime/dispatch.js'
 export { PoolQueue } from './runtime/pool-queue.js'
+export {
+  RSS_GROWTH_BYTES_PER_MS,
+  RSS_GUARD_INTERVAL_MS,
+  SHARE_REREAD_MS,
+  guardWaitMs,
+} from './entry/memory-guard.js'
 export { kPoolInternals } from './runtime/pool-internals.js'
 export { POOL_TRANSITIONS, PoolState } from './runtime/pool-state.js'
 

@@ -39,10 +39,11 @@ export interface TaskPoolOptions {
   maxWaitingPerChild?: number
   /**
    * Child processes only: a file holding a number of bytes, each process's share of memory.
-   * Each process checks its own resident memory (RSS, Buffers included) every 5 ms against it,
-   * re-reading the file every 100 ms, and is killed past it; its task fails with a
-   * `WorkerDiedError` that says memory and names both figures. Whoever owns the file moves the
-   * share by rewriting it. Default: none (no guard).
+   * Each process checks its own resident memory (RSS, Buffers included) against it, every 5 ms
+   * when near it and less often far under it (as long as the process would take to grow to it
+   * at 32 GiB/s, at most 100 ms), re-reading the file every 100 ms, and is killed past it; its
+   * task fails with a `WorkerDiedError` that says memory and names both figures. Whoever owns
+   * the file moves the share by rewriting it. Default: none (no guard).
    */
   rssShareFile?: string
 }

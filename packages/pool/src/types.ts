@@ -38,7 +38,11 @@ export interface PoolTask {
  */
 export interface PoolEvents {
   onStart(id: number): void
-  /** `value` is the msgpack-encoded return value (awaited when the task returned a promise). */
+  /**
+   * `value` is the msgpack-encoded return value (awaited when the task returned a promise). It
+   * owns its bytes: each is copied out of the read buffer it arrived in, so a value kept long
+   * pins nothing else, and the owner need not copy it again.
+   */
   onResult(id: number, value: Uint8Array, durationMs: number): void
   /** `durationMs` is how long the task ran before it failed, 0 if it never started. */
   onError(id: number, error: SerializedError, durationMs: number): void

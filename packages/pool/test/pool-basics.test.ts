@@ -196,3 +196,35 @@ for (const kind of KINDS) {
     t.like(h.pool.stats, { completed: 0, failed: 3 })
   })
 }
+
+for (const kind of KINDS) {
+  test(`${kind}: every result owns its bytes, copied out of the read that brought it`, async (t) => {
+    const { TaskPool } = await import('../src/index.js')
+    const { sourceFnRef } = await import('@clusterpool/protocol')
+    const values: Uint8Array[] = []
+    let done!: () => void
+    const all = new Promise<void>((resolve) => (done = resolve))
+    const pool = new TaskPool(
+      { kind, maxWorkers: 1 },
+      {
+        onStart() {},
+        onResult(_id, value) {
+          values.push(value)
+          if (values.length === 40) done()
+        },
+        onError(_id, error) {
+          t.fail(error.message)
+        },
+      },
+    )
+    const echo = sourceFnRef(function echo(n: number): string {
+      return 'x'.repeat(n)
+    })
+    // Small and large results, many to a batch.
+    for (let i = 0; i < 40; i++)
+      pool.submit({ id: i + 1, fn: echo, args: Uint8Array.of(0x91, i % 2 === 0 ? 3 : 0x7f) })
+    await all
+    await pool.close()
+    for (const v of values) t.is(v.buffer.byteLength, v.byteLength)
+  })
+}

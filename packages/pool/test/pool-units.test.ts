@@ -10,6 +10,9 @@ import {
   FrameReader,
   FrameTooLargeError,
   PoolQueue,
+  RSS_GROWTH_BYTES_PER_MS,
+  RSS_GUARD_INTERVAL_MS,
+  SHARE_REREAD_MS,
   ToChildKind,
   ToParentKind,
   canAccept,
@@ -17,6 +20,7 @@ import {
   createChildBatchDecoder,
   createParentBatchDecoder,
   encodePipeFrame,
+  guardWaitMs,
   parseToChild,
   parseToParent,
   resolvePoolOptions,
@@ -216,4 +220,20 @@ test('FnRegistry: module refs whose url#export spell alike are two functions', a
   t.is(r.lookup({ kind: 'module', url: 'file:///a.js', exportName: 'b#c' }).id, b.id, 'same ref')
   const s = r.lookup({ kind: 'source', hash: 'm:["file:///a.js","b#c"]', source: '', name: '' })
   t.not(s.id, b.id, 'a source hash never passes for a module key')
+})
+
+test('the memory guard waits as long as the process could take to grow to its share, within bounds', (t) => {
+  const pace = { intervalMs: RSS_GUARD_INTERVAL_MS, growthBytesPerMs: RSS_GROWTH_BYTES_PER_MS }
+  const mb = 2 ** 20
+  // Far under its share: until the next re-read of the share, no longer.
+  t.is(guardWaitMs(100 * mb, 64_000 * mb, SHARE_REREAD_MS, pace), SHARE_REREAD_MS)
+  t.is(guardWaitMs(100 * mb, 64_000 * mb, 30, pace), 30)
+  // Halfway: the time it takes to grow the rest at the assumed rate.
+  const headroom = 20 * RSS_GROWTH_BYTES_PER_MS
+  t.is(guardWaitMs(100 * mb, 100 * mb + headroom, SHARE_REREAD_MS, pace), 20)
+  // Near or past the share, and with no share yet read: the shortest wait, as before.
+  t.is(guardWaitMs(100 * mb, 101 * mb, SHARE_REREAD_MS, pace), RSS_GUARD_INTERVAL_MS)
+  t.is(guardWaitMs(200 * mb, 100 * mb, SHARE_REREAD_MS, pace), RSS_GUARD_INTERVAL_MS)
+  t.is(guardWaitMs(100 * mb, Infinity, SHARE_REREAD_MS, pace), SHARE_REREAD_MS)
+  t.is(guardWaitMs(100 * mb, Infinity, -3, pace), RSS_GUARD_INTERVAL_MS)
 })

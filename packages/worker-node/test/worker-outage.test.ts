@@ -129,3 +129,25 @@ test("after the reconnect, running tasks' executors hear that their submits are 
   }[]
   t.like(frame[0], { kind: 'refuse', code: 'CP_ERR_CONNECTION_LOST' })
 })
+
+test('the report log evicts in the order reports were put, whatever was dropped or replaced since', (t) => {
+  const log = new ReportLog({ maxReports: 3, maxBytes: 1000 })
+  const put = (key: string): void =>
+    log.result({ key, value: Uint8Array.of(1), size: 1, durationMs: 0 })
+  for (const key of ['a', 'b', 'c']) put(key)
+  log.drop('a')
+  put('a') // put again: now the newest
+  put('d') // evicts b, the oldest still kept
+  t.deepEqual([...log.keys()].sort(), ['a', 'c', 'd'])
+  put('e')
+  t.deepEqual([...log.keys()].sort(), ['a', 'd', 'e'])
+  // Many drops without evictions, then many puts: the bounds hold, the newest stay.
+  for (let i = 0; i < 5000; i++) {
+    put(`x${i}`)
+    log.drop(`x${i}`)
+  }
+  for (let i = 0; i < 5000; i++) put(`y${i}`)
+  t.deepEqual([...log.keys()].sort(), ['y4997', 'y4998', 'y4999'])
+  t.is(log.size, 3)
+  t.is(log.bytes, 3)
+})

@@ -1,10 +1,15 @@
 /**
  * A child process's own memory guard, started by `process-entry` when the pool gave it a share
  * file (`TaskPoolOptions.rssShareFile`). It runs on a thread of its own, so that a task busy
- * filling Buffers on the main thread is still watched: every `RSS_GUARD_INTERVAL_MS` it reads
- * the process's resident memory, and past the share it writes what it saw to the report file
- * and kills the process (SIGKILL). The parent reads the report when the process has exited and
- * fails the task with a `WorkerDiedError` that says memory, with both figures.
+ * filling Buffers on the main thread is still watched: it reads the process's resident memory,
+ * and past the share it writes what it saw to the report file and kills the process (SIGKILL).
+ * The parent reads the report when the process has exited and fails the task with a
+ * `WorkerDiedError` that says memory, with both figures.
+ *
+ * It looks every `RSS_GUARD_INTERVAL_MS` while the process is near its share, and less often
+ * while it is far under it (`guardWaitMs`): each wake of the thread costs the process tens of
+ * microseconds of CPU, and 200 of them a second were as much as the runner's own work for
+ * 20,000 no-op tasks.
  *
  * The share is re-read from the file every `SHARE_REREAD_MS` (the parent moves it as the other
  * processes' memory changes); an unreadable or empty file leaves the last share in force.
@@ -13,10 +18,40 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 
-/** How often the guard looks at the process's RSS. Milliseconds. */
+/** How often the guard looks at the process's RSS when it is near its share. Milliseconds. */
 export const RSS_GUARD_INTERVAL_MS = 5
-/** How often it re-reads its share. Milliseconds. */
+/** How often it re-reads its share, and so the longest it waits between looks. Milliseconds. */
 export const SHARE_REREAD_MS = 100
+/**
+ * The fastest the guard assumes a process's RSS can grow: 32 GiB/s, several times what one
+ * thread faulting in fresh pages reaches (a few GiB/s). Bytes per millisecond.
+ */
+export const RSS_GROWTH_BYTES_PER_MS = 32 * 2 ** 20
+
+/** What `guardWaitMs` weighs, besides the figures of the moment. */
+export interface GuardPace {
+  /** The shortest wait, near the share: `RSS_GUARD_INTERVAL_MS`. */
+  readonly intervalMs: number
+  /** `RSS_GROWTH_BYTES_PER_MS`. */
+  readonly growthBytesPerMs: number
+}
+
+/**
+ * How long the guard may wait before its next look, in ms: until the process could have grown
+ * from `rssBytes` to `shareBytes` at `pace.growthBytesPerMs`, but at least `pace.intervalMs`
+ * (near the share it looks as often as it always did) and no later than the share's next
+ * re-read, `untilRereadMs` from now. Pure; its source runs in the guard thread, so it uses
+ * nothing outside itself.
+ */
+export function guardWaitMs(
+  rssBytes: number,
+  shareBytes: number,
+  untilRereadMs: number,
+  pace: GuardPace,
+): number {
+  const reachMs = (shareBytes - rssBytes) / pace.growthBytesPerMs
+  return Math.max(pace.intervalMs, Math.min(reachMs, untilRereadMs))
+}
 
 /** The report file of process `pid` for the share file `shareFile`. */
 export function guardReportPath(shareFile: string, pid: number): string {
@@ -33,7 +68,8 @@ export interface GuardReport {
 const GUARD_SOURCE = `
 const { workerData } = require('node:worker_threads')
 const { readFileSync, writeFileSync } = require('node:fs')
-const { shareFile, reportFile, intervalMs, rereadMs } = workerData
+const { shareFile, reportFile, rereadMs, pace } = workerData
+const guardWaitMs = ${guardWaitMs.toString()}
 const nap = new Int32Array(new SharedArrayBuffer(4))
 let share = Infinity
 let readAt = -Infinity
@@ -51,7 +87,7 @@ for (;;) {
     try { writeFileSync(reportFile, JSON.stringify({ rssBytes: rss, shareBytes: share })) } catch {}
     process.kill(process.pid, 'SIGKILL')
   }
-  Atomics.wait(nap, 0, 0, intervalMs)
+  Atomics.wait(nap, 0, 0, guardWaitMs(rss, share, readAt + rereadMs - now, pace))
 }
 `
 
@@ -62,8 +98,8 @@ export function startMemoryGuard(shareFile: string): void {
     workerData: {
       shareFile,
       reportFile: guardReportPath(shareFile, process.pid),
-      intervalMs: RSS_GUARD_INTERVAL_MS,
       rereadMs: SHARE_REREAD_MS,
+      pace: { intervalMs: RSS_GUARD_INTERVAL_MS, growthBytesPerMs: RSS_GROWTH_BYTES_PER_MS },
     },
     // The guard needs little; keep its own heap small.
     resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 },

@@ -42,11 +42,6 @@ const FLUSH_AFTER_MS = 1
  */
 const YIELD_AFTER_MS = 2
 
-interface Running {
-  readonly id: number
-  readonly context: RunningTaskContext
-}
-
 /**
  * Runs the tasks a child receives, one at a time, in order.
  *
@@ -73,9 +68,14 @@ export class Runner implements TaskChannelHost {
   readonly #encoder: Encoder = createEncoder()
   #queue: RunMessage[] = []
   #queueHead = 0
-  #running: Running | null = null
-  /** Every task started here and not finished: the running one and those that seceded. */
-  readonly #active = new Map<number, RunningTaskContext>()
+  /** The task the drain loop runs (or awaits), if any. */
+  #running: RunningTaskContext | null = null
+  /**
+   * Tasks that seceded and have not finished: they go on outside the drain loop. With
+   * `#running`, every task started here and not finished; a task that never waits is only ever
+   * `#running`, so it costs no map entry.
+   */
+  readonly #detached = new Map<number, RunningTaskContext>()
   /** Ends the drain loop's wait on the running task: it seceded. */
   #release: (() => void) | undefined
   #draining = false
@@ -83,6 +83,8 @@ export class Runner implements TaskChannelHost {
   #outbox: ToParent[] = []
   #outboxSince = 0
   #lastYield = 0
+  /** When the last task here ended (`performance.now()`): a clock reading the loop reuses. */
+  #endedAt = 0
   /** Set once FATAL or EXITING went out: nothing more is sent. */
   #finalReported = false
 
@@ -120,7 +122,7 @@ export class Runner implements TaskChannelHost {
           this.#reclaim()
           break
         case ToChildKind.NESTED:
-          this.#active.get(m[1])?.deliver(m[2])
+          this.#task(m[1])?.deliver(m[2])
           break
       }
     }
@@ -133,21 +135,22 @@ export class Runner implements TaskChannelHost {
 
   /** A frame from a task's executor: it leaves at once (the executor batches per tick). */
   send(taskId: number, payload: Uint8Array): void {
-    if (!this.#active.has(taskId)) return // the task is over; its executor's last words are moot
+    if (this.#task(taskId) === undefined) return // the task is over; its executor's last words are moot
     this.#push([ToParentKind.NESTED, taskId, payload])
     this.#flush()
   }
 
   /** The task awaits its executor's futures: free its slot, and run the next task meanwhile. */
   secede(taskId: number): void {
-    const context = this.#active.get(taskId)
+    const context = this.#task(taskId)
     if (context === undefined || context.seceded) return
     context.seceded = true
     context.secededAt = performance.now()
     this.#push([ToParentKind.SECEDE, taskId])
     this.#flush()
-    if (this.#running?.id === taskId) {
+    if (this.#running === context) {
       this.#running = null
+      this.#detached.set(taskId, context)
       setCurrentTask(undefined)
       this.#release?.()
     }
@@ -155,7 +158,7 @@ export class Runner implements TaskChannelHost {
 
   /** The awaited futures settled: the task runs again. */
   rejoin(taskId: number): void {
-    const context = this.#active.get(taskId)
+    const context = this.#task(taskId)
     if (context === undefined || !context.seceded) return
     context.seceded = false
     context.waitedMs += performance.now() - context.secededAt
@@ -163,8 +166,20 @@ export class Runner implements TaskChannelHost {
     this.#flush()
   }
 
+  /** The unfinished task `id` started here: the running one, or one that seceded. */
+  #task(id: number): RunningTaskContext | undefined {
+    const running = this.#running
+    return running !== null && running.id === id ? running : this.#detached.get(id)
+  }
+
   #exitIfStopped(): void {
-    if (this.#stopRequested && !this.#draining && this.#active.size === 0) this.#exit(0)
+    if (
+      this.#stopRequested &&
+      !this.#draining &&
+      this.#running === null &&
+      this.#detached.size === 0
+    )
+      this.#exit(0)
   }
 
   /** An uncaught exception or unhandled rejection: tell the parent, then exit with code 1. */
@@ -192,7 +207,7 @@ export class Runner implements TaskChannelHost {
   }
 
   #abort(id: number): void {
-    const active = this.#active.get(id)
+    const active = this.#task(id)
     if (active !== undefined) {
       active.abort()
       return
@@ -244,7 +259,7 @@ export class Runner implements TaskChannelHost {
           this.#lastYield = performance.now()
         } else if (
           this.#queueHead < this.#queue.length &&
-          performance.now() - this.#lastYield > YIELD_AFTER_MS
+          this.#endedAt - this.#lastYield > YIELD_AFTER_MS
         ) {
           this.#flush()
           await new Promise((resolve) => setImmediate(resolve))
@@ -264,41 +279,39 @@ export class Runner implements TaskChannelHost {
   #runOne(task: RunMessage): Promise<void> | undefined {
     const [, id, fnId, args, attempt, chunk] = task
     const context = new RunningTaskContext(id, attempt, this)
-    this.#running = { id, context }
-    this.#active.set(id, context)
+    this.#running = context
     let got: LoadedFunction | Promise<LoadedFunction>
     try {
       got = this.#fns.get(fnId)
     } catch (error) {
-      this.#finish(id, undefined, true, error, -1)
+      this.#finish(context, undefined, true, error, -1, performance.now())
       return undefined
     }
     if (got instanceof Promise) {
       this.#flush()
       return got.then(
-        (loaded) => this.#call(id, loaded, context, args, chunk === 1),
-        (error: unknown) => this.#finish(id, undefined, true, error, -1),
+        (loaded) => this.#call(context, loaded, args, chunk === 1),
+        (error: unknown) => this.#finish(context, undefined, true, error, -1, performance.now()),
       )
     }
-    return this.#call(id, got, context, args, chunk === 1)
+    return this.#call(context, got, args, chunk === 1)
   }
 
   #call(
-    id: number,
-    loaded: LoadedFunction,
     context: RunningTaskContext,
+    loaded: LoadedFunction,
     args: Uint8Array,
     chunk: boolean,
   ): Promise<void> | undefined {
+    let start = performance.now()
     if (
       this.#outbox.length > 0 &&
-      (loaded.lastDurationMs > FLUSH_AFTER_MS ||
-        performance.now() - this.#outboxSince > FLUSH_AFTER_MS)
+      (loaded.lastDurationMs > FLUSH_AFTER_MS || start - this.#outboxSince > FLUSH_AFTER_MS)
     ) {
       this.#flush()
+      start = performance.now()
     }
     setCurrentTask(context)
-    const start = performance.now()
     let value: unknown
     try {
       const decoded = this.#decoder.decode(args)
@@ -313,72 +326,94 @@ export class Runner implements TaskChannelHost {
         value = taskStorage.run(context, loaded.fn, ...(decoded as unknown[]))
       }
     } catch (error) {
-      this.#done(id, loaded, start, undefined, true, error)
+      this.#done(context, loaded, start, undefined, true, error)
       return undefined
     }
     if (!isThenable(value)) {
-      this.#done(id, loaded, start, value, false, undefined)
+      this.#done(context, loaded, start, value, false, undefined)
       return undefined
     }
     this.#flush()
     return Promise.resolve(value).then(
-      (v) => this.#done(id, loaded, start, v, false, undefined),
-      (error: unknown) => this.#done(id, loaded, start, undefined, true, error),
+      (v) => this.#done(context, loaded, start, v, false, undefined),
+      (error: unknown) => this.#done(context, loaded, start, undefined, true, error),
     )
   }
 
   #done(
-    id: number,
+    context: RunningTaskContext,
     loaded: LoadedFunction,
     start: number,
     value: unknown,
     failed: boolean,
     error: unknown,
   ): void {
+    const end = performance.now()
     // Its own running time: what it spent waiting for its children is not its function's.
-    const durationMs = performance.now() - start - (this.#active.get(id)?.waitedMs ?? 0)
+    const durationMs = end - start - context.waitedMs
     loaded.lastDurationMs = durationMs
-    if (this.#running?.id === id) setCurrentTask(undefined)
+    if (this.#running === context) setCurrentTask(undefined)
     this.#finish(
-      id,
+      context,
       value,
       failed,
       failed ? explainScopeError(loaded, error) : undefined,
       Math.round(durationMs * 1000),
+      end,
     )
   }
 
-  #finish(id: number, value: unknown, failed: boolean, error: unknown, durationUs: number): void {
+  /** Task `context` ended at `now` (`performance.now()`): report it. */
+  #finish(
+    context: RunningTaskContext,
+    value: unknown,
+    failed: boolean,
+    error: unknown,
+    durationUs: number,
+    now: number,
+  ): void {
+    this.#endedAt = now
     // A task that seceded ends outside the drain loop: its result leaves at once.
-    const detached = this.#running?.id !== id
-    if (!detached) this.#running = null
-    this.#active.delete(id)
-    this.#report(id, value, failed, error, durationUs)
+    const detached = this.#running !== context
+    if (detached) this.#detached.delete(context.id)
+    else this.#running = null
+    this.#report(context.id, value, failed, error, durationUs, now)
     if (detached) {
       this.#flush()
       this.#exitIfStopped()
     }
   }
 
-  #report(id: number, value: unknown, failed: boolean, error: unknown, durationUs: number): void {
+  #report(
+    id: number,
+    value: unknown,
+    failed: boolean,
+    error: unknown,
+    durationUs: number,
+    now: number,
+  ): void {
     if (!failed) {
       try {
-        this.#push([
-          ToParentKind.RESULT,
-          id,
-          encodeValue(this.#encoder, value, 'the return value'),
-          durationUs,
-        ])
+        this.#push(
+          [
+            ToParentKind.RESULT,
+            id,
+            encodeValue(this.#encoder, value, 'the return value'),
+            durationUs,
+          ],
+          now,
+        )
         return
       } catch (encodeError) {
         error = encodeError
       }
     }
-    this.#push([ToParentKind.ERROR, id, serializeError(error), durationUs])
+    this.#push([ToParentKind.ERROR, id, serializeError(error), durationUs], now)
   }
 
-  #push(message: ToParent): void {
-    if (this.#outbox.length === 0) this.#outboxSince = performance.now()
+  /** Queues a message; `now` is the time, when the caller has just read the clock. */
+  #push(message: ToParent, now?: number): void {
+    if (this.#outbox.length === 0) this.#outboxSince = now ?? performance.now()
     this.#outbox.push(message)
   }
 

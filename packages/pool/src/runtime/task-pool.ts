@@ -13,7 +13,7 @@ import type { ResolvedPoolOptions, TaskPoolOptions } from '../options.js'
 import { resolvePoolOptions } from '../options.js'
 import type { PoolEvents, PoolTask, TaskPoolStats } from '../types.js'
 import { ChildSlot } from './child-slot.js'
-import { emitSafely } from './emit.js'
+import { emitSafely, rethrowLater } from './emit.js'
 import {
   abortedQueuedError,
   forceClosedQueuedError,
@@ -261,7 +261,11 @@ export class TaskPool {
     if (child.dispatched >= this.#options.maxTasksPerChild) child.retire()
     if (!entry.started) {
       entry.started = true
-      emitSafely(() => this.#events.onStart(entry.id))
+      try {
+        this.#events.onStart(entry.id)
+      } catch (error) {
+        rethrowLater(error)
+      }
     }
   }
 
@@ -296,7 +300,11 @@ export class TaskPool {
           const entry = this.#takeFinished(child, m[1], m[3], now)
           if (entry === undefined) break
           this.#completed++
-          emitSafely(() => this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000))
+          try {
+            this.#events.onResult(entry.id, m[2], Math.max(0, m[3]) / 1000)
+          } catch (error) {
+            rethrowLater(error)
+          }
           break
         }
         case ToParentKind.ERROR: {

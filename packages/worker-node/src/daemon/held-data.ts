@@ -71,6 +71,8 @@ export class HeldData {
 
   /** Forgets `key`. Returns its size if it was spilled (its file is the caller's to remove). */
   release(key: string): number | undefined {
+    // The common case: a task's result, released by the coordinator, was never held here.
+    if (this.#values.size === 0 && this.#spilled.size === 0) return undefined
     const old = this.#values.get(key)
     if (old) {
       this.#memoryBytes -= old.byteLength

@@ -5,7 +5,6 @@ import {
   InvalidOptionError,
   PROTOCOL_VERSION,
   VersionMismatchError,
-  sourceFnRef,
   type CoordinatorToWorker,
   type SerializedError,
   type WorkerHello,
@@ -26,6 +25,7 @@ import {
 } from './options.js'
 import type { DaemonState } from './states.js'
 import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
+import { WarmUp } from './warm-up.js'
 import { WorkerState } from './worker-state.js'
 
 type CoordinatorConnection = Connection<'coordinator->worker', WorkerToCoordinator>
@@ -48,6 +48,10 @@ export class WorkerDaemon {
   readonly log: Logger
   readonly #worker = new WorkerState()
   #stimulus = 0
+  /** How deep `#feed` is nested (an instruction's pool report is fed before the next one). */
+  #feedDepth = 0
+  /** `#feed`'s instruction lists, one per depth. */
+  readonly #todo: WorkerInstruction[][] = []
   #pool: TaskPool
   #connection: CoordinatorConnection | undefined
   #workerId: string | undefined
@@ -59,12 +63,13 @@ export class WorkerDaemon {
   #cpu = new CpuMeter()
   readonly #memory: MemoryManager
   readonly #inbox: MemoryInbox
-  /** The start-up no-ops still running, by pool id (see `#warmUp`). */
-  readonly #warmUps = new Map<number, () => void>()
+  /** The task processes' start-up no-ops (`options.warmUp`). */
+  readonly #warmUp: WarmUp
 
   constructor(options: WorkerDaemonOptions, log?: Logger) {
     this.options = resolveWorkerDaemonOptions(options)
     this.log = log ?? pino({ name: 'clusterpool-worker' }, destination(2))
+    this.#warmUp = new WarmUp(this.log)
     this.#memory = new MemoryManager(this.options.memory, this.options.procs, {
       held: this.#worker.held,
       childPids: () => this.#pool.childPids(),
@@ -112,50 +117,13 @@ export class WorkerDaemon {
    */
   async run(): Promise<number> {
     this.#memory.start()
-    const warm = this.options.warmUp === 'lazy' ? undefined : this.#warmUp()
+    const warm =
+      this.options.warmUp === 'lazy'
+        ? undefined
+        : this.#warmUp.run(this.options.procs, (task) => this.#pool.submit(task))
     if (this.options.warmUp === 'before-registering') await warm
     void this.#connectLoop()
     return this.#stopped
-  }
-
-  /**
-   * Starts every task process and runs a no-op in each (`options.warmUp`): a process start
-   * (Node, the setup modules) takes hundreds of milliseconds, which the first task on each
-   * process used to pay. Before registering, whoever waits for workers (`LocalCluster.start`)
-   * pays it instead of the first tasks; alongside, it overlaps the connection. Resolves after
-   * `WARM_UP_LIMIT_MS` at the latest; a process that fails its no-op is logged, and tasks will
-   * tell.
-   */
-  async #warmUp(): Promise<void> {
-    const t0 = performance.now()
-    const ran = Array.from({ length: this.options.procs }, (_, i) => {
-      // Negative: WorkerState numbers its tasks from 1, so these ids never meet its own.
-      const id = -(i + 1)
-      const done = new Promise<void>((resolve) => this.#warmUps.set(id, resolve))
-      this.#pool.submit({ id, fn: WARM_UP_FN, args: NO_ARGS })
-      return done
-    })
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.all(ran),
-      new Promise((resolve) => (timer = setTimeout(resolve, WARM_UP_LIMIT_MS))),
-    ])
-    clearTimeout(timer)
-    this.log.debug(
-      { procs: this.options.procs, ms: Math.round(performance.now() - t0) },
-      'task processes started',
-    )
-  }
-
-  /** Settles a start-up no-op; false if `id` is not one (a task of `WorkerState`). */
-  #warmedUp(id: number, error?: SerializedError): boolean {
-    const resolve = this.#warmUps.get(id)
-    if (resolve === undefined) return false
-    this.#warmUps.delete(id)
-    if (error !== undefined)
-      this.log.warn({ err: error }, 'a task process failed its start-up no-op')
-    resolve()
-    return true
   }
 
   /** Stops taking tasks, hands back those not started, finishes the running ones, then stops. */
@@ -179,8 +147,17 @@ export class WorkerDaemon {
    * is fed, and carried out, before the next instruction, with a list of its own.
    */
   #feed(event: WorkerEvent): void {
-    const todo = this.#worker.handle(event)
-    for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
+    // One instruction list per nesting depth, reused: most events are a task's start or end,
+    // thousands a second, and a new list for each was garbage the moment it was carried out.
+    const depth = this.#feedDepth++
+    const todo = (this.#todo[depth] ??= [])
+    try {
+      this.#worker.handle(event, todo)
+      for (let i = 0; i < todo.length; i++) this.#execute(todo[i]!)
+    } finally {
+      todo.length = 0
+      this.#feedDepth--
+    }
   }
 
   #execute(i: WorkerInstruction): void {
@@ -411,11 +388,11 @@ export class WorkerDaemon {
       },
       {
         onStart: (id: number) => {
-          // Start-up no-ops have negative ids (see `#warmUp`): not WorkerState's tasks.
+          // Start-up no-ops have negative ids (see `WarmUp`): not WorkerState's tasks.
           if (id > 0) this.#feed({ kind: 'task-started', stimulusId: ++this.#stimulus, id })
         },
         onResult: (id: number, value: Uint8Array, durationMs: number) =>
-          (id < 0 && this.#warmedUp(id)) ||
+          (id < 0 && this.#warmUp.settle(id)) ||
           this.#feed({
             kind: 'task-finished',
             stimulusId: ++this.#stimulus,
@@ -424,7 +401,7 @@ export class WorkerDaemon {
             durationMs,
           }),
         onError: (id: number, error: SerializedError, durationMs: number) =>
-          (id < 0 && this.#warmedUp(id, error)) ||
+          (id < 0 && this.#warmUp.settle(id, error)) ||
           this.#feed({ kind: 'task-erred', stimulusId: ++this.#stimulus, id, error, durationMs }),
         onNested: (id: number, payload: Uint8Array) =>
           this.#feed({ kind: 'task-nested', stimulusId: ++this.#stimulus, id, payload }),
@@ -457,15 +434,6 @@ export class WorkerDaemon {
     return this.#memory
   }
 }
-
-/** What each task process runs once before the worker registers (see `#warmUp`). */
-const WARM_UP_FN = sourceFnRef(function clusterpoolWarmUp(): null {
-  return null
-})
-/** The arguments of a call with none: msgpack's empty array. */
-const NO_ARGS = Uint8Array.of(0x90)
-/** How long the start-up no-ops may delay registering. Milliseconds. */
-const WARM_UP_LIMIT_MS = 10_000
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

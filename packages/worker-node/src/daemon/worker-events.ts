@@ -79,7 +79,7 @@ export interface TaskStartedEvent extends Stimulus<'task-started'> {
 }
 export interface TaskFinishedEvent extends Stimulus<'task-finished'> {
   readonly id: number
-  /** The encoded result (possibly a view into a read buffer). */
+  /** The encoded result; it owns its bytes (the pool copies every result out of its reads). */
   readonly value: Uint8Array
   readonly durationMs: number
 }

@@ -149,7 +149,8 @@ export class WorkerState {
         const { value, durationMs } = event
         const reported = this.#reporting(t)
         if (t.keep || value.byteLength > this.#holdOverBytes) {
-          this.#keep(t.key, detachBytes(value), s, out) // kept long: not as a view into a read buffer
+          // Kept long as it is: the pool's results own their bytes (`PoolEvents.onResult`).
+          this.#keep(t.key, value, s, out)
           const item = { key: t.key, size: value.byteLength, durationMs }
           this.#log.result(item)
           if (reported) out.push({ kind: 'send-result', stimulusId: s, item })
