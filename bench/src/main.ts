@@ -8,6 +8,7 @@ import { cpuFloorAnchor } from './anchors/cpu-floor.js'
 import { runPythonScript } from './anchors/python.js'
 import { PYTHON, ensurePythonEnv, type PythonEnv } from './anchors/python-env.js'
 import { piscinaAnchor } from './anchors/piscina.js'
+import { pathFloorAnchor } from './anchors/path-floor.js'
 import { wireFloorAnchor } from './anchors/wire-floor.js'
 import { benchDir, parseConfig, USAGE, type BenchConfig } from './harness/config.js'
 import { killAll, killAllNow } from './harness/children.js'
@@ -155,6 +156,8 @@ async function run(config: BenchConfig): Promise<void> {
   const wantsRtOrTp = config.only.has('P1') || config.only.has('P2')
   if (wantsRtOrTp && config.systems.has('floor'))
     await guarded(ctx, 'P2', 'wire floor', 900_000, () => wireFloorAnchor(ctx))
+  if (wantsRtOrTp && config.systems.has('floor'))
+    await guarded(ctx, 'P2', 'path floor', 900_000, () => pathFloorAnchor(ctx))
   if (wantsRtOrTp && config.systems.has('piscina'))
     await guarded(ctx, 'P2', 'piscina', 900_000, () => piscinaAnchor(ctx))
   await clusterpoolScenarios(ctx)

@@ -22,7 +22,7 @@ interface Item {
 }
 
 /** A client whose replies are delivered to whoever waits for item count to reach a target. */
-class EchoClient {
+export class EchoClient {
   readonly #ws: WebSocket
   readonly #packr = new Packr({ useRecords: false })
   readonly #unpackr = new Unpackr({ useRecords: false })

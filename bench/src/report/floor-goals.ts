@@ -1,5 +1,6 @@
 // Issue 14's table: the figures a user of LocalCluster sees, each as a ratio to a floor measured
 // in the same run (so a busy or slow machine moves both), with the client in its own process.
+import { PATH_FLOOR } from '../anchors/path-floor.js'
 import { FLOOR_SINGLE } from '../anchors/wire-floor.js'
 import { PISCINA } from '../anchors/piscina.js'
 import { fmt, type Measurement } from '../harness/result.js'
@@ -31,11 +32,15 @@ function roundTripGoal(
   const ours = all.find((m) => m.scenario === 'P1' && isOwnClient(m) && method(m.method))
   if (!floor || !ours) return notMeasured(goal, !floor ? 'no wire floor' : 'no own-process client')
   const ratio = ours.median / floor.median
+  const path = all.find((m) => m.scenario === 'P1' && m.system === PATH_FLOOR)
+  const onPath = path
+    ? `; the same hops with no task logic (${PATH_FLOOR}): ${fmt(path.median)} ms, ours ${(ours.median / path.median).toFixed(2)}× it`
+    : ''
   return {
     goal,
     source: SOURCE,
     measured: `${fmt(ours.median)} ms (p99 ${fmt(ours.p99 ?? NaN)}) / ${fmt(floor.median)} ms = ${ratio.toFixed(2)}×`,
-    floor: `${FLOOR_SINGLE}: ${fmt(floor.median)} ms`,
+    floor: `${FLOOR_SINGLE}: ${fmt(floor.median)} ms${onPath}`,
     ratio,
     met: ratio <= max,
   }
@@ -60,11 +65,15 @@ function throughputGoal(
   const p = pis.find((m) => m.n === n)!
   const ratio = a.median / p.median
   const at = n === TARGET_N ? '' : ` (at N=${shortN(n)}, not ${shortN(TARGET_N)})`
+  const path = all.find((m) => m.scenario === 'P2' && m.system === PATH_FLOOR && m.n === n)
+  const onPath = path
+    ? `; the same hops with no task logic, one message per task (${PATH_FLOOR}): ${fmt(path.median)} tasks/s, ours ${(a.median / path.median).toFixed(2)}× it`
+    : ''
   return {
     goal,
     source: SOURCE,
     measured: `${fmt(a.median)} / ${fmt(p.median)} tasks/s = ${ratio.toFixed(2)}×${at}`,
-    floor: `${PISCINA} submit-all N=${shortN(n)}: ${fmt(p.median)} tasks/s`,
+    floor: `${PISCINA} submit-all N=${shortN(n)}: ${fmt(p.median)} tasks/s${onPath}`,
     ratio,
     met: n === TARGET_N ? ratio >= min : undefined,
   }

@@ -73,7 +73,7 @@ export function renderMarkdown(input: ReportInput): string {
       lines,
       'Summary: issue 14, as ratios to same-run floors',
       'The client in its own process (`ClusterExecutor.connect`), as a user runs it; each figure against a floor measured in this run: ' +
-        "the ws + msgpackr echo to another process (1 msg/frame) for round trips, piscina's 2-thread submit-all for throughput, the lower bound for makespans.",
+        "the ws + msgpackr echo to another process (1 msg/frame) for round trips, piscina's 2-thread submit-all for throughput, the lower bound for makespans. Where the path floor ran, the floor column also gives the same four processes and hops relaying with no task logic, and our ratio to it.",
     )
     lines.push(header(['figure', 'measured', 'same-run floor', 'ratio', 'met']))
     for (const g of floors)
