@@ -123,18 +123,8 @@ function leaf(): void {
   input.on('end', () => process.exit(0))
 }
 
-const [role, arg] = process.argv.slice(2)
-switch (role) {
-  case 'relay':
-    if (arg === undefined) throw new Error('relay needs the downstream url')
-    relay(arg)
-    break
-  case 'pipe-relay':
-    pipeRelay()
-    break
-  case 'leaf':
-    leaf()
-    break
-  default:
-    throw new Error(`unknown role ${String(role)}: relay <url> | pipe-relay | leaf`)
-}
+const [role = '', arg] = process.argv.slice(2)
+if (role === 'relay' && arg !== undefined) relay(arg)
+else if (role === 'pipe-relay') pipeRelay()
+else if (role === 'leaf') leaf()
+else throw new Error(`unknown role '${role}': relay <url> | pipe-relay | leaf`)
