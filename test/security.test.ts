@@ -462,6 +462,14 @@ test.serial('HTTP: /health is open; /api/status and /metrics need the token', as
   t.true(Number(submitted![1]) >= witnessCalls)
   t.regex(metrics, /^clusterpool_protocol_errors_total/m)
   t.regex(metrics, /^clusterpool_workers 1$/m)
+  // Frames are counted as they arrive: the witness tasks came from a client and their results
+  // from the worker, so neither count can be zero.
+  for (const peer of ['client', 'worker']) {
+    const frames = new RegExp(`^clusterpool_frames_received_total\\{peer="${peer}"\\} (\\d+)`, 'm')
+    const m = frames.exec(metrics)
+    t.truthy(m, `clusterpool_frames_received_total{peer="${peer}"} is exported`)
+    t.true(Number(m![1]) > 0, `frames from ${peer}s are counted`)
+  }
 })
 
 // ─── lying and hostile peers (issue 15) ───────────────────────────────────────────────────────

@@ -35,6 +35,8 @@ export interface ConnectionOptions {
   maxFrameBytes?: number
   /** Stop flushing while the socket holds more than this unsent. Bytes; default 8 MiB. */
   highWaterMark?: number
+  /** Called for every frame received, with its size in bytes (before it is decoded); for metrics. */
+  onFrameIn?: (bytes: number) => void
 }
 
 /**
@@ -55,6 +57,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   readonly #decoder: Decoder = createDecoder()
   readonly #maxFrameBytes: number
   readonly #highWaterMark: number
+  readonly #onFrameIn: ((bytes: number) => void) | undefined
   #handlers: ConnectionHandlers<MessagesByDirection[D]>
   #direction: D
   readonly #outbox = new Outbox<Out>(() => this.flush())
@@ -79,6 +82,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
     this.#handlers = handlers
     this.#maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024
     this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#onFrameIn = options.onFrameIn
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data, isBinary) => {
       this.#lastHeard = Date.now()
@@ -305,6 +309,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
         : Buffer.from(data)
     this.stats.framesIn++
     this.stats.bytesIn += bytes.byteLength
+    this.#onFrameIn?.(bytes.byteLength)
     const decoded = decodeFrame(this.#decoder, bytes, this.#direction)
     if (!decoded.ok) {
       this.#protocolError(decoded.error)

@@ -12,6 +12,10 @@ export interface WorkerMemorySample {
  * The coordinator's Prometheus metrics. Each coordinator has its own registry, so several
  * coordinators in one process (tests, LocalCluster) do not collide.
  */
+/** The `peer` labels of `clusterpool_frames_received_total`, made once (one per frame is hot). */
+export const CLIENT_PEER = { peer: 'client' } as const
+export const WORKER_PEER = { peer: 'worker' } as const
+
 export class CoordinatorMetrics {
   readonly registry = new Registry()
   readonly tasksSubmitted = new Counter({
@@ -37,9 +41,10 @@ export class CoordinatorMetrics {
   readonly clients: Gauge
   readonly workerMemory: Gauge<'worker' | 'kind'>
   readonly workerPaused: Gauge<'worker'>
-  readonly framesIn = new Counter({
+  readonly framesIn = new Counter<'peer'>({
     name: 'clusterpool_frames_received_total',
-    help: 'WebSocket frames received',
+    help: 'WebSocket frames received from clients and workers, by peer (client, worker)',
+    labelNames: ['peer'],
     registers: [this.registry],
   })
   readonly relayedBytes = new Counter({
