@@ -17,7 +17,7 @@ import type { WebSocket } from 'ws'
 import { CoordinatorCore } from './core/coordinator-core.js'
 import type { ClusterStatus } from './core/status.js'
 import { installDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.js'
-import { CLIENT_PEER, CoordinatorMetrics, WORKER_PEER } from './http/metrics.js'
+import { CoordinatorMetrics } from './http/metrics.js'
 import { handleHttp, type PageHandler } from './http/routes.js'
 import type { SchedulerOptions } from './scheduler/options.js'
 import { CoordinatorServer } from './server/coordinator-server.js'
@@ -200,7 +200,7 @@ export class Coordinator {
         onMessages: () => {},
         onClose: () => {},
       },
-      { onFrameIn: () => this.metrics.framesIn.inc(CLIENT_PEER) },
+      { onFrameIn: () => this.metrics.clientFrames.inc() },
     )
     const session = this.core.addClient(conn, hello, remote)
     // A client that vanished without closing releases its tasks once pings go unanswered.
@@ -237,7 +237,7 @@ export class Coordinator {
         onMessages: () => {},
         onClose: () => {},
       },
-      { onFrameIn: () => this.metrics.framesIn.inc(WORKER_PEER) },
+      { onFrameIn: () => this.metrics.workerFrames.inc() },
     )
     const session = this.core.addWorker(conn, hello, remote)
     conn.setHandlers({

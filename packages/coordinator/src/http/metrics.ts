@@ -12,10 +12,6 @@ export interface WorkerMemorySample {
  * The coordinator's Prometheus metrics. Each coordinator has its own registry, so several
  * coordinators in one process (tests, LocalCluster) do not collide.
  */
-/** The `peer` labels of `clusterpool_frames_received_total`, made once (one per frame is hot). */
-export const CLIENT_PEER = { peer: 'client' } as const
-export const WORKER_PEER = { peer: 'worker' } as const
-
 export class CoordinatorMetrics {
   readonly registry = new Registry()
   readonly tasksSubmitted = new Counter({
@@ -47,6 +43,9 @@ export class CoordinatorMetrics {
     labelNames: ['peer'],
     registers: [this.registry],
   })
+  /** `framesIn` by peer, bound once: counting a frame then hashes no labels. */
+  readonly clientFrames = this.framesIn.labels({ peer: 'client' })
+  readonly workerFrames = this.framesIn.labels({ peer: 'worker' })
   readonly relayedBytes = new Counter({
     name: 'clusterpool_data_relayed_bytes_total',
     help: 'Bytes of values kept on workers that the coordinator relayed (to clients that awaited them, to workers as inputs)',
