@@ -50,7 +50,7 @@ test('the round trip is measured from tasks sent to a free process: result time 
 
 test('tiny tasks: each process holds 1 + ceil(round trip / estimate) tasks, at most tinyTaskDepth', (t) => {
   t.is(held(measured(2, 0.1, 1), 'w'), 2 * 11, '0.1 ms tasks, 1 ms round trip')
-  t.is(held(measured(2, 0.001, 1), 'w'), 2 * 64, 'no-ops: capped by tinyTaskDepth')
+  t.is(held(measured(2, 0.001, 1), 'w'), 2 * 256, 'no-ops: capped by tinyTaskDepth')
   t.is(
     held(measured(1, 0.5, 0.2), 'w'),
     2,

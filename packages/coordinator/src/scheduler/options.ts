@@ -37,7 +37,7 @@ export interface SchedulerOptions {
    * deep queues off.
    */
   tinyTaskMs?: number
-  /** Most tasks per process a worker may hold when the task is tiny (see `tinyTaskMs`). Default 64. */
+  /** Most tasks per process a worker may hold when the task is tiny (see `tinyTaskMs`). Default 256. */
   tinyTaskDepth?: number
   /** A task whose worker died this many times while it (possibly) ran fails with reason `killed-worker`. Default 3. */
   allowedFailures?: number
@@ -65,7 +65,7 @@ export const SCHEDULER_DEFAULTS: ResolvedSchedulerOptions = Object.freeze({
   prefetch: 1,
   roundTripMs: 1,
   tinyTaskMs: 1,
-  tinyTaskDepth: 64,
+  tinyTaskDepth: 256,
   allowedFailures: 3,
   workStealing: true,
   stealLatencyMs: 10,
