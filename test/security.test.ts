@@ -462,6 +462,9 @@ test.serial('HTTP: /health is open; /api/status and /metrics need the token', as
   t.true(Number(submitted![1]) >= witnessCalls)
   t.regex(metrics, /^clusterpool_protocol_errors_total/m)
   t.regex(metrics, /^clusterpool_workers 1$/m)
+  const durations = /^clusterpool_task_duration_seconds_count (\d+)/m.exec(metrics)
+  t.truthy(durations, 'clusterpool_task_duration_seconds is exported')
+  t.true(Number(durations![1]) >= witnessCalls, 'every finished task is observed')
   // Frames are counted as they arrive: the witness tasks came from a client and their results
   // from the worker, so neither count can be zero.
   for (const peer of ['client', 'worker']) {

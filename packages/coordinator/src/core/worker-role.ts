@@ -299,7 +299,7 @@ export class WorkerRole {
       }
       this.#taskEnded(task, worker, r.durationMs, undefined)
     }
-    s.metrics?.taskDuration.observe(r.durationMs / 1000)
+    s.metrics?.observeTaskDuration(r.durationMs / 1000)
     s.scheduler.taskFinished(r.key, worker.id, { durationMs: r.durationMs, nbytes: r.size }, now)
   }
 
