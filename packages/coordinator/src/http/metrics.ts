@@ -32,10 +32,10 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   })
   /**
-   * `taskDuration.observe`, bound once: it runs once per result, and the unbound call makes a
-   * closure and a label object each time.
+   * `taskDuration`'s one series, bound once: it is observed once per result, and the unbound
+   * `observe` makes a closure and a label object each time.
    */
-  readonly observeTaskDuration = this.taskDuration.labels().observe
+  readonly #taskDurations = this.taskDuration.labels()
   readonly tasksByState: Gauge<'state'>
   readonly workers: Gauge
   readonly procs: Gauge
@@ -159,5 +159,10 @@ export class CoordinatorMetrics {
         this.set(sample().clients)
       },
     })
+  }
+
+  /** A finished task's run time, as its worker measured it. Seconds. */
+  observeTaskDuration(seconds: number): void {
+    this.#taskDurations.observe(seconds)
   }
 }
