@@ -51,6 +51,8 @@ export function detach(c: SchedulerState, t: TaskRecord): void {
   if (a.steal !== null) abortSteal(c, a)
   const w = a.worker
   w.assigned.delete(a)
+  // A finished task's assignment (and through it the task) is not kept alive by its worker.
+  if (w.lastAttached === a) w.lastAttached = null
   if (a.seceded) w.seceded--
   w.reserve(t.group.need, -1)
   w.occupancyMs = Math.max(0, w.occupancyMs - a.costMs)
