@@ -26,7 +26,7 @@ export const DispatchLimits = Object.freeze({
   /** A running task shorter than this (estimated) may have the next one waiting behind it, in ms. */
   SHORT_HEAD_MS: 10,
   /** Tasks a child may hold, running one included. */
-  MAX_DEPTH: 256,
+  MAX_DEPTH: 64,
   /** How far past its estimate a running task may go before the tasks behind it are taken back. */
   RECLAIM_OVERRUN_MS: 5,
   /** How often the pool looks for such a child while one may exist, in ms. */
