@@ -154,10 +154,10 @@ async function run(config: BenchConfig): Promise<void> {
   const machine = await machineInfo(PYTHON)
 
   const wantsRtOrTp = config.only.has('P1') || config.only.has('P2')
-  if (wantsRtOrTp && config.systems.has('floor'))
+  if (wantsRtOrTp && config.systems.has('floor')) {
     await guarded(ctx, 'P2', 'wire floor', 900_000, () => wireFloorAnchor(ctx))
-  if (wantsRtOrTp && config.systems.has('floor'))
     await guarded(ctx, 'P2', 'path floor', 900_000, () => pathFloorAnchor(ctx))
+  }
   if (wantsRtOrTp && config.systems.has('piscina'))
     await guarded(ctx, 'P2', 'piscina', 900_000, () => piscinaAnchor(ctx))
   await clusterpoolScenarios(ctx)

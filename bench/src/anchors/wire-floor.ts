@@ -3,13 +3,12 @@
 // Round trip (sequential), messages/s (one item per frame, 1,000 frames in flight) and items/s
 // (100 items per frame, 100 frames in flight).
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 import { Packr, Unpackr } from 'msgpackr'
 import WebSocket from 'ws'
 
-import { killChild, startChild } from '../harness/children.js'
+import { killChild, startLoopbackServer } from '../harness/children.js'
 import { addRoundTrip, guarded, throughputSeries, type Ctx } from '../harness/measure.js'
 import { withTimeout } from '../harness/timeout.js'
 
@@ -84,29 +83,28 @@ export class EchoClient {
   }
 }
 
+/** P1 for an echo anchor: sequential round trips of one item through `c`, as `system`. */
+export async function addEchoRoundTrip(ctx: Ctx, system: string, c: EchoClient): Promise<void> {
+  await guarded(ctx, 'P1', system, 120_000, async () => {
+    await addRoundTrip(ctx, system, 'anchor', async (i) => {
+      const target = c.received + 1
+      c.send({ i, x: i })
+      await c.until(target)
+    })
+  })
+}
+
 export async function wireFloorAnchor(ctx: Ctx): Promise<void> {
   const { config } = ctx
   const script = fileURLToPath(new URL('../children/echo-server.ts', import.meta.url))
-  const child = startChild(process.execPath, ['--import=tsx', script], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const { child, port } = await startLoopbackServer(script, [], 'echo server')
   let client: EchoClient | undefined
   try {
-    const lines = createInterface({ input: child.stdout! })
-    const [line] = (await withTimeout(once(lines, 'line'), 30_000, 'echo server start')) as [string]
-    const { port } = JSON.parse(line) as { port: number }
     const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
     await withTimeout(once(ws, 'open'), 10_000, 'echo connect')
     const c = new EchoClient(ws)
     client = c
-    if (config.only.has('P1'))
-      await guarded(ctx, 'P1', FLOOR_SINGLE, 120_000, async () => {
-        await addRoundTrip(ctx, FLOOR_SINGLE, 'anchor', async (i) => {
-          const target = c.received + 1
-          c.send({ i, x: i })
-          await c.until(target)
-        })
-      })
+    if (config.only.has('P1')) await addEchoRoundTrip(ctx, FLOOR_SINGLE, c)
     const checked = async (n: number, itemsPerFrame: number, window: number): Promise<void> => {
       c.sum = 0
       const frames = Math.ceil(n / itemsPerFrame)

@@ -1,10 +1,11 @@
 // Every child process the bench starts goes through here, in its own process group, so that
 // `killAll` can end it together with its descendants (Dask's nannies and workers, worker daemons).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 
 import { log } from './result.js'
-import { BenchTimeoutError } from './timeout.js'
+import { BenchTimeoutError, withTimeout } from './timeout.js'
 
 const live = new Set<ChildProcess>()
 
@@ -23,6 +24,28 @@ export function startChild(
   child.once('exit', () => live.delete(child))
   child.once('error', () => live.delete(child))
   return child
+}
+
+/**
+ * Starts `node --import=tsx script ...args`, a server that prints `{"port": N}` once listening
+ * (children/serve.ts), and waits up to 30 s for that line; a child that never prints it is killed.
+ */
+export async function startLoopbackServer(
+  script: string,
+  args: readonly string[],
+  what: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = startChild(process.execPath, ['--import=tsx', script, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  try {
+    const lines = createInterface({ input: child.stdout! })
+    const [line] = (await withTimeout(once(lines, 'line'), 30_000, `${what} start`)) as [string]
+    return { child, port: (JSON.parse(line) as { port: number }).port }
+  } catch (error) {
+    await killChild(child)
+    throw error
+  }
 }
 
 /** SIGTERM to the child's process group, then SIGKILL after `graceMs`. */
