@@ -67,6 +67,17 @@ function heldOf(cluster: LocalCluster, name?: string): number {
   return (name === undefined ? ws[0] : ws.find((w) => w.name === name))?.heldBytes ?? 0
 }
 
+/** What a stalled wait should say: the cluster's task counts, its workers, the futures' states. */
+function stateOf(cluster: LocalCluster, futures: readonly { toString(): string }[]): string {
+  const { tasks, workers } = cluster.coordinator.status()
+  const states = new Map<string, number>()
+  for (const f of futures) {
+    const state = /\{(\w+)\}$/.exec(f.toString())?.[1] ?? f.toString()
+    states.set(state, (states.get(state) ?? 0) + 1)
+  }
+  return `tasks ${JSON.stringify(tasks)}; workers ${JSON.stringify(workers)}; futures ${JSON.stringify(Object.fromEntries(states))}`
+}
+
 /** The named worker's memory figures in the coordinator's status (heartbeats: every 250 ms here). */
 function memoryOf(cluster: LocalCluster, name: string): WorkerMemoryStatus | null {
   return cluster.coordinator.status().workers.find((w) => w.name === name)?.memory ?? null
@@ -122,7 +133,7 @@ test.serial(
         // Held on the worker until awaited: wait for them to finish, then read them back.
         await waitFor(
           () => heldOf(cluster) >= 48 * 16 * MB,
-          'the 48 results to be computed and held',
+          () => `the 48 results to be computed and held; ${stateOf(cluster, futures)}`,
           240_000,
           100,
         )

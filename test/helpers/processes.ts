@@ -52,17 +52,22 @@ export function childrenOf(pid: number): number[] {
   return descendants(pid).filter((p) => parentOf(p) === pid)
 }
 
-/** Polls `condition` every `intervalMs` until it is true; throws after `timeoutMs`. */
+/**
+ * Polls `condition` every `intervalMs` until it is true; throws after `timeoutMs`, saying what it
+ * waited for (`what`, or what `what()` says then: the state that explains the timeout).
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 30_000,
   intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      )
     await sleep(intervalMs)
   }
 }

@@ -83,8 +83,11 @@ export function sendAssign(
   deps: readonly AssignDep[] | undefined,
 ): void {
   const fn = task.fn
-  const sent = fn.kind === 'source' && worker.sentSources.has(fn.hash)
-  if (fn.kind === 'source') worker.sentSources.add(fn.hash)
+  let sent = false
+  if (fn.kind === 'source') {
+    sent = worker.sentSources.has(fn.hash)
+    if (!sent) worker.sentSources.add(fn.hash)
+  }
   worker.link.pushItem('assign', 'tasks', assignTask(task, wireFn(fn, sent), attempt, deps))
   if (task.aborting) worker.link.pushItem('cancel', 'keys', task.key)
 }
