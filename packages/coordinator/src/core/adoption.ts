@@ -167,11 +167,6 @@ export class Adoption {
   submit(spec: TaskSpec, ran: boolean, now: number): 'bound' | 'parked' | 'submitted' {
     const s = this.#s
     const key = spec.key
-    // Nothing kept and no client resumed (the usual case): no lookups, a submit as usual.
-    if (this.#tasks.size === 0 && this.#held.size === 0 && this.#resumed.size === 0) {
-      s.scheduler.submit(spec, now)
-      return 'submitted'
-    }
     const kept = this.#tasks.get(key) ?? this.#held.get(key)
     if (kept !== undefined && s.workers.has(kept.workerId)) {
       this.#tasks.delete(key)
