@@ -8,7 +8,7 @@ import { cpuFloorAnchor } from './anchors/cpu-floor.js'
 import { runPythonScript } from './anchors/python.js'
 import { PYTHON, ensurePythonEnv, type PythonEnv } from './anchors/python-env.js'
 import { piscinaAnchor } from './anchors/piscina.js'
-import { pathFloorAnchor } from './anchors/path-floor.js'
+import { freshPathFloor, pathFloorAnchor } from './anchors/path-floor.js'
 import { wireFloorAnchor } from './anchors/wire-floor.js'
 import { benchDir, parseConfig, USAGE, type BenchConfig } from './harness/config.js'
 import { killAll, killAllNow } from './harness/children.js'
@@ -157,6 +157,8 @@ async function run(config: BenchConfig): Promise<void> {
   if (wantsRtOrTp && config.systems.has('floor')) {
     await guarded(ctx, 'P2', 'wire floor', 900_000, () => wireFloorAnchor(ctx))
     await guarded(ctx, 'P2', 'path floor', 900_000, () => pathFloorAnchor(ctx))
+    if (config.only.has('P1'))
+      await guarded(ctx, 'P1', 'path floor, fresh', 600_000, () => freshPathFloor(ctx))
   }
   if (wantsRtOrTp && config.systems.has('piscina'))
     await guarded(ctx, 'P2', 'piscina', 900_000, () => piscinaAnchor(ctx))

@@ -88,6 +88,29 @@ export async function addRoundTrip(
   })
 }
 
+/**
+ * P1's first round trips of fresh starts: `perRun` holds each run's samples, in order. The figure
+ * is the median of the runs' medians; p99 over every sample.
+ */
+export function addFreshRoundTrips(
+  ctx: Ctx,
+  record: { system: string; family: Family; method: string; note: string },
+  perRun: readonly (readonly number[])[],
+): void {
+  const medians = perRun.map((samples) => median(samples))
+  ctx.results.add({
+    scenario: 'P1',
+    ...record,
+    metric: 'round trip',
+    n: perRun[0]?.length ?? 0,
+    unit: 'ms',
+    better: 'lower',
+    median: median(medians),
+    runs: medians,
+    p99: p99(perRun.flat()),
+  })
+}
+
 export interface SeriesSpec {
   readonly scenario: ScenarioId
   readonly system: string

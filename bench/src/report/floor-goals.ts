@@ -32,9 +32,10 @@ function roundTripGoal(
   const ours = all.find((m) => m.scenario === 'P1' && isOwnClient(m) && method(m.method))
   if (!floor || !ours) return notMeasured(goal, !floor ? 'no wire floor' : 'no own-process client')
   const ratio = ours.median / floor.median
-  const path = all.find((m) => m.scenario === 'P1' && m.system === PATH_FLOOR)
+  // The path floor measured the same way: warm against warm, fresh against fresh.
+  const path = all.find((m) => m.scenario === 'P1' && m.system === PATH_FLOOR && method(m.method))
   const onPath = path
-    ? `; the same hops with no task logic (${PATH_FLOOR}): ${fmt(path.median)} ms, ours ${(ours.median / path.median).toFixed(2)}× it`
+    ? `; the same hops with no task logic (${PATH_FLOOR}, ${path.method}): ${fmt(path.median)} ms, ours ${(ours.median / path.median).toFixed(2)}× it`
     : ''
   return {
     goal,

@@ -46,7 +46,8 @@ export function methodClass(m: Measurement): MethodClass {
 }
 
 /**
- * The best comparable figure of `anchor` for `ours`: in P1 the anchor's only one; in P2 the
+ * The best comparable figure of `anchor` for `ours`: in P1 the anchor's of the same start (fresh
+ * or warm) if it has one, else any; in P2 the
  * anchor's best method of the same kind (batched or per task; its best of any kind if it has no
  * method of that kind); elsewhere the same method. The same N if measured, else the nearest N
  * (log scale).
@@ -64,6 +65,12 @@ export function ratioTo(
       (ours.scenario === 'P2' || ours.scenario === 'P1' || m.method === ours.method),
   )
   let otherKind = false
+  if (ours.scenario === 'P1') {
+    // A fresh start's first round trips against the anchor's fresh start, where it has one.
+    const fresh = (m: Measurement): boolean => m.method.startsWith('first ')
+    const sameKind = candidates.filter((m) => fresh(m) === fresh(ours))
+    if (sameKind.length > 0) candidates = sameKind
+  }
   if (ours.scenario === 'P2') {
     const sameKind = candidates.filter((m) => methodClass(m) === methodClass(ours))
     otherKind = sameKind.length === 0

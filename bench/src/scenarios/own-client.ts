@@ -5,9 +5,9 @@
 import { fileURLToPath } from 'node:url'
 
 import { runJsonLines } from '../harness/children.js'
-import { guarded, type Ctx } from '../harness/measure.js'
+import { addFreshRoundTrips, guarded, type Ctx } from '../harness/measure.js'
 import type { Failure, Measurement, Results, Skip } from '../harness/result.js'
-import { median, p99 } from '../harness/stats.js'
+import { median } from '../harness/stats.js'
 import { startClusterHost } from './cluster-host.js'
 import { CHILDREN, NODE_ARGS } from './coordinator-child.js'
 
@@ -92,8 +92,7 @@ export async function freshClusterRoundTrips(ctx: Ctx, workers: number): Promise
   const system = ownClientSystem(workers)
   const count = config.firstRoundTrips
   await guarded(ctx, 'P1', `${system} · ${firstMethod(count)}`, 600_000, async () => {
-    const medians: number[] = []
-    const all: number[] = []
+    const perRun: number[][] = []
     const starts: number[] = []
     const buckets: number[][] = Array.from({ length: Math.ceil(count / BUCKET) }, () => [])
     for (let r = 0; r < config.freshClusters; r++) {
@@ -107,25 +106,20 @@ export async function freshClusterRoundTrips(ctx: Ctx, workers: number): Promise
         await host.close()
       }
       if (samples?.length !== count) throw new Error('the client reported no round trips')
-      medians.push(median(samples))
-      all.push(...samples)
+      perRun.push(samples)
       starts.push(host.startMs)
       samples.forEach((s, i) => buckets[Math.floor(i / BUCKET)]!.push(s))
     }
     const byBucket = buckets.map((b) => median(b).toFixed(2)).join(', ')
-    ctx.results.add({
-      scenario: 'P1',
-      system,
-      family: 'clusterpool',
-      method: firstMethod(count),
-      metric: 'round trip',
-      n: count,
-      unit: 'ms',
-      better: 'lower',
-      median: median(medians),
-      runs: medians,
-      p99: p99(all),
-      note: `${firstMethod(count)}: no warm-up, a new cluster and client process per run (${config.freshClusters} runs); median by ${BUCKET}s: ${byBucket} ms; LocalCluster.start took ${median(starts).toFixed(0)} ms (median)`,
-    })
+    addFreshRoundTrips(
+      ctx,
+      {
+        system,
+        family: 'clusterpool',
+        method: firstMethod(count),
+        note: `${firstMethod(count)}: no warm-up, a new cluster and client process per run (${config.freshClusters} runs); median by ${BUCKET}s: ${byBucket} ms; LocalCluster.start took ${median(starts).toFixed(0)} ms (median)`,
+      },
+      perRun,
+    )
   })
 }
