@@ -1,6 +1,8 @@
 """Shared helpers of the Python anchors: JSON-lines output and order statistics.
 
-Every script takes one JSON argument (its configuration) and prints one JSON object per line:
+Every script takes one argument, its configuration: JSON, or `@path` of a file holding it (the
+bench passes a file, as a configuration may be longer than one argument may be), and prints one
+JSON object per line:
   {"type": "measurement", "scenario", "system", "method", "metric", "unit", "better", "n"?, "runs", "p99"?}
   {"type": "skip", "scenario", "system", "method", "n"?, "reason"}
   {"type": "error", "scenario", "system", "error"}
@@ -17,7 +19,13 @@ def emit(**record):
 
 
 def config():
-    return json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    if len(sys.argv) < 2:
+        return {}
+    arg = sys.argv[1]
+    if arg.startswith("@"):
+        with open(arg[1:], encoding="utf-8") as f:
+            return json.load(f)
+    return json.loads(arg)
 
 
 def median(values):

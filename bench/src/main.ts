@@ -168,7 +168,8 @@ async function run(config: BenchConfig): Promise<void> {
     if (config.systems.has('clusterpool') || config.systems.has('cluster'))
       await makespanClusterpool(ctx)
     if (config.systems.has('cluster')) await makespanLocalCluster(ctx)
-    if (config.systems.has('dask') && env.dask) await makespanDask(ctx)
+    if (config.systems.has('dask') && env.dask)
+      await guarded(ctx, 'P4', 'Dask', 7_200_000, () => makespanDask(ctx))
   }
   if (config.only.has('P5') && config.systems.has('cluster')) {
     const cluster = await loadLocalCluster()

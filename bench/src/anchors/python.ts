@@ -1,4 +1,7 @@
 // Runs the Python anchor scripts (bench/python/*.py) and turns their JSON lines into results.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { runJsonLines } from '../harness/children.js'
@@ -9,7 +12,11 @@ import { PYTHON } from './python-env.js'
 
 const PY_DIR = fileURLToPath(new URL('../../python/', import.meta.url))
 
-/** Runs `script` with `config` as its JSON argument; records measurements, skips and errors. */
+/**
+ * Runs `script` with `config` as its JSON argument; records measurements, skips and errors. The
+ * JSON goes in a file the argument names (`@path`): P4's scenarios list every task, past the
+ * 128 KiB a single argument may have (`spawn E2BIG`).
+ */
 export async function runPythonScript(
   ctx: Ctx,
   scenario: ScenarioId,
@@ -18,10 +25,28 @@ export async function runPythonScript(
   timeoutMs: number,
   onOther?: (record: Record<string, unknown>) => void,
 ): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'clusterpool-bench-'))
+  try {
+    const file = join(dir, 'config.json')
+    await writeFile(file, JSON.stringify(config))
+    await runScript(ctx, scenario, script, `@${file}`, timeoutMs, onOther)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function runScript(
+  ctx: Ctx,
+  scenario: ScenarioId,
+  script: string,
+  configArg: string,
+  timeoutMs: number,
+  onOther?: (record: Record<string, unknown>) => void,
+): Promise<void> {
   const { results } = ctx
   const run = await runJsonLines(
     PYTHON,
-    [`${PY_DIR}${script}`, JSON.stringify(config)],
+    [`${PY_DIR}${script}`, configArg],
     timeoutMs,
     (r) => {
       switch (r.type) {
