@@ -25,12 +25,13 @@ import {
 
 import { freePort } from '../helpers/restart.js'
 
-import { dockerTests } from './docker.js'
+import { dockerTests, ownerLabel, removeStaleContainers } from './docker.js'
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const token = randomBytes(12).toString('hex')
+const owner = 'chaos'
 const image = 'clusterpool:chaos-test'
 
 const { maybe } = dockerTests('the chaos test')
@@ -63,16 +64,29 @@ const held = async (tag: string, n: number, ms: number): Promise<string> => {
 
 const docker = (...args: string[]): Promise<unknown> => run('docker', args)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** What a container's engine says of it and its last log lines, for a failure's message. */
+const containerReport = async (name: string, id: string): Promise<string> => {
+  const state = await run('docker', [
+    'inspect',
+    '-f',
+    '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}} error={{.State.Error}}',
+    id,
+  ]).then(
+    (r) => r.stdout.trim(),
+    (error: unknown) => `inspect failed: ${String(error)}`,
+  )
+  const logs = await run('docker', ['logs', '--tail', '60', id]).then(
+    (r) => `${r.stdout}${r.stderr}`.trim(),
+    (error: unknown) => `logs failed: ${String(error)}`,
+  )
+  return `${name} container: ${state}\n${logs}`
+}
 
 maybe(
   'chaos: 20,000 tasks through worker kills, a paused worker and a coordinator restart',
   async (t) => {
     t.timeout(600_000)
-    const stale = execFileSync('docker', ['ps', '-aq', '--filter', `ancestor=${image}`])
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-    if (stale.length > 0) execFileSync('docker', ['rm', '-f', ...stale], { stdio: 'ignore' })
+    removeStaleContainers(owner)
     execFileSync('bash', ['deploy/base-image.sh'], { cwd: repo, stdio: 'ignore' })
     execFileSync('bash', ['deploy/build-image.sh', image], {
       cwd: repo,
@@ -90,6 +104,7 @@ maybe(
     })
     const port = await freePort()
     const coordinator = await new GenericContainer(image)
+      .withLabels(ownerLabel(owner))
       .withNetwork(network)
       .withNetworkAliases('coordinator')
       .withExposedPorts({ container: 8786, host: port })
@@ -100,6 +115,7 @@ maybe(
     started.push(coordinator)
     const worker = async (name: string): Promise<StartedTestContainer> => {
       const c = await new GenericContainer(image)
+        .withLabels(ownerLabel(owner))
         .withNetwork(network)
         .withHostname(name)
         .withBindMounts([{ source: dir, target: '/runs' }])
@@ -167,7 +183,17 @@ maybe(
         await sleep(12_000)
         await docker('kill', '-s', 'KILL', coordinator.getId())
         await sleep(1000)
-        await docker('start', coordinator.getId())
+        // Retried: for the second the container is down, its host port is free for the
+        // taking (an outgoing connection's ephemeral port, say).
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await docker('start', coordinator.getId())
+            break
+          } catch (error) {
+            if (attempt === 10) throw error
+            await sleep(500)
+          }
+        }
       })(),
     ]
     const settled = await Promise.allSettled(futures)
@@ -189,6 +215,7 @@ maybe(
       .filter((o): o is PromiseRejectedResult => o.status === 'rejected')
       .slice(0, 3)
       .map((o) => String(o.reason))
+    if (wrong + wrongHeld > 0) t.log(await containerReport('coordinator', coordinator.getId()))
     t.is(wrong + wrongHeld, 0, `every future settles with its right value ${failures.join('; ')}`)
     t.is(settledTwice, 0, 'no future settled twice')
     const counts = new Map<string, number>()

@@ -29,3 +29,22 @@ export function dockerTests(what: string): {
   if (!hasDocker) console.warn(`${what}: no Docker engine here, skipping (CI fails instead)`)
   return { hasDocker, maybe: hasDocker ? test.serial : test.skip }
 }
+
+/**
+ * The label a test file puts on every container it starts, so that it can remove the ones an
+ * aborted earlier run of the same file left behind, and only those. (An `ancestor=` filter
+ * would not do: the test files build the same image under different tags, one image ID, so it
+ * matches the containers of a test file running alongside.)
+ */
+export function ownerLabel(file: string): Record<string, string> {
+  return { 'clusterpool.test': file }
+}
+
+/** Removes the containers an earlier run of `file` left behind (see `ownerLabel`). */
+export function removeStaleContainers(file: string): void {
+  const stale = execFileSync('docker', ['ps', '-aq', '--filter', `label=clusterpool.test=${file}`])
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+  if (stale.length > 0) execFileSync('docker', ['rm', '-f', ...stale], { stdio: 'ignore' })
+}

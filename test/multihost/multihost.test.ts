@@ -18,11 +18,12 @@ import {
 /** The global inside task processes (see `currentTask` in clusterpool). */
 declare const currentTask: () => CurrentTask
 
-import { dockerTests } from './docker.js'
+import { dockerTests, ownerLabel, removeStaleContainers } from './docker.js'
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const token = randomBytes(12).toString('hex')
+const owner = 'multihost'
 const image = 'clusterpool:multihost-test'
 
 const { hasDocker, maybe } = dockerTests('multi-host tests')
@@ -35,6 +36,7 @@ let statusUrl: string
 
 async function startWorker(name: string): Promise<StartedTestContainer> {
   const c = await new GenericContainer(image)
+    .withLabels(ownerLabel(owner))
     .withNetwork(network)
     .withHostname(name)
     .withEnvironment({ CLUSTERPOOL_TOKEN: token })
@@ -65,11 +67,7 @@ async function until(
 if (hasDocker) {
   test.before(async () => {
     // Containers a killed earlier run left behind.
-    const stale = execFileSync('docker', ['ps', '-aq', '--filter', `ancestor=${image}`])
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-    if (stale.length > 0) execFileSync('docker', ['rm', '-f', ...stale], { stdio: 'ignore' })
+    removeStaleContainers(owner)
     execFileSync('bash', ['deploy/base-image.sh'], { cwd: repo, stdio: 'inherit' })
     execFileSync('bash', ['deploy/build-image.sh', image], {
       cwd: repo,
@@ -78,6 +76,7 @@ if (hasDocker) {
     })
     network = await new Network().start()
     coordinator = await new GenericContainer(image)
+      .withLabels(ownerLabel(owner))
       .withNetwork(network)
       .withNetworkAliases('coordinator')
       .withExposedPorts(8786)
@@ -163,7 +162,9 @@ maybe(
     await until('the coordinator dropped host-a', async () =>
       (await status()).workers.every((w) => w.host !== 'host-a'),
     )
+    const killed = workers.get('host-a')!
     workers.delete('host-a')
+    await killed.stop({ timeout: 1000 }).catch(() => {}) // removes what the kill left
   },
 )
 
