@@ -183,17 +183,7 @@ maybe(
         await sleep(12_000)
         await docker('kill', '-s', 'KILL', coordinator.getId())
         await sleep(1000)
-        // Retried: for the second the container is down, its host port is free for the
-        // taking (an outgoing connection's ephemeral port, say).
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await docker('start', coordinator.getId())
-            break
-          } catch (error) {
-            if (attempt === 10) throw error
-            await sleep(500)
-          }
-        }
+        await docker('start', coordinator.getId())
       })(),
     ]
     const settled = await Promise.allSettled(futures)

@@ -30,6 +30,8 @@ export function dockerTests(what: string): {
   return { hasDocker, maybe: hasDocker ? test.serial : test.skip }
 }
 
+const OWNER_LABEL = 'clusterpool.test'
+
 /**
  * The label a test file puts on every container it starts, so that it can remove the ones an
  * aborted earlier run of the same file left behind, and only those. (An `ancestor=` filter
@@ -37,12 +39,12 @@ export function dockerTests(what: string): {
  * matches the containers of a test file running alongside.)
  */
 export function ownerLabel(file: string): Record<string, string> {
-  return { 'clusterpool.test': file }
+  return { [OWNER_LABEL]: file }
 }
 
 /** Removes the containers an earlier run of `file` left behind (see `ownerLabel`). */
 export function removeStaleContainers(file: string): void {
-  const stale = execFileSync('docker', ['ps', '-aq', '--filter', `label=clusterpool.test=${file}`])
+  const stale = execFileSync('docker', ['ps', '-aq', '--filter', `label=${OWNER_LABEL}=${file}`])
     .toString()
     .split('\n')
     .filter(Boolean)
