@@ -176,6 +176,21 @@ test.serial('coordinator, worker and status run a cluster end to end', async (t)
   t.not(refused.code, 0)
   t.regex(refused.stderr, /refused the token/)
 
+  // `status --watch 1 | head -3`: once the reader is gone, the command ends quietly.
+  const watch = spawn(process.execPath, [BIN, 'status', url, '--token', TOKEN, '--watch', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  })
+  let watchErr = ''
+  watch.stderr.on('data', (d: Buffer) => (watchErr += d.toString()))
+  await once(watch.stdout, 'data')
+  watch.stdout.destroy()
+  const watchKill = setTimeout(() => watch.kill('SIGKILL'), 15_000)
+  const [watchCode] = (await once(watch, 'exit')) as [number | null]
+  clearTimeout(watchKill)
+  t.is(watchCode, 0, watchErr)
+  t.notRegex(watchErr, /EPIPE/)
+
   t.is(await stop(worker.child), 0, 'the worker drains and exits 0 on SIGTERM')
   t.is(await stop(coordinator.child), 0)
 })

@@ -20,6 +20,12 @@ export function statusCommand(): Command {
     )
     .action(async (url: string, opts: { token?: string; json?: boolean; watch?: number }) => {
       const base = url.replace(/^ws(s?):/, 'http$1:').replace(/\/$/, '')
+      // A reader that went away (`status --watch 2 | head`) ends the command quietly, as with
+      // any Unix tool, instead of an unhandled EPIPE.
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') process.exit(0)
+        throw error
+      })
       const show = async (): Promise<void> => {
         const res = await fetch(`${base}/api/status`, {
           headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
