@@ -130,9 +130,10 @@ test.serial(
       const sampler = new RssSampler(pid, 50)
       try {
         const futures = Array.from({ length: 48 }, (_, i) => ex.submit(block, i))
-        // Held on the worker until awaited: wait for them to finish, then read them back.
+        // Held on the worker until awaited: wait for them to finish, then read them back. A
+        // future done before that failed: the wait ends, and reading it back throws its error.
         await waitFor(
-          () => heldOf(cluster) >= 48 * 16 * MB,
+          () => futures.some((f) => f.done()) || heldOf(cluster) >= 48 * 16 * MB,
           () => `the 48 results to be computed and held; ${stateOf(cluster, futures)}`,
           240_000,
           100,
