@@ -246,6 +246,24 @@ test.serial('arguments over maxPayload fail only their future, on the client', a
   await witnessWorks(t)
 })
 
+test.serial('a result over maxPayload fails only its own task; the worker stays connected', async (t) => {
+  const ids = (): string[] => cluster.coordinator.status().workers.map((w) => w.id)
+  const before = ids()
+  const big = witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD + 1)
+  const error = await t.throwsAsync(big.result(30_000), { instanceOf: PayloadTooLargeError })
+  t.regex(error.message, /result is \d+ bytes encoded.*maxPayload/)
+  // Neither the worker's connection nor its process pool was lost over it.
+  t.deepEqual(ids(), before)
+  await witnessWorks(t)
+  const [a, b] = await Promise.all([
+    witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD / 2),
+    witness.submit((x: number) => x + 1, 1),
+  ])
+  t.is(a.length, MAX_PAYLOAD / 2, 'a result under the limit, held on the worker, is fetched')
+  t.is(b, 2)
+  t.deepEqual(ids(), before)
+})
+
 test.serial('a hello of another protocol version is refused and closed with 4409', async (t) => {
   const peer = await rawPeer(t)
   peer.sendMessages([{ kind: 'hello', version: 999, role: 'client', name: 'future-client' }])

@@ -475,3 +475,20 @@ test('nested: a frame over the coordinator’s maxPayload is answered here, not 
   t.is(answer[0]?.items[0]?.id, 7)
   t.is(answer[0]?.items[0]?.error.name, 'PayloadTooLargeError')
 })
+
+test('a result over the coordinator’s maxPayload fails its own task; the next one is sent', (t) => {
+  const w = new WorkerState()
+  t0(w.handle({ kind: 'connected', stimulusId: 1, maxPayload: 64 * 1024 }))
+  run(w, assign(2, task('big'), task('small')), started(3, 1), started(4, 2))
+  const out = w.handle(finished(5, 1, new Uint8Array(64 * 1024)))
+  t.is(out.length, 1)
+  const sent = out[0] as { kind: string; item: { key: string; error: SerializedError } }
+  t.is(sent.kind, 'send-error')
+  t.is(sent.item.key, 'big')
+  t.is(sent.item.error.name, 'PayloadTooLargeError')
+  t.regex(sent.item.error.message, /65536 bytes encoded.*maxPayload of 65536/)
+  t.false(w.holds('big'), 'nothing is held for a result that can never be fetched')
+  t.like(w.handle(finished(6, 2, new Uint8Array(1000))), [
+    { kind: 'send-result', item: { key: 'small', size: 1000 } },
+  ])
+})

@@ -2,6 +2,7 @@ import {
   AbortedError,
   ErrorCode,
   InvalidStateError,
+  PayloadTooLargeError,
   createEncoder,
   encodeFrame,
   nextState,
@@ -25,6 +26,21 @@ import {
 } from './states.js'
 import { TaskInputs } from './task-inputs.js'
 import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
+
+/**
+ * Room a result leaves in a frame for the message around it (key, sizes, frame header): a
+ * result past `maxPayload` less this fails its task with `PayloadTooLargeError`. Bytes.
+ */
+const RESULT_ENVELOPE_BYTES = 4096
+
+function resultTooLarge(byteLength: number, maxPayload: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `the task's result is ${byteLength} bytes encoded, over what a frame to the coordinator ` +
+      `may carry (its maxPayload of ${maxPayload} bytes, less ${RESULT_ENVELOPE_BYTES} for ` +
+      `the envelope); return a smaller value (large data belongs in files or a store), or ` +
+      `raise the coordinator's maxPayload`,
+  )
+}
 
 /** When the coordinator does not say (`holdResultsOverBytes` left out of its welcome). Bytes. */
 export const DEFAULT_HOLD_OVER_BYTES = 64 * 1024
@@ -148,6 +164,16 @@ export class WorkerState {
         this.#finish(t, s)
         const { value, durationMs } = event
         const reported = this.#reporting(t)
+        if (value.byteLength + RESULT_ENVELOPE_BYTES > this.#maxPayload) {
+          // It could never reach a client, nor a task elsewhere: every frame it would go in is
+          // past the coordinator's limit, which closes this worker's connection, failing the
+          // other tasks here too. The task fails alone instead.
+          const error = serializeError(resultTooLarge(value.byteLength, this.#maxPayload))
+          const item = { key: t.key, error, durationMs }
+          this.#log.error(item)
+          if (reported) out.push({ kind: 'send-error', stimulusId: s, item })
+          break
+        }
         if (t.keep || value.byteLength > this.#holdOverBytes) {
           // Kept long as it is: the pool's results own their bytes (`PoolEvents.onResult`).
           this.#keep(t.key, value, s, out)
