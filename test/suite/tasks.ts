@@ -53,6 +53,30 @@ export function taskTests(suite: Suite): void {
     },
   )
 
+  suite.it(
+    'a circular or too deeply nested argument fails its future, not the submit call',
+    async (t, ex) => {
+      const circular: Record<string, unknown> = { a: 1 }
+      circular.self = circular
+      let deep: unknown = 0
+      for (let i = 0; i < 20_000; i++) deep = [deep]
+      const inMap = new Map<string, unknown>()
+      inMap.set('me', inMap)
+      for (const [value, why] of [
+        [circular, /circular/],
+        [[1, circular], /circular/],
+        [inMap, /circular/],
+        [deep, /deeper than 1000 levels/],
+      ] as const) {
+        const error = await t.throwsAsync(ex.submit(echo, value), {
+          instanceOf: UnsendableValueError,
+        })
+        t.regex(error.message, why)
+      }
+      t.is(await ex.submit(double, 4), 8, 'the executor keeps working')
+    },
+  )
+
   suite.it('bound, native and class-method functions are refused at submit', async (t, ex) => {
     function add(this: unknown, a: number, b: number): number {
       return a + b

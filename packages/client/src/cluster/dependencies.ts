@@ -15,9 +15,18 @@ export type FutureArgument =
   | { kind: 'foreign' }
 
 /**
+ * How deep the walk goes: the encoder refuses values nested deeper than 1000 levels anyway
+ * (`UnsendableValueError`), so nothing below is ever sent, and the walk must not overflow the
+ * stack on its way to that refusal.
+ */
+const MAX_WALK_DEPTH = 1001
+
+/**
  * Replaces every future inside `args` (top level, arrays, plain objects, Maps, Sets) following
  * `classify`, copying only the paths that hold futures. Returns the new arguments and the ids of
  * the placeholders it put in, or a failure, or `foreign` if some future must be waited for here.
+ * A circular value, or one nested past `MAX_WALK_DEPTH`, is left as it is at that point: the
+ * encoder refuses it with an `UnsendableValueError` that names its path.
  */
 export function replaceFutures(
   args: unknown[],
@@ -26,8 +35,11 @@ export function replaceFutures(
   const deps = new Set<number>()
   let failed: DependencyError | undefined
   let foreign = false
+  /** The containers on the path from the root to the value being walked. */
+  const path = new Set<object>()
   const walk = (value: unknown): unknown => {
     if (typeof value !== 'object' || value === null) return value
+    if (path.has(value) || path.size >= MAX_WALK_DEPTH) return value
     if (isFuture(value)) {
       const c = classify(value)
       switch (c.kind) {
@@ -44,6 +56,14 @@ export function replaceFutures(
           return undefined
       }
     }
+    path.add(value)
+    try {
+      return walkContainer(value)
+    } finally {
+      path.delete(value)
+    }
+  }
+  const walkContainer = (value: object): unknown => {
     if (Array.isArray(value)) return mapIfChanged(value, walk)
     if (value instanceof Map) {
       let changed = false
