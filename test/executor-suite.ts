@@ -13,6 +13,7 @@ import test from 'ava'
 
 import { executorKit, type ExecutorKind, type ExecutorKit } from './helpers/executors.js'
 import { describeProcess, descendants, leftAlive } from './helpers/processes.js'
+import { dependencyTests } from './suite/dependencies.js'
 import { faultTests } from './suite/faults.js'
 import { lifecycleTests } from './suite/lifecycle.js'
 import { mapTests } from './suite/map.js'
@@ -54,6 +55,7 @@ export function executorSuite(kind: ExecutorKind): void {
   lifecycleTests(suite)
   waitingTests(suite)
   taskTests(suite)
+  dependencyTests(suite)
   faultTests(suite)
 
   // ─── leaks (last: it tears the kit down) ────────────────────────────────────────────────────

@@ -4,7 +4,7 @@ import { TaskError, TimeoutError, wait } from 'clusterpool'
 
 import { sleep, waitFor } from '../helpers/processes.js'
 
-import { double, echo, gated, scratch, type Suite } from './shared.js'
+import { echo, gated, scratch, type Suite } from './shared.js'
 
 export function valueTests(suite: Suite): void {
   // ─── values ─────────────────────────────────────────────────────────────────────────────────
@@ -182,11 +182,4 @@ export function valueTests(suite: Suite): void {
       t.deepEqual(calls, ['first', 'late'], 'a callback added after done runs at once')
     },
   )
-
-  suite.it('futures as arguments: the task receives their values', async (t, ex) => {
-    const a = ex.submit(double, 20)
-    const b = ex.submit((x: number) => x + 1, 1)
-    const sum = ex.submit((x: number, y: number) => x + y, a, b)
-    t.is(await sum, 42)
-  })
 }

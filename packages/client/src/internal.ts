@@ -10,4 +10,4 @@ export {
   setFutureErrorLogger,
   settledState,
 } from './future/internal.js'
-export { replaceFutures } from './cluster/dependencies.js'
+export { replaceFutures } from './executor/future-args.js'

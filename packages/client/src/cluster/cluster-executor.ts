@@ -33,7 +33,7 @@ import { numberedFuture, removeDoneCallback, setAbortHandler } from '../future/i
 import { FutureSlot } from '../future/slot.js'
 import { BaseExecutor, type ScheduledCall } from '../executor/base-executor.js'
 import type { Task } from '../task/task.js'
-import { classifyDone, replaceFutures } from './dependencies.js'
+import { classifyDone, replaceFutures } from '../executor/future-args.js'
 import { ExecutorEventSource, type ClusterExecutorEvents } from './executor-events.js'
 import { HeldValues } from './held-values.js'
 import { ResilientLink } from './resilient-link.js'
@@ -266,9 +266,14 @@ export class ClusterExecutor extends BaseExecutor {
       })
   }
 
-  protected override submitTask(t: Task, args: unknown[]): Future<unknown> {
+  protected override submitTask(
+    t: Task,
+    args: unknown[],
+    future?: Future<unknown>,
+  ): Future<unknown> {
     // Arguments that are all primitives hold no futures: skip the walk (and what it allocates).
-    if (!args.some(isObject)) return this.#submit(t.ref, t.options, args)
+    if (!args.some(isObject))
+      return this.#submit(t.ref, t.options, args, false, undefined, undefined, future)
     let depFutures: Future<unknown>[] | undefined
     const replaced = replaceFutures(args, (f) => {
       const done = classifyDone(f)
@@ -277,17 +282,26 @@ export class ClusterExecutor extends BaseExecutor {
       if (id !== undefined && this.#resubmits) (depFutures ??= []).push(f)
       return id === undefined ? { kind: 'foreign' } : { kind: 'dep', id }
     })
-    if ('foreign' in replaced) return this.scheduleAfterDependencies(t, args)
-    if ('failed' in replaced) {
-      const future = new Future<unknown>()
-      future.setException(replaced.failed)
-      return future
+    if ('foreign' in replaced) {
+      // Another executor's futures are waited for here; this one's become dependencies.
+      const foreign = (f: Future<unknown>): boolean => this.#ids.get(f) === undefined && !f.done()
+      return this.waitForFutures(t, args, foreign, future)
     }
-    return this.#submit(t.ref, t.options, replaced.args, false, replaced.deps, depFutures)
+    if ('failed' in replaced) {
+      const failed = future ?? new Future<unknown>()
+      if (!failed.done()) failed.setException(replaced.failed)
+      return failed
+    }
+    return this.#submit(t.ref, t.options, replaced.args, false, replaced.deps, depFutures, future)
   }
 
   protected schedule(call: ScheduledCall): Future<unknown> {
-    return this.#submit(call.ref, call.options, call.args, call.chunk === true)
+    const chunk = call.chunk === true
+    return this.#submit(call.ref, call.options, call.args, chunk, undefined, undefined, call.future)
+  }
+
+  protected override newFuture(ref: FnRef): Future<unknown> {
+    return numberedFuture<unknown>(fnLabel(ref), ++this.#nextId)
   }
 
   /** Sends one task (its fields as parameters: no call object, no empty list, per task). */
@@ -298,9 +312,10 @@ export class ClusterExecutor extends BaseExecutor {
     chunk = false,
     deps?: number[],
     depFutures?: Future<unknown>[],
+    premade?: Future<unknown>,
   ): Future<unknown> {
     const id = ++this.#nextId
-    const future = numberedFuture<unknown>(fnLabel(ref), id)
+    const future = premade ?? numberedFuture<unknown>(fnLabel(ref), id)
     const args = this.#encode(future, plainArgs, 'argument', 'the encoded arguments')
     if (!args) return future
     this.#futures.set(id, future)

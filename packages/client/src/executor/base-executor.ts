@@ -2,13 +2,16 @@ import {
   ExecutorShutdownError,
   InvalidOptionError,
   checkMs,
+  fnLabel,
+  type DependencyError,
   type FnRef,
   type TaskOptions,
 } from '@clusterpool/protocol'
 
 import { Future } from '../future/future.js'
-import { isFuture, peek } from '../future/internal.js'
 import { toTask, type Task, type TaskLike } from '../task/task.js'
+import { Dependents } from './dependents.js'
+import { classifyDone, futuresIn, replaceFutures } from './future-args.js'
 import type { Executor, MapOptions, ShutdownOptions, SubmitArgs } from './executor.js'
 import { MapIterator } from './map-iterator.js'
 
@@ -30,6 +33,11 @@ export interface ScheduledCall {
   readonly args: unknown[]
   /** When set, `args[0]` is an array of items, and the task returns an array of results. */
   readonly chunk?: boolean
+  /**
+   * The future to settle, made before the call could be scheduled (its task waited for futures
+   * in its arguments). Default: the executor makes one.
+   */
+  readonly future?: Future<unknown>
 }
 
 /** No task option is unsupported (one frozen list, not a new one per submit). */
@@ -38,6 +46,8 @@ const NO_OPTIONS: readonly (keyof TaskOptions)[] = Object.freeze([])
 export abstract class BaseExecutor implements Executor {
   #state: ExecutorState = 'running'
   #shutdown: Promise<void> | undefined
+  /** Tasks waiting for futures in their arguments before they are scheduled. */
+  readonly #dependents = new Dependents()
 
   /** The executor's current lifecycle state. */
   get state(): ExecutorState {
@@ -81,12 +91,20 @@ export abstract class BaseExecutor implements Executor {
 
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const wait = options.wait ?? true
-    if (options.cancelFutures) this.cancelAll()
+    if (options.cancelFutures) {
+      this.#dependents.cancelAll()
+      this.cancelAll()
+    }
     if (this.#shutdown === undefined) {
       this.#state = 'shutting-down'
-      this.#shutdown = this.close(wait).finally(() => {
-        this.#state = 'shut-down'
-      })
+      // Tasks submitted before shutdown() that still wait for their arguments' futures run
+      // first: the workers stop once they are scheduled.
+      const waited = this.#dependents.idle()
+      this.#shutdown = waited
+        .then(() => this.close(wait))
+        .finally(() => {
+          this.#state = 'shut-down'
+        })
     }
     if (wait) await this.#shutdown
   }
@@ -101,29 +119,39 @@ export abstract class BaseExecutor implements Executor {
     }
   }
 
-  /** Submits a task whose arguments may hold futures: local executors wait for them first. */
-  protected submitTask(t: Task, args: unknown[]): Future<unknown> {
-    if (!args.some(isFuture)) return this.schedule({ ref: t.ref, options: t.options, args })
-    return this.scheduleAfterDependencies(t, args)
+  /**
+   * Submits a task whose arguments may hold futures, at any depth: a local executor waits for
+   * the unfinished ones, then runs the task with their values. A failed or cancelled one fails
+   * the task with `DependencyError`. `future`: the task's future, made while it waited.
+   */
+  protected submitTask(t: Task, args: unknown[], future?: Future<unknown>): Future<unknown> {
+    if (!args.some(isObject)) return this.schedule({ ref: t.ref, options: t.options, args, future })
+    const replaced = replaceFutures(args, (f) => classifyDone(f) ?? { kind: 'foreign' })
+    if ('failed' in replaced) return failed(future, replaced.failed)
+    if ('foreign' in replaced) return this.waitForFutures(t, args, (f) => !f.done(), future)
+    return this.schedule({ ref: t.ref, options: t.options, args: replaced.args, future })
   }
 
   /**
-   * Local executors resolve top-level future arguments before scheduling; the cluster executor
-   * overrides this to let the coordinator track dependencies (at any depth).
+   * The task waits for the futures in `args` that `select` picks (unfinished ones), then
+   * `submitTask` takes it again, under the same future.
    */
-  protected scheduleAfterDependencies(t: Task, args: unknown[]): Future<unknown> {
-    const outer = new Future<unknown>()
-    Promise.all(args.map((a) => (isFuture(a) ? a.result() : a))).then(
-      (values) => {
-        if (outer.cancelled()) return
-        const inner = this.schedule({ ref: t.ref, options: t.options, args: values })
-        inner.addDoneCallback((f) => relay(f, outer))
-      },
-      (error: unknown) => {
-        if (!outer.done()) outer.setException(error as Error)
-      },
-    )
-    return outer
+  protected waitForFutures(
+    t: Task,
+    args: unknown[],
+    select: (f: Future<unknown>) => boolean,
+    future: Future<unknown> = this.newFuture(t.ref),
+  ): Future<unknown> {
+    const deps = futuresIn(args, select)
+    this.#dependents.wait(future, deps, () => {
+      this.submitTask(t, args, future)
+    })
+    return future
+  }
+
+  /** A future for a task that is not scheduled yet (`waitForFutures`). */
+  protected newFuture(ref: FnRef): Future<unknown> {
+    return new Future(fnLabel(ref))
   }
 
   private checkTask(t: Task): Task {
@@ -138,23 +166,15 @@ export abstract class BaseExecutor implements Executor {
   }
 }
 
-/** Settles `to` the way `from` (done) ended. */
-function relay(from: Future<unknown>, to: Future<unknown>): void {
-  if (to.done()) return
-  const outcome = peek(from)
-  switch (outcome.state) {
-    case 'fulfilled':
-      to.setResult(outcome.value)
-      return
-    case 'rejected':
-      to.setException(outcome.error)
-      return
-    case 'cancelled':
-    case 'pending':
-    case 'running':
-      to.cancel()
-      return
-  }
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null
+}
+
+/** `future` (or a new one) failed with `error`. */
+function failed(future: Future<unknown> | undefined, error: DependencyError): Future<unknown> {
+  const f = future ?? new Future<unknown>()
+  if (!f.done()) f.setException(error)
+  return f
 }
 
 function validateMapOptions(

@@ -9,6 +9,7 @@ import {
   fnLabel,
   shouldRetry,
   substituteDeps,
+  type FnRef,
   type SerializedError,
   type TaskOptions,
 } from '@clusterpool/protocol'
@@ -128,7 +129,7 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
 
   protected schedule(call: ScheduledCall): Future<unknown> {
     const id = ++this.#nextId
-    const future = new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
+    const future = call.future ?? new Future<unknown>(`${fnLabel(call.ref)}-${id}`)
     let args: Uint8Array
     try {
       args = encodeValue(this.#encoder, call.args, 'argument')
@@ -139,6 +140,10 @@ export class PoolExecutor extends BaseExecutor implements SessionHost {
     const entry = this.#entry(id, future, call, undefined, 0)
     this.#start(entry, args, false)
     return future
+  }
+
+  protected override newFuture(ref: FnRef): Future<unknown> {
+    return new Future<unknown>(`${fnLabel(ref)}-${++this.#nextId}`)
   }
 
   #entry(

@@ -4,6 +4,7 @@ import {
   KilledWorkerError,
   NoWorkerError,
   ProtocolError,
+  deserializeError,
   serializeError,
   type AssignDep,
   type SerializedError,
@@ -161,7 +162,13 @@ export class Dispatcher {
         return new KilledWorkerError(s.label(d.key), d.workers ?? [])
       case 'dependency': {
         const dep = d.dependency === undefined ? 'a dependency' : s.label(d.dependency)
-        return new DependencyError(dep, d.message.replace(/^.*?dependency \S+ /, ''))
+        const reason = d.message.replace(/^.*?dependency \S+ /, '')
+        // The dependency's own error, while the coordinator still has it: said and chained.
+        const cause = d.dependency === undefined ? undefined : s.tasks.get(d.dependency)?.error
+        if (cause === undefined) return new DependencyError(dep, reason)
+        return new DependencyError(dep, `${reason}: ${cause.message}`, {
+          cause: deserializeError(cause),
+        })
       }
       case 'no-worker':
         return new NoWorkerError(d.message)

@@ -98,6 +98,19 @@ export function replaceFutures(
   return { args: replaced, deps: [...deps] }
 }
 
+/** The distinct futures inside `args` (at any depth) that `select` picks. */
+export function futuresIn(
+  args: unknown[],
+  select: (future: Future<unknown>) => boolean,
+): Future<unknown>[] {
+  const found = new Set<Future<unknown>>()
+  replaceFutures(args, (future) => {
+    if (select(future)) found.add(future)
+    return { kind: 'foreign' }
+  })
+  return [...found]
+}
+
 /** Whether `args` holds a future anywhere. */
 export function hasFutures(args: unknown[]): boolean {
   let found = false

@@ -1,0 +1,99 @@
+import { InvalidStateError } from '@clusterpool/protocol'
+
+import type { Future } from '../future/future.js'
+import { removeDoneCallback } from '../future/internal.js'
+import { classifyDone } from './future-args.js'
+
+/** One task waiting for futures in its arguments. */
+interface Waiting {
+  readonly deps: readonly Future<unknown>[]
+  remaining: number
+  readonly resume: () => void
+  readonly onDepDone: (dep: Future<unknown>) => void
+}
+
+/**
+ * An executor's tasks that wait, before they are scheduled, for futures in their arguments that
+ * the executor cannot hand on as dependencies: every unfinished one for a local pool, another
+ * executor's for a cluster. The task's future exists from `submit` on, and is the one the
+ * executor settles when the task runs.
+ *
+ * ```
+ *   waiting ──every future done──▶ resumed (scheduled on the executor, with their values)
+ *      ├──one failed or was cancelled──▶ failed (DependencyError naming it)
+ *      └──its own future cancelled──▶ dropped
+ * ```
+ *
+ * `idle()` lets shutdown wait until none is left waiting, so a task submitted before
+ * `shutdown()` still runs (as in `concurrent.futures`) rather than find the workers gone.
+ */
+export class Dependents {
+  readonly #waiting = new Map<Future<unknown>, Waiting>()
+  #idle: (() => void)[] = []
+
+  /** Tasks waiting now. */
+  get size(): number {
+    return this.#waiting.size
+  }
+
+  /**
+   * `future`'s task waits for `deps` (unfinished, distinct), then `resume` schedules it; a
+   * `resume` that throws fails the future with that error.
+   */
+  wait(future: Future<unknown>, deps: readonly Future<unknown>[], resume: () => void): void {
+    if (this.#waiting.has(future)) throw new InvalidStateError(`${future.key} waits already`)
+    const onDepDone = (dep: Future<unknown>): void => this.#depDone(future, dep)
+    const w: Waiting = { deps, remaining: deps.length, resume, onDepDone }
+    this.#waiting.set(future, w)
+    future.addDoneCallback(this.#ownDone)
+    for (const dep of deps) {
+      dep.addDoneCallback(onDepDone)
+      if (!this.#waiting.has(future)) return // it failed, or resumed, at once
+    }
+  }
+
+  /** Cancels every waiting task's future. */
+  cancelAll(): void {
+    for (const future of [...this.#waiting.keys()]) future.cancel()
+  }
+
+  /** Resolves once no task is waiting (at once if none is). */
+  idle(): Promise<void> {
+    if (this.#waiting.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
+  #depDone(future: Future<unknown>, dep: Future<unknown>): void {
+    const w = this.#waiting.get(future)
+    if (w === undefined) return
+    const outcome = classifyDone(dep)
+    if (outcome?.kind === 'failed') {
+      this.#leave(future, w)
+      future.setException(outcome.error)
+      return
+    }
+    if (--w.remaining > 0) return
+    this.#leave(future, w)
+    try {
+      w.resume()
+    } catch (error) {
+      if (!future.done()) future.setException(error as Error)
+    }
+  }
+
+  /** The task's own future ended while it waited: it was cancelled. */
+  readonly #ownDone = (future: Future<unknown>): void => {
+    const w = this.#waiting.get(future)
+    if (w !== undefined) this.#leave(future, w)
+  }
+
+  #leave(future: Future<unknown>, w: Waiting): void {
+    this.#waiting.delete(future)
+    if (!future.done()) removeDoneCallback(future, this.#ownDone)
+    for (const dep of w.deps) if (!dep.done()) removeDoneCallback(dep, w.onDepDone)
+    if (this.#waiting.size > 0) return
+    const idle = this.#idle
+    this.#idle = []
+    for (const resolve of idle) resolve()
+  }
+}
