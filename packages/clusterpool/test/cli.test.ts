@@ -123,6 +123,35 @@ test('a wrong command or a missing URL fails with a message and a non-zero code'
   t.regex(badSize.stderr, /--max-spill: "lots" is not a size/)
 })
 
+test('flag values that only look valid are refused, naming the flag', async (t) => {
+  for (const port of ['', '0x4970', '1e3']) {
+    const r = await run(['coordinator', '--port', port])
+    t.not(r.code, 0, `--port ${JSON.stringify(port)}`)
+    t.regex(r.stderr, /--port/)
+  }
+  const level = await run(['coordinator', '--log-level', 'bogus'])
+  t.not(level.code, 0)
+  t.regex(level.stderr, /--log-level.*Allowed choices are fatal, error/)
+  const infinite = await run(['worker', 'ws://127.0.0.1:1', '--resources', 'GPU=1e999'])
+  t.not(infinite.code, 0)
+  t.regex(infinite.stderr, /--resources: "GPU=1e999"/)
+})
+
+test('CLUSTERPOOL_INSECURE=false or 0 does not turn insecure mode on', async (t) => {
+  for (const value of ['false', '0', 'no', '']) {
+    const r = await run(['coordinator', '--host', '0.0.0.0', '--port', '0'], {
+      CLUSTERPOOL_INSECURE: value,
+    })
+    t.not(r.code, 0, `CLUSTERPOOL_INSECURE=${value}`)
+    t.regex(r.stderr, /no token is set/)
+  }
+  const unclear = await run(['coordinator', '--host', '0.0.0.0', '--port', '0'], {
+    CLUSTERPOOL_INSECURE: 'maybe',
+  })
+  t.not(unclear.code, 0)
+  t.regex(unclear.stderr, /CLUSTERPOOL_INSECURE must be 1, true, 0 or false, got "maybe"/)
+})
+
 test.serial('coordinator, worker and status run a cluster end to end', async (t) => {
   const coordinator = await start(
     ['coordinator', '--port', '0', '--token', TOKEN, '--log-level', 'warn'],

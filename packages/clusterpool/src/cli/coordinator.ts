@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 
 import { COORDINATOR_DEFAULTS, Coordinator } from '@clusterpool/coordinator'
 import { Command, Option } from 'commander'
-import { parseNonNegative, parsePort } from './parse.js'
+import { envFlag, LOG_LEVELS, parseNonNegative, parsePort } from './parse.js'
 
 export function coordinatorCommand(): Command {
   const program: Command = new Command('coordinator')
@@ -46,8 +46,9 @@ export function coordinatorCommand(): Command {
       new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('CLUSTERPOOL_TLS_KEY'),
     )
     .addOption(
-      new Option('--insecure', 'allow a non-loopback --host without a token').env(
-        'CLUSTERPOOL_INSECURE',
+      new Option(
+        '--insecure',
+        'allow a non-loopback --host without a token (env CLUSTERPOOL_INSECURE=1)',
       ),
     )
     .addOption(
@@ -94,12 +95,19 @@ export function coordinatorCommand(): Command {
     )
     .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+        .choices(LOG_LEVELS)
         .env('CLUSTERPOOL_LOG_LEVEL')
         .default('info'),
     )
     .action(async (opts: Record<string, string | number | boolean | undefined>) => {
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined))
         return program.error('error: --tls-cert and --tls-key go together')
+      let insecure = opts.insecure === true
+      try {
+        insecure ||= envFlag('CLUSTERPOOL_INSECURE')
+      } catch (error) {
+        return program.error(`error: ${(error as Error).message}`)
+      }
       let coordinator: Coordinator
       try {
         coordinator = await Coordinator.start({
@@ -116,7 +124,7 @@ export function coordinatorCommand(): Command {
                   key: readFileSync(String(opts.tlsKey)),
                 },
               }),
-          ...(opts.insecure ? { insecure: true } : {}),
+          ...(insecure ? { insecure: true } : {}),
           ...(opts.maxPayload === undefined ? {} : { maxPayload: Number(opts.maxPayload) }),
           ...(opts.maxClientHeldBytes === undefined
             ? {}

@@ -11,7 +11,7 @@ import {
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
 import { WorkerDaemon } from '../worker-daemon.js'
-import { parseNonNegative, parsePositiveInt } from './parse.js'
+import { LOG_LEVELS, parseNonNegative, parsePositiveInt } from './parse.js'
 
 /** The memory flags given, as `MemoryOptions` (validated, with the rest, by the daemon). */
 function memoryFlags(opts: Record<string, string | number | undefined>): MemoryFlags {
@@ -145,6 +145,7 @@ export function workerCommand(): Command {
     )
     .addOption(
       new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+        .choices(LOG_LEVELS)
         .env('CLUSTERPOOL_LOG_LEVEL')
         .default('info'),
     )

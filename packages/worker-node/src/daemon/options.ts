@@ -74,8 +74,10 @@ export function resolveWorkerDaemonOptions(o: WorkerDaemonOptions): ResolvedWork
     throw new InvalidOptionError(`procs must be a positive integer, got ${String(procs)}`)
   const resources = o.resources ?? {}
   for (const [k, v] of Object.entries(resources)) {
-    if (typeof v !== 'number' || !(v > 0))
-      throw new InvalidOptionError(`resources.${k} must be a positive number, got ${String(v)}`)
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      throw new InvalidOptionError(
+        `resources.${k} must be a positive finite number, got ${String(v)}`,
+      )
   }
   const out: ResolvedWorkerDaemonOptions = {
     coordinatorUrl: o.coordinatorUrl,
@@ -121,9 +123,9 @@ export function parseResources(text: string): Record<string, number> {
   for (const part of text.split(',')) {
     const m = /^\s*([A-Za-z_][\w.-]*)\s*=\s*([0-9.eE+]+)\s*$/.exec(part)
     const value = m ? Number(m[2]) : NaN
-    if (!m || !(value > 0))
+    if (!m || !(value > 0) || !Number.isFinite(value))
       throw new InvalidOptionError(
-        `--resources: "${part}" is not KEY=N with N > 0 (example: GPU=2,MEM=16e9)`,
+        `--resources: "${part}" is not KEY=N with a finite N > 0 (example: GPU=2,MEM=16e9)`,
       )
     out[m[1]!] = value
   }

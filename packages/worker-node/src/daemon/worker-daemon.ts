@@ -3,6 +3,8 @@ import { hostname } from 'node:os'
 import {
   AuthError,
   InvalidOptionError,
+  PayloadTooLargeError,
+  ProtocolError,
   PROTOCOL_VERSION,
   VersionMismatchError,
   type CoordinatorToWorker,
@@ -237,10 +239,13 @@ export class WorkerDaemon {
         await this.#connect()
         return
       } catch (error) {
+        // A refusal of this hello (its token, version or contents) would only come again.
         if (
           error instanceof AuthError ||
           error instanceof VersionMismatchError ||
-          error instanceof InvalidOptionError
+          error instanceof InvalidOptionError ||
+          error instanceof ProtocolError ||
+          error instanceof PayloadTooLargeError
         ) {
           this.log.fatal(`the coordinator refused this worker: ${error.message}`)
           this.#feed({ kind: 'refused', stimulusId: ++this.#stimulus })
