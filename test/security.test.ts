@@ -246,23 +246,26 @@ test.serial('arguments over maxPayload fail only their future, on the client', a
   await witnessWorks(t)
 })
 
-test.serial('a result over maxPayload fails only its own task; the worker stays connected', async (t) => {
-  const ids = (): string[] => cluster.coordinator.status().workers.map((w) => w.id)
-  const before = ids()
-  const big = witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD + 1)
-  const error = await t.throwsAsync(big.result(30_000), { instanceOf: PayloadTooLargeError })
-  t.regex(error.message, /result is \d+ bytes encoded.*maxPayload/)
-  // Neither the worker's connection nor its process pool was lost over it.
-  t.deepEqual(ids(), before)
-  await witnessWorks(t)
-  const [a, b] = await Promise.all([
-    witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD / 2),
-    witness.submit((x: number) => x + 1, 1),
-  ])
-  t.is(a.length, MAX_PAYLOAD / 2, 'a result under the limit, held on the worker, is fetched')
-  t.is(b, 2)
-  t.deepEqual(ids(), before)
-})
+test.serial(
+  'a result over maxPayload fails only its own task; the worker stays connected',
+  async (t) => {
+    const ids = (): string[] => cluster.coordinator.status().workers.map((w) => w.id)
+    const before = ids()
+    const big = witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD + 1)
+    const error = await t.throwsAsync(big.result(30_000), { instanceOf: PayloadTooLargeError })
+    t.regex(error.message, /result is \d+ bytes encoded.*maxPayload/)
+    // Neither the worker's connection nor its process pool was lost over it.
+    t.deepEqual(ids(), before)
+    await witnessWorks(t)
+    const [a, b] = await Promise.all([
+      witness.submit((n: number) => 'y'.repeat(n), MAX_PAYLOAD / 2),
+      witness.submit((x: number) => x + 1, 1),
+    ])
+    t.is(a.length, MAX_PAYLOAD / 2, 'a result under the limit, held on the worker, is fetched')
+    t.is(b, 2)
+    t.deepEqual(ids(), before)
+  },
+)
 
 test.serial('a hello of another protocol version is refused and closed with 4409', async (t) => {
   const peer = await rawPeer(t)
@@ -830,3 +833,43 @@ test.serial(
     await witnessWorks(t)
   },
 )
+
+test('a worker whose connections drop right after the welcome backs off instead of spinning', async (t) => {
+  const { WebSocketServer } = await import('ws')
+  const { WorkerDaemon } = await import('clusterpool')
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const encoder = createEncoder()
+  let connections = 0
+  server.on('connection', (ws) => {
+    connections++
+    ws.once('message', () => {
+      const welcome = {
+        kind: 'welcome',
+        version: PROTOCOL_VERSION,
+        workerId: `w${connections}`,
+        heartbeatIntervalMs: 1000,
+        maxPayload: 1 << 20,
+      }
+      // Welcomed, then closed at once, as a coordinator refusing each of its frames would.
+      ws.send(encoder.encode([welcome]), { binary: true }, () => ws.close(1011, 'gone again'))
+    })
+  })
+  const { port } = server.address() as { port: number }
+  const daemon = new WorkerDaemon({
+    coordinatorUrl: `ws://127.0.0.1:${port}`,
+    procs: 1,
+    warmUp: 'lazy',
+    reconnectInitialDelayMs: 50,
+    reconnectMaxDelayMs: 400,
+  })
+  const running = daemon.run()
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  // Backing off (50, 100, 200, 400, 400… ms, less up to half) makes fewer than 25 in 3 s.
+  t.true(connections >= 3, `it kept trying: ${connections}`)
+  t.true(connections < 25, `${connections} connections in 3 s`)
+  void daemon.drain()
+  server.close()
+  await running
+})

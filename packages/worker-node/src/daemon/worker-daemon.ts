@@ -58,6 +58,10 @@ export class WorkerDaemon {
   #connection: CoordinatorConnection | undefined
   #workerId: string | undefined
   #heartbeat: NodeJS.Timeout | undefined
+  /** When the current connection was welcomed (`performance.now()`). */
+  #welcomedAt = -Infinity
+  /** The wait before the next connect, when connections keep dropping soon after welcome. */
+  #flapDelayMs = 0
   /** Tasks assigned while paused for memory, by pool id: submitted when it resumes. */
   readonly #deferred = new Map<number, RunTask>()
   #stopped: Promise<number>
@@ -234,6 +238,14 @@ export class WorkerDaemon {
 
   async #connectLoop(): Promise<void> {
     let delay = this.options.reconnectInitialDelayMs
+    if (this.#flapDelayMs > 0) {
+      // The last connection dropped soon after its welcome: whatever closes it may close the
+      // next one too, so the backoff goes on from where it was rather than start over.
+      const wait = jittered(this.#flapDelayMs)
+      this.log.warn({ retryInMs: wait }, 'the last connection ended soon after it was welcomed')
+      await sleep(wait)
+      delay = this.#flapDelayMs
+    }
     while (this.#wantsConnection()) {
       try {
         await this.#connect()
@@ -251,8 +263,7 @@ export class WorkerDaemon {
           this.#feed({ kind: 'refused', stimulusId: ++this.#stimulus })
           return
         }
-        // Jittered, so that workers dropped together do not all knock at once on a restart.
-        const wait = Math.round(delay * (0.5 + Math.random() / 2))
+        const wait = jittered(delay)
         this.log.warn({ retryInMs: wait }, (error as Error).message)
         await sleep(wait)
         delay = Math.min(delay * 2, this.options.reconnectMaxDelayMs)
@@ -293,6 +304,7 @@ export class WorkerDaemon {
       return
     }
     this.#connection = connection
+    this.#welcomedAt = performance.now()
     this.#workerId = welcome.workerId
     this.#feed({
       kind: 'connected',
@@ -336,6 +348,11 @@ export class WorkerDaemon {
   }
 
   #onConnectionLost(code: number, reason: string): void {
+    const { reconnectInitialDelayMs: initial, reconnectMaxDelayMs: max } = this.options
+    this.#flapDelayMs =
+      performance.now() - this.#welcomedAt < STABLE_CONNECTION_MS
+        ? Math.min(Math.max(2 * this.#flapDelayMs, initial), max)
+        : 0
     clearInterval(this.#heartbeat)
     this.#connection = undefined
     this.#inbox.close()
@@ -438,6 +455,17 @@ export class WorkerDaemon {
   get memory(): MemoryManager {
     return this.#memory
   }
+}
+
+/**
+ * A connection that lasts less than this after its welcome counts as dropped at once: the
+ * reconnect backoff goes on growing instead of starting over. Milliseconds.
+ */
+const STABLE_CONNECTION_MS = 10_000
+
+/** `ms` less up to half, at random: workers dropped together do not all knock at once. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random() / 2))
 }
 
 function sleep(ms: number): Promise<void> {
