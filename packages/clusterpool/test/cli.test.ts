@@ -152,6 +152,53 @@ test('CLUSTERPOOL_INSECURE=false or 0 does not turn insecure mode on', async (t)
   t.regex(unclear.stderr, /CLUSTERPOOL_INSECURE must be 1, true, 0 or false, got "maybe"/)
 })
 
+/** Runs a `--watch` command until it printed `count` lines (or 20 s passed), then stops it. */
+async function watchLines(
+  args: string[],
+  count: number,
+): Promise<{ stdout: string[]; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 20_000)
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (stdout.split('\n').length > count) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+  return { stdout: stdout.split('\n').slice(0, count), stderr }
+}
+
+test('status --watch rides out a coordinator that is not there yet', async (t) => {
+  const child = spawn(process.execPath, [BIN, 'status', 'http://127.0.0.1:9', '--watch', '0.5'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  t.is(child.exitCode, null, `still watching: ${stderr}`)
+  t.true(stderr.split('retrying').length > 2, stderr)
+  t.regex(stderr, /cannot reach http:\/\/127\.0\.0\.1:9/)
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+  const once_ = await run(['status', 'http://127.0.0.1:9'])
+  t.not(once_.code, 0, 'without --watch, an unreachable coordinator is an error')
+  const zero = await run(['status', '--watch', '0'])
+  t.not(zero.code, 0)
+  t.regex(zero.stderr, /--watch/)
+})
+
 test.serial('coordinator, worker and status run a cluster end to end', async (t) => {
   const coordinator = await start(
     ['coordinator', '--port', '0', '--token', TOKEN, '--log-level', 'warn'],
@@ -219,6 +266,15 @@ test.serial('coordinator, worker and status run a cluster end to end', async (t)
   clearTimeout(watchKill)
   t.is(watchCode, 0, watchErr)
   t.notRegex(watchErr, /EPIPE/)
+
+  // `status --watch 1 --json` into a pipe: one JSON object per line, nothing else.
+  const lines = await watchLines(['status', url, '--token', TOKEN, '--watch', '1', '--json'], 2)
+  t.is(lines.stdout.length, 2, lines.stderr)
+  for (const line of lines.stdout)
+    t.deepEqual(
+      (JSON.parse(line) as { workers: { name: string }[] }).workers.map((w) => w.name),
+      ['cli-worker'],
+    )
 
   t.is(await stop(worker.child), 0, 'the worker drains and exits 0 on SIGTERM')
   t.is(await stop(coordinator.child), 0)

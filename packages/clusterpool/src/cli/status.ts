@@ -1,6 +1,6 @@
 // `clusterpool status`: prints a running coordinator's workers, tasks and throughput.
 import type { ClusterStatus } from '@clusterpool/coordinator'
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 
 import { formatStatus } from './status-table.js'
 import { parseNonNegative } from './parse.js'
@@ -16,7 +16,10 @@ export function statusCommand(): Command {
     .addOption(new Option('--token <token>', "the coordinator's token").env('CLUSTERPOOL_TOKEN'))
     .addOption(new Option('--json', 'print the raw JSON'))
     .addOption(
-      new Option('--watch <seconds>', 'refresh every N seconds').argParser(parseNonNegative),
+      new Option(
+        '--watch <seconds>',
+        'refresh every N seconds, riding out a coordinator that is down (with --json: one JSON object per line)',
+      ).argParser(parsePositiveSeconds),
     )
     .action(async (url: string, opts: { token?: string; json?: boolean; watch?: number }) => {
       const base = url.replace(/^ws(s?):/, 'http$1:').replace(/\/$/, '')
@@ -26,26 +29,57 @@ export function statusCommand(): Command {
         if (error.code === 'EPIPE') process.exit(0)
         throw error
       })
-      const show = async (): Promise<void> => {
-        const res = await fetch(`${base}/api/status`, {
-          headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-        })
+      const fetchStatus = async (): Promise<ClusterStatus> => {
+        let res: Response
+        try {
+          res = await fetch(`${base}/api/status`, {
+            headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+          })
+        } catch (error) {
+          throw new Unreachable(`cannot reach ${base}: ${(error as Error).message}`)
+        }
+        // Neither fixes itself: a watch ends on them too.
         if (res.status === 401)
           program.error(`error: ${base} refused the token (pass --token or CLUSTERPOOL_TOKEN)`)
-        if (!res.ok) program.error(`error: ${base}/api/status answered HTTP ${res.status}`)
-        const status = (await res.json()) as ClusterStatus
-        if (opts.watch) process.stdout.write('\x1b[2J\x1b[H')
-        console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status))
+        if (res.status === 404)
+          program.error(`error: ${base} has no /api/status: not a coordinator?`)
+        if (!res.ok) throw new Unreachable(`${base}/api/status answered HTTP ${res.status}`)
+        return (await res.json()) as ClusterStatus
       }
-      try {
-        await show()
-        while (opts.watch) {
-          await new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
-          await show()
+      if (opts.watch === undefined) {
+        let status: ClusterStatus
+        try {
+          status = await fetchStatus()
+        } catch (error) {
+          return program.error(`error: ${(error as Error).message}`)
         }
-      } catch (error) {
-        program.error(`error: cannot reach ${base}: ${(error as Error).message}`)
+        console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status))
+        return
+      }
+      // A terminal gets a fresh screen each time; a pipe gets plain lines.
+      const clear = process.stdout.isTTY && !opts.json ? '\x1b[2J\x1b[H' : ''
+      for (;;) {
+        try {
+          const status = await fetchStatus()
+          process.stdout.write(
+            opts.json ? `${JSON.stringify(status)}\n` : `${clear}${formatStatus(status)}\n`,
+          )
+        } catch (error) {
+          if (!(error instanceof Unreachable)) throw error
+          // The coordinator may be restarting: say so, and try again at the next refresh.
+          process.stderr.write(`${new Date().toISOString()} ${error.message}; retrying\n`)
+        }
+        await new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
       }
     })
   return program
+}
+
+/** The coordinator could not be asked now (down, restarting, or answering with an error). */
+class Unreachable extends Error {}
+
+function parsePositiveSeconds(value: string): number {
+  const n = parseNonNegative(value)
+  if (n === 0) throw new InvalidArgumentError(`expected seconds > 0, got "${value}"`)
+  return n
 }
