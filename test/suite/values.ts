@@ -134,6 +134,38 @@ export function valueTests(suite: Suite): void {
     t.is((plain as TaskError).code, 'CP_ERR_TASK_FAILED')
   })
 
+  suite.it(
+    'an AggregateError keeps its errors, and a cause that is a value stays that value',
+    async (t, ex) => {
+      const aggregate = await t.throwsAsync(
+        ex.submit(() => {
+          throw new AggregateError([new RangeError('r'), new Error('e')], 'both failed')
+        }),
+      )
+      t.true(aggregate instanceof AggregateError)
+      t.deepEqual(
+        (aggregate as AggregateError).errors.map((e: Error) => [e.name, e.message]),
+        [
+          ['RangeError', 'r'],
+          ['Error', 'e'],
+        ],
+      )
+      const caused = await t.throwsAsync(
+        ex.submit(() => {
+          throw new Error('fetch failed', { cause: { status: 503 } })
+        }),
+      )
+      t.deepEqual(caused.cause, { status: 503 })
+      const thrown = await t.throwsAsync(
+        ex.submit(() => {
+          throw { code: 'E_QUOTA', left: 0 } as unknown as Error
+        }),
+      )
+      t.is((thrown as Error & { code: string }).code, 'E_QUOTA')
+      t.regex(thrown.message, /"left":0/)
+    },
+  )
+
   suite.it('a thrown non-Error value fails the future with a readable Error', async (t, ex) => {
     const error = await t.throwsAsync(
       ex.submit(() => {

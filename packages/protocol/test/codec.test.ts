@@ -244,7 +244,49 @@ test('a cause chain comes back whole, and a cycle of causes ends', (t) => {
 test('thrown non-errors are described', (t) => {
   const back = errorRoundTrip('just a string')
   t.is(back.message, 'a non-Error value was thrown: just a string')
-  t.is(errorRoundTrip({ toString: null }).message, 'a non-Error value was thrown: [object Object]')
+  t.is(
+    errorRoundTrip({ toString: null }).message,
+    'a non-Error value was thrown: {"toString":null}',
+  )
+  // A thrown plain object keeps its fields, its string code as the code.
+  const object = errorRoundTrip({ message: 'no quota', code: 'E_QUOTA', left: 0 })
+  t.is(
+    object.message,
+    'a non-Error value was thrown: {"message":"no quota","code":"E_QUOTA","left":0}',
+  )
+  t.is((object as Error & { code?: string }).code, 'E_QUOTA')
+  t.is((object as Error & { left?: number }).left, 0)
+  t.regex(errorRoundTrip('x'.repeat(2000)).message, /x…$/)
+})
+
+test('a cause that is a value, not an Error, comes back as that value', (t) => {
+  const back = errorRoundTrip(new Error('top', { cause: { status: 404, url: '/x' } }))
+  t.deepEqual(back.cause, { status: 404, url: '/x' })
+  t.is(errorRoundTrip(new Error('top', { cause: 'a string cause' })).cause, 'a string cause')
+  // An unsendable one is still described.
+  const fn = errorRoundTrip(new Error('top', { cause: () => 1 }))
+  t.regex((fn.cause as Error).message, /a non-Error value was thrown/)
+})
+
+test('an AggregateError keeps its errors', (t) => {
+  const back = errorRoundTrip(
+    new AggregateError([new TypeError('one'), new Error('two', { cause: 'why' })], 'many'),
+  )
+  t.true(back instanceof AggregateError)
+  t.is(back.message, 'many')
+  const errors = (back as AggregateError).errors as Error[]
+  t.is(errors.length, 2)
+  t.true(errors[0] instanceof TypeError)
+  t.is(errors[0]!.message, 'one')
+  t.is(errors[1]!.cause, 'why')
+  // Nested ones stay within the cause-depth bound.
+  let deep: Error = new Error('leaf')
+  for (let i = 0; i < 30; i++) deep = new AggregateError([deep], `level ${i}`)
+  const wire = serializeError(deep)
+  t.true(isSerializedError(wire))
+  let levels = 0
+  for (let e: SerializedError | undefined = wire; e; e = e.errors?.[0]) levels++
+  t.true(levels <= 5, String(levels))
 })
 
 test('isSerializedError refuses malformed shapes', (t) => {
