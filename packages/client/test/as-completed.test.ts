@@ -233,3 +233,13 @@ test('100k futures completing in one burst queue up and drain', async (t) => {
   t.is(out[n - 1], futures[n - 1])
   t.is(new Set(out).size, n)
 })
+
+test('asCompleted() given something other than Futures throws a TypeError naming it', (t) => {
+  const error = t.throws(() => asCompleted([new Future(), { done: true } as unknown as Future]), {
+    instanceOf: TypeError,
+  })
+  t.regex(
+    error.message,
+    /asCompleted\(\) takes Futures \(what submit returns\); item 1 is a plain object/,
+  )
+})

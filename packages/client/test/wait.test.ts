@@ -182,3 +182,17 @@ test('repeated FIRST_COMPLETED waits over long-pending futures leave no callback
   }
   t.true(futures.every((f) => doneCallbackCount(f) === 0))
 })
+
+test('wait() given something other than Futures rejects with a TypeError naming it', async (t) => {
+  const f = new Future<number>('ok')
+  const promise = Promise.resolve(1)
+  const pending = wait([f, promise as unknown as Future<number>])
+  t.true(pending instanceof Promise, 'it rejects; it does not throw')
+  const error = await t.throwsAsync(pending, { instanceOf: TypeError })
+  t.regex(error.message, /item 1 is a Promise: pass the future itself/)
+  await t.throwsAsync(wait(null as unknown as Future<number>[]), {
+    instanceOf: TypeError,
+    message: /iterable of Futures, got null/,
+  })
+  t.is(doneCallbackCount(f), 0, 'nothing was left on the good future')
+})

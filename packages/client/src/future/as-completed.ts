@@ -1,5 +1,6 @@
 import { TimeoutError } from '@clusterpool/protocol'
 import type { Future } from './future.js'
+import { futureList } from './future-list.js'
 import { timerDelay } from './timer.js'
 import { hasDoneCallback, removeDoneCallback } from './internal.js'
 
@@ -40,7 +41,7 @@ export function asCompleted<T>(
   options: AsCompletedOptions = {},
 ): AsyncIterableIterator<Future<T>> {
   const delayMs = timerDelay(options.timeoutMs, 'options.timeoutMs')
-  return new AsCompletedIterator(futures, delayMs)
+  return new AsCompletedIterator(futureList(futures, 'asCompleted'), delayMs)
 }
 
 type IterResult<T> = IteratorResult<Future<T>, undefined>

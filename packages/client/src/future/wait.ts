@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '@clusterpool/protocol'
 import type { Future } from './future.js'
+import { checkedFutureList } from './future-list.js'
 import { timerDelay } from './timer.js'
 import { removeDoneCallback, settledState } from './internal.js'
 
@@ -55,8 +56,10 @@ export function wait<T>(
     const invalid = error as InvalidOptionError
     return Promise.reject(invalid)
   }
+  const list = checkedFutureList(futures, 'wait')
+  if (list instanceof TypeError) return Promise.reject(list)
 
-  const all = new Set(futures)
+  const all = new Set(list)
   const notDone: Future<T>[] = []
   let failed = false
   for (const future of all) {
