@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
 
-import { ClusterExecutor } from '../src/index.js'
+import { ClusterExecutor, NoWorkerError, task } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/clusterpool.js', import.meta.url))
 const TOKEN = 'cli-test-token-0123456789'
@@ -197,6 +197,26 @@ test('status --watch rides out a coordinator that is not there yet', async (t) =
   const zero = await run(['status', '--watch', '0'])
   t.not(zero.code, 0)
   t.regex(zero.stderr, /--watch/)
+})
+
+test('--unschedulable-timeout-ms fails a task no worker can run with NoWorkerError', async (t) => {
+  const coordinator = await start(
+    ['coordinator', '--port', '0', '--unschedulable-timeout-ms', '0', '--log-level', 'warn'],
+    /listening on (ws:\/\/\S+) /,
+  )
+  t.teardown(() => stop(coordinator.child))
+  const ex = await ClusterExecutor.connect(coordinator.match[1]!)
+  t.teardown(() => ex.shutdown())
+  const error = await t.throwsAsync(
+    ex
+      .submit(
+        task((x: number) => x, { resources: { TPU: 1 } }),
+        1,
+      )
+      .result(10_000),
+    { instanceOf: NoWorkerError },
+  )
+  t.regex(error.message, /TPU/)
 })
 
 test.serial('coordinator, worker and status run a cluster end to end', async (t) => {

@@ -87,6 +87,14 @@ export function coordinatorCommand(): Command {
     )
     .addOption(
       new Option(
+        '--unschedulable-timeout-ms <ms>',
+        'fail a task no connected worker can run (its resources, workers) with NoWorkerError after this long; 0: at once (default: wait for such a worker to join)',
+      )
+        .env('CLUSTERPOOL_UNSCHEDULABLE_TIMEOUT_MS')
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option(
         '--resume-grace-ms <ms>',
         'after a restart, how long kept tasks and values wait to be claimed (default 10000)',
       )
@@ -141,6 +149,9 @@ export function coordinatorCommand(): Command {
           ...(opts.resumeGraceMs === undefined
             ? {}
             : { resumeGraceMs: Number(opts.resumeGraceMs) }),
+          ...(opts.unschedulableTimeoutMs === undefined
+            ? {}
+            : { scheduler: { noWorkerTimeoutMs: Number(opts.unschedulableTimeoutMs) } }),
           logLevel: String(opts.logLevel) as 'info',
         })
       } catch (error) {

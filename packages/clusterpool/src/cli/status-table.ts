@@ -13,7 +13,7 @@ export function formatStatus(s: ClusterStatus): string {
   )
   const t = s.tasks
   lines.push(
-    `tasks: ${t.waiting} waiting  ${t.queued} queued  ${t.processing} processing  ${t.memory} in memory  ${t.erred} erred  ` +
+    `tasks: ${t.waiting} waiting  ${t.queued} queued${t.noWorker > 0 ? ` (${t.noWorker} that no connected worker can run)` : ''}  ${t.processing} processing  ${t.memory} in memory  ${t.erred} erred  ` +
       `(submitted ${s.totals.submitted}, finished ${s.totals.finished}, erred ${s.totals.erred}, cancelled ${s.totals.cancelled})`,
   )
   const header = [
