@@ -7,6 +7,11 @@ import { coordinatorCommand } from './coordinator.js'
 import { statusCommand } from './status.js'
 import { workerCommand } from './worker.js'
 
+// An empty variable counts as unset (`CLUSTERPOOL_TOKEN= clusterpool …`), as in most tools;
+// commander would take it as the value '' and fail on it.
+for (const [name, value] of Object.entries(process.env))
+  if (name.startsWith('CLUSTERPOOL_') && value === '') delete process.env[name]
+
 const program = new Command('clusterpool')
   .description(
     'Futures on process pools across many machines. Run a coordinator on one host, a worker on ' +
