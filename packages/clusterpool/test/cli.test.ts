@@ -117,7 +117,7 @@ test('a wrong command or a missing URL fails with a message and a non-zero code'
   t.regex(badProcs.stderr, /--procs/)
   const order = await run(['worker', 'ws://127.0.0.1:1', '--memory-target', '0.9'])
   t.not(order.code, 0)
-  t.regex(order.stderr, /memory fractions must rise: memoryTargetFraction \(0\.9\)/)
+  t.regex(order.stderr, /memory fractions must rise: --memory-target \(0\.9\)/)
   const badSize = await run(['worker', 'ws://127.0.0.1:1', '--max-spill', 'lots'])
   t.not(badSize.code, 0)
   t.regex(badSize.stderr, /--max-spill: "lots" is not a size/)
@@ -132,6 +132,18 @@ test('flag values that only look valid are refused, naming the flag', async (t) 
   const level = await run(['coordinator', '--log-level', 'bogus'])
   t.not(level.code, 0)
   t.regex(level.stderr, /--log-level.*Allowed choices are fatal, error/)
+  const shortToken = await run(['coordinator', '--port', '0', '--token', 'short'])
+  t.not(shortToken.code, 0)
+  t.regex(shortToken.stderr, /--token must be a string of at least 8 characters/)
+  const noCert = await run([
+    'coordinator',
+    '--tls-cert',
+    '/nonexistent',
+    '--tls-key',
+    '/nonexistent',
+  ])
+  t.not(noCert.code, 0)
+  t.regex(noCert.stderr, /--tls-cert: cannot read \/nonexistent/)
   const infinite = await run(['worker', 'ws://127.0.0.1:1', '--resources', 'GPU=1e999'])
   t.not(infinite.code, 0)
   t.regex(infinite.stderr, /--resources: "GPU=1e999"/)

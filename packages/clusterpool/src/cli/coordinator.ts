@@ -1,9 +1,15 @@
 // `clusterpool coordinator`: runs a coordinator that workers and clients connect to.
-import { readFileSync } from 'node:fs'
 
 import { COORDINATOR_DEFAULTS, Coordinator } from '@clusterpool/coordinator'
 import { Command, Option } from 'commander'
-import { envFlag, LOG_LEVELS, parseNonNegative, parsePort } from './parse.js'
+import {
+  envFlag,
+  inFlagTerms,
+  LOG_LEVELS,
+  parseNonNegative,
+  parsePort,
+  readFlagFile,
+} from './parse.js'
 
 export function coordinatorCommand(): Command {
   const program: Command = new Command('coordinator')
@@ -128,8 +134,8 @@ export function coordinatorCommand(): Command {
             ? {}
             : {
                 tls: {
-                  cert: readFileSync(String(opts.tlsCert)),
-                  key: readFileSync(String(opts.tlsKey)),
+                  cert: readFlagFile('--tls-cert', String(opts.tlsCert)),
+                  key: readFlagFile('--tls-key', String(opts.tlsKey)),
                 },
               }),
           ...(insecure ? { insecure: true } : {}),
@@ -155,7 +161,8 @@ export function coordinatorCommand(): Command {
           logLevel: String(opts.logLevel) as 'info',
         })
       } catch (error) {
-        return program.error(`error: ${(error as Error).message}`)
+        const flags = program.options.map((o) => o.long ?? '')
+        return program.error(`error: ${inFlagTerms((error as Error).message, flags)}`)
       }
       // A line for people and for scripts that wait for readiness.
       console.log(

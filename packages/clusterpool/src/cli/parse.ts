@@ -1,4 +1,6 @@
 // Flag parsers for the CLI: a bad value fails with commander's message naming the flag.
+import { readFileSync } from 'node:fs'
+
 import { InvalidArgumentError } from 'commander'
 
 const DECIMAL = /^\s*\d+\s*$/
@@ -39,4 +41,32 @@ export function parsePort(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`)
   return n
+}
+
+/**
+ * An API error's message in the CLI's words: an option it names (`options.maxPayload`,
+ * `memoryTargetFraction`) becomes the flag that sets it (`--max-payload`, `--memory-target`),
+ * when `flags` (API name → flag) or the command's own flags know one.
+ */
+export function inFlagTerms(
+  message: string,
+  longFlags: readonly string[],
+  flags: Readonly<Record<string, string>> = {},
+): string {
+  return message.replace(/\b(?:options\.)?([a-z][A-Za-z]+)\b/g, (whole, name: string) => {
+    const known = flags[name]
+    if (known !== undefined) return known
+    if (!whole.startsWith('options.')) return whole
+    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+    return longFlags.includes(flag) ? flag : whole
+  })
+}
+
+/** Reads the file a flag names, failing with a message that names the flag. */
+export function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${(error as Error).message}`)
+  }
 }

@@ -1,5 +1,4 @@
 // `clusterpool worker URL`: joins a coordinator and runs its tasks on a local process pool.
-import { readFileSync } from 'node:fs'
 
 import {
   WARM_UP,
@@ -11,7 +10,13 @@ import {
 import { Command, Option } from 'commander'
 import { destination, pino } from 'pino'
 import { WorkerDaemon } from '../worker-daemon.js'
-import { LOG_LEVELS, parseNonNegative, parsePositiveInt } from './parse.js'
+import {
+  inFlagTerms,
+  LOG_LEVELS,
+  parseNonNegative,
+  parsePositiveInt,
+  readFlagFile,
+} from './parse.js'
 
 /** The memory flags given, as `MemoryOptions` (validated, with the rest, by the daemon). */
 function memoryFlags(opts: Record<string, string | number | undefined>): MemoryFlags {
@@ -185,7 +190,7 @@ export function workerCommand(): Command {
               ? {}
               : { resources: parseResources(String(opts.resources)) }),
             ...(opts.token === undefined ? {} : { token: String(opts.token) }),
-            ...(opts.ca === undefined ? {} : { ca: readFileSync(String(opts.ca)) }),
+            ...(opts.ca === undefined ? {} : { ca: readFlagFile('--ca', String(opts.ca)) }),
             ...(opts.memoryLimit === undefined
               ? {}
               : { memoryLimitBytes: parseBytes(String(opts.memoryLimit)) }),
@@ -201,7 +206,8 @@ export function workerCommand(): Command {
           pino({ name: 'clusterpool-worker', level: String(opts.logLevel) }, destination(2)),
         )
       } catch (error) {
-        return program.error(`error: ${(error as Error).message}`)
+        const flags = program.options.map((o) => o.long ?? '')
+        return program.error(`error: ${inFlagTerms((error as Error).message, flags, WORKER_FLAGS)}`)
       }
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.on(signal, () => {
@@ -225,4 +231,15 @@ export function workerCommand(): Command {
       setTimeout(() => process.exit(), 100).unref()
     })
   return program
+}
+
+/** The worker's API option names that its flags spell otherwise. */
+const WORKER_FLAGS: Readonly<Record<string, string>> = {
+  memoryLimitBytes: '--memory-limit',
+  memoryTargetFraction: '--memory-target',
+  memorySpillFraction: '--memory-spill',
+  memoryPauseFraction: '--memory-pause',
+  memoryTerminateFraction: '--memory-terminate',
+  maxSpillBytes: '--max-spill',
+  localDirectory: '--local-directory',
 }

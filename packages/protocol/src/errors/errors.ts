@@ -139,13 +139,20 @@ export class UnsendableValueError extends ClusterpoolError {
   constructor(path: string, valueType: string, options?: ClusterpoolErrorOptions) {
     super(
       ErrorCode.UNSENDABLE,
-      `${path} is a ${valueType}, which cannot be sent between processes ` +
+      `${shortPath(path)} is a ${valueType}, which cannot be sent between processes ` +
         '(send numbers, strings, booleans, null, undefined, arrays, plain objects, Buffers, typed arrays, Map, Set, Date or BigInt)',
       options,
     )
     this.path = path
     this.valueType = valueType
   }
+}
+
+/** `path` for a message: a very deep one keeps its start and its end. */
+function shortPath(path: string): string {
+  return path.length <= 200
+    ? path
+    : `${path.slice(0, 80)}…(${path.length - 160} characters)…${path.slice(-80)}`
 }
 
 /** The process or thread that ran the task died. */

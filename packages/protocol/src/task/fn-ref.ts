@@ -67,8 +67,10 @@ export function sourceFnRef(fn: (...args: never[]) => unknown): SourceFnRef {
   const label = fn.name ? `function ${fn.name}` : 'the function'
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     if (fn.name.startsWith('bound ')) {
+      const target = fn.name.slice('bound '.length).trim()
+      const bound = target === '' ? 'the function' : `function ${target}`
       throw new InvalidTaskError(
-        `${label} is a bound function, which cannot be shipped to a worker: its bound \`this\` and ` +
+        `${bound} is a bound function, which cannot be shipped to a worker: its bound \`this\` and ` +
           'arguments live only in this process. Submit the unbound function and pass the values as arguments.',
       )
     }

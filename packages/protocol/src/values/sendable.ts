@@ -153,6 +153,9 @@ function describeFunction(fn: (...a: unknown[]) => unknown): string {
 }
 
 function describeInstance(obj: object): string {
+  const tag = Object.prototype.toString.call(obj)
+  if (tag === '[object Generator]' || tag === '[object AsyncGenerator]')
+    return 'generator object (iterate it in the task, or send its values as an array)'
   const name = (obj.constructor as { name?: unknown } | undefined)?.name
   return typeof name === 'string' && name !== '' ? `${name} instance` : 'class instance'
 }
