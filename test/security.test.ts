@@ -267,6 +267,54 @@ test.serial(
   },
 )
 
+test.serial(
+  'a value over the client’s own maxPayload fails its future; the client stays connected',
+  async (t) => {
+    const small = await cluster.connect({ name: 'small-frames', maxPayload: 100_000 })
+    t.teardown(() => small.shutdown())
+    let disconnects = 0
+    small.on('disconnected', () => disconnects++)
+    const make = (n: number): Uint8Array => new Uint8Array(n).fill(7)
+    const big = small.submit(make, 150_000)
+    const error = await t.throwsAsync(big.result(30_000), { instanceOf: PayloadTooLargeError })
+    t.regex(
+      error.message,
+      /over what this client takes in a frame \(its maxPayload of 100000 bytes/,
+    )
+    // Under its limit, held on the worker or sent inline, values come back; so do many together,
+    // in frames it takes.
+    t.is((await small.submit(make, 90_000)).length, 90_000)
+    const many = await Promise.all(Array.from({ length: 8 }, () => small.submit(make, 40_000)))
+    t.deepEqual(
+      many.map((v) => v.length),
+      Array<number>(8).fill(40_000),
+    )
+    t.is(disconnects, 0, 'no frame over its limit ever reached it')
+    await witnessWorks(t)
+  },
+)
+
+test.serial(
+  'bursts bigger than maxPayload together travel in frames the coordinator takes',
+  async (t) => {
+    // 400 submits of 1 KB from the client, and 8 results of 40 KB from the worker, each burst
+    // over the coordinator's 256 KiB in one frame.
+    const args = Array.from({ length: 400 }, (_, i) => new Uint8Array(1024).fill(i % 256))
+    const sums = await Promise.all(
+      args.map((a) => witness.submit((b: Uint8Array) => b[0]! + b.length, a)),
+    )
+    t.deepEqual(
+      sums,
+      args.map((a) => a[0]! + 1024),
+    )
+    const make = (n: number): Uint8Array => new Uint8Array(n).fill(1)
+    const results = await Promise.all(Array.from({ length: 8 }, () => witness.submit(make, 40_000)))
+    t.true(results.every((r) => r.length === 40_000))
+    t.is(cluster.coordinator.status().workers.length, 1)
+    await witnessWorks(t)
+  },
+)
+
 test.serial('a hello of another protocol version is refused and closed with 4409', async (t) => {
   const peer = await rawPeer(t)
   peer.sendMessages([{ kind: 'hello', version: 999, role: 'client', name: 'future-client' }])

@@ -55,7 +55,7 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   readonly ws: WebSocket
   readonly #encoder: Encoder = createEncoder()
   readonly #decoder: Decoder = createDecoder()
-  readonly #maxFrameBytes: number
+  #maxFrameBytes: number
   readonly #highWaterMark: number
   readonly #onFrameIn: ((bytes: number) => void) | undefined
   #handlers: ConnectionHandlers<MessagesByDirection[D]>
@@ -156,6 +156,11 @@ export class Connection<D extends Direction, Out extends Message> implements Mes
   ): void {
     if (this.#closed) return
     this.#outbox.pushItem(kind, field as string, item)
+  }
+
+  /** Frames sent from now on are at most `maxBytes` (at least 1 KiB), lists split to fit. */
+  limitFrames(maxBytes: number): void {
+    this.#maxFrameBytes = Math.min(this.#maxFrameBytes, Math.max(1024, maxBytes))
   }
 
   /** Calls `listener` once the socket is no longer congested. */

@@ -15,6 +15,12 @@ import WebSocket from 'ws'
 import { Connection, type ConnectionHandlers } from './connection.js'
 
 /** How a client or a worker reaches the coordinator. */
+/** Room left below the coordinator's `maxPayload` when batches are split into frames. Bytes. */
+const FRAME_ENVELOPE_BYTES = 4096
+
+/** The largest frame a dialing side takes when its options do not say. Bytes (256 MiB). */
+export const DEFAULT_DIAL_MAX_PAYLOAD = 256 * 1024 * 1024
+
 export interface DialOptions {
   /** The coordinator's token, sent as `Authorization: Bearer`. Default: none. */
   token?: string
@@ -50,7 +56,7 @@ export function openSession<
   const timeoutMs = checkMs(options.connectTimeoutMs ?? 10_000, 'options.connectTimeoutMs', {
     max: MAX_TIMER_MS,
   })
-  const maxPayload = options.maxPayload ?? 256 * 1024 * 1024
+  const maxPayload = options.maxPayload ?? DEFAULT_DIAL_MAX_PAYLOAD
   if (!Number.isInteger(maxPayload) || maxPayload < 1)
     throw new InvalidOptionError(
       `options.maxPayload must be a positive integer number of bytes, got ${String(maxPayload)}`,
@@ -113,6 +119,11 @@ export function openSession<
             // What came behind the welcome (and what comes before the caller sets its
             // handlers) is the caller's: a coordinator may assign tasks in the welcome's frame.
             connection.holdUntilHandlers(messages.slice(1))
+            // Batches (a burst of submits, a tick's results) go in frames the coordinator
+            // takes; only one value too big for any frame is the sender's to refuse.
+            const maxPayload = (first as { maxPayload?: unknown }).maxPayload
+            if (typeof maxPayload === 'number')
+              connection.limitFrames(maxPayload - FRAME_ENVELOPE_BYTES)
             resolve({ connection, welcome: first as W })
           } else if (first?.kind === 'refuse') {
             fail(refusalError(first as unknown as { code: string; message: string }))

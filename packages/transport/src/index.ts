@@ -4,7 +4,7 @@ export { Connection } from './connection.js'
 export { Outbox } from './outbox.js'
 export { LoopbackEnd } from './loopback.js'
 export { FrameLink } from './frame-link.js'
-export { openSession } from './dial.js'
+export { DEFAULT_DIAL_MAX_PAYLOAD, openSession } from './dial.js'
 export { CLUSTERPOOL_VERSION } from './version.js'
 
 export type { ConnectionHandlers, ConnectionOptions } from './connection.js'

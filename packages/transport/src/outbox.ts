@@ -36,6 +36,11 @@ export interface MessageSink<Out extends Message> {
   readonly congested?: boolean
   /** Calls `listener` once the link is no longer congested (at once if it is not). */
   onceDrained?(listener: () => void): void
+  /**
+   * Sends frames of at most `maxBytes` from now on (the peer said it takes no more), splitting
+   * lists to fit. Absent: no limit of the peer's own (in-process links).
+   */
+  limitFrames?(maxBytes: number): void
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type WireFnRef,
 } from '@clusterpool/protocol'
 import {
+  DEFAULT_DIAL_MAX_PAYLOAD,
   openSession,
   type ConnectionHandlers,
   type DialOptions,
@@ -162,6 +163,7 @@ export class ClusterExecutor extends BaseExecutor {
       version: PROTOCOL_VERSION,
       role: 'client',
       name: options.name ?? `client-${process.pid}`,
+      maxPayload: options.maxPayload ?? DEFAULT_DIAL_MAX_PAYLOAD,
     }
     const { connection, welcome } = await openSession<
       'coordinator->client',

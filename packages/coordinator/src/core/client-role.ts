@@ -32,6 +32,7 @@ import type { RelayedAssigns } from './relayed-assigns.js'
 import { NESTED_PRIORITY_BOOST } from './nested-tasks.js'
 import { ClientSession, type ResolvedFn } from './sessions.js'
 import { taskSpec } from './task-wire.js'
+import { VALUE_ENVELOPE_BYTES } from './values.js'
 
 /**
  * Distinct function sources one client may have the coordinator hold for it at a time. A
@@ -91,6 +92,11 @@ export class ClientRole {
       this.closed(old)
     }
     const session = new ClientSession(id, hello.name ?? id, remote, link)
+    if (hello.maxPayload !== undefined) {
+      session.maxPayload = hello.maxPayload
+      // Lists go in frames the client takes; one value too big for it fails alone (`sendValue`).
+      link.limitFrames?.(hello.maxPayload - VALUE_ENVELOPE_BYTES)
+    }
     s.clients.set(id, session)
     link.send({
       kind: 'welcome',

@@ -15,7 +15,7 @@ import { ClientTaskState, type ClientTask } from './client-task.js'
 import type { CoreState } from './core-state.js'
 import type { RelayedAssigns, RelayedInput } from './relayed-assigns.js'
 import { sendAssign } from './task-wire.js'
-import { sendValue } from './values.js'
+import { refusedAsTooLarge, sendValue } from './values.js'
 
 /** Who hears that a task ended: its client (it waits), its client regathering the value, nobody. */
 const Audience = { CLIENT: 0, REGATHER: 1, NOBODY: 2 } as const
@@ -116,6 +116,7 @@ export class Dispatcher {
     switch (this.#end(task, 'done')) {
       case Audience.CLIENT: {
         const value = task.value
+        if (value !== undefined && refusedAsTooLarge(s, task, value.byteLength)) return
         task.client.link.pushItem(
           'results',
           'items',

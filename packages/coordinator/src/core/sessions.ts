@@ -62,6 +62,11 @@ export class ClientSession {
    * function, and each would otherwise resolve it, build its key and label and find its row.
    */
   lastFn: ResolvedFn | undefined = undefined
+  /**
+   * The largest frame the client takes (its hello's `maxPayload`): a value over it is not sent,
+   * its future fails with `PayloadTooLargeError`. Bytes; Infinity when it did not say.
+   */
+  maxPayload = Infinity
 
   constructor(
     id: string,

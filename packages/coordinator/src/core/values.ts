@@ -1,4 +1,9 @@
-import { DataLostError, ProtocolError, serializeError } from '@clusterpool/protocol'
+import {
+  DataLostError,
+  PayloadTooLargeError,
+  ProtocolError,
+  serializeError,
+} from '@clusterpool/protocol'
 
 import type { ClientTask } from './client-task.js'
 import type { CoreState } from './core-state.js'
@@ -19,6 +24,7 @@ export function sendValue(
   const link = task.client.link
   const value = task.value
   if (value !== undefined) {
+    if (refusedAsTooLarge(s, task, value.byteLength)) return sent?.(0)
     link.pushItem('results', 'items', { id: task.id, value })
     sent?.(value.byteLength)
     return
@@ -49,6 +55,7 @@ export function sendValue(
     sent?.(0)
     return
   }
+  if (refusedAsTooLarge(s, task, s.scheduler.task(task.key)?.nbytes ?? 0)) return sent?.(0)
   s.relay.fetch(task.key, from, {
     value: (bytes) => {
       link.pushItem('results', 'items', { id: task.id, value: bytes })
@@ -56,4 +63,23 @@ export function sendValue(
     },
     missing: () => sendValue(s, task, (tried ?? new Set()).add(from), sent),
   })
+}
+
+/** Room a value leaves in a frame to a client for the message around it. Bytes. */
+export const VALUE_ENVELOPE_BYTES = 4096
+
+/**
+ * Whether `task`'s value, of `nbytes`, is too big for a frame its client takes (its hello's
+ * `maxPayload`); if so, the client is told so for that task (`PayloadTooLargeError`).
+ */
+export function refusedAsTooLarge(s: CoreState, task: ClientTask, nbytes: number): boolean {
+  const limit = task.client.maxPayload
+  if (nbytes + VALUE_ENVELOPE_BYTES <= limit) return false
+  const error = new PayloadTooLargeError(
+    `the value of ${s.label(task.key)} is ${nbytes} bytes, over what this client takes in a ` +
+      `frame (its maxPayload of ${limit} bytes, less ${VALUE_ENVELOPE_BYTES} for the envelope); ` +
+      `pass a larger maxPayload to ClusterExecutor.connect to receive it`,
+  )
+  task.client.link.pushItem('errors', 'items', { id: task.id, error: serializeError(error) })
+  return true
 }

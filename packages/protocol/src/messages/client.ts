@@ -28,6 +28,12 @@ export interface ClientHello {
   /** A name for logs and the dashboard. */
   readonly name?: string
   /**
+   * The largest frame this client takes, in bytes (its WebSocket's limit): a value bigger than
+   * that fails its future with `PayloadTooLargeError` instead of being sent, and lists are sent
+   * in frames below it. Default (left out): the coordinator's own frame size.
+   */
+  readonly maxPayload?: number
+  /**
    * Reconnecting after an outage (a coordinator restart): take back `clientId`, proven by the
    * `resumeToken` an earlier `welcome` gave. Left out on a first connection.
    */

@@ -12,6 +12,7 @@ import {
   optKeys,
   optOpts,
   optStr,
+  positiveInt,
   role,
   serializedError,
   str,
@@ -30,6 +31,7 @@ export const checkClientHello: Check = (m) =>
   version(m, 'version') ??
   role(m, 'client') ??
   optStr(m, 'name') ??
+  (m.maxPayload === undefined ? undefined : positiveInt(m, 'maxPayload')) ??
   (m.resume === undefined ? undefined : sub(m, 'resume', clientResume))
 
 const submitTask: Check = (t) =>
