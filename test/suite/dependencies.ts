@@ -1,7 +1,7 @@
 // The shared executor suite: futures passed as task arguments, on every executor kind. A local
 // pool waits for them itself; a cluster hands its own to the coordinator as dependencies.
 
-import { DependencyError } from 'clusterpool'
+import { DependencyError, type Future } from 'clusterpool'
 
 import { waitFor } from '../helpers/processes.js'
 import { double, echo, gated, scratch, stubborn, type Suite } from './shared.js'
@@ -67,10 +67,31 @@ export function dependencyTests(suite: Suite): void {
   )
 
   suite.it(
+    'a failure at the head of a long chain fails every link, with a message of bounded size',
+    async (t, ex) => {
+      const head = ex.submit(() => {
+        throw new RangeError('the head failed')
+      })
+      let last: Future<number> = head
+      const chain: Future<number>[] = []
+      for (let i = 0; i < 3000; i++) {
+        last = ex.submit((x: number) => x + 1, last)
+        chain.push(last)
+      }
+      const errors = await Promise.all(chain.map((f) => f.exception(60_000)))
+      t.true(errors.every((e) => e instanceof DependencyError))
+      const message = errors.at(-1)!.message
+      t.regex(message, /failed: the head failed$/)
+      t.true(message.length < 200, `${message.length} characters`)
+      t.is(await ex.submit(double, 2), 4, 'the executor keeps working')
+    },
+  )
+
+  suite.it(
     'a dependent that is running says so, and cancel() does not claim to stop it',
     async (t, ex) => {
       const s = scratch(t)
-      const name = ex.submit(echo, 'dep')
+      const name = ex.submit((x: string) => x, 'dep')
       const dep = ex.submit(stubborn, s.dir, name)
       await s.until('dep.started')
       await waitFor(() => dep.running(), 'the dependent to be running')

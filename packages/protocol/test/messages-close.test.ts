@@ -7,6 +7,7 @@ import {
   InvalidOptionError,
   PayloadTooLargeError,
   ProtocolError,
+  TimeoutError,
   VersionMismatchError,
 } from '../src/errors/errors.js'
 import {
@@ -72,6 +73,7 @@ const REFUSALS: [string, new (...args: never[]) => Error][] = [
   [ErrorCode.PAYLOAD_TOO_LARGE, PayloadTooLargeError],
   [ErrorCode.INVALID_OPTION, InvalidOptionError],
   [ErrorCode.PROTOCOL, ProtocolError],
+  [ErrorCode.TIMEOUT, TimeoutError],
   ['CP_ERR_FROM_THE_FUTURE', ProtocolError],
 ]
 

@@ -318,6 +318,12 @@ export class ClusterExecutor extends BaseExecutor {
   ): Future<unknown> {
     const id = ++this.#nextId
     const future = premade ?? numberedFuture<unknown>(fnLabel(ref), id)
+    if (this.#connection.closed) {
+      // A task that waited for another executor's futures, resumed after this one broke.
+      const lost = new ConnectionLostError('the connection to the coordinator is closed')
+      future.setException(this.#broken ?? lost)
+      return future
+    }
     const args = this.#encode(future, plainArgs, 'argument', 'the encoded arguments')
     if (!args) return future
     this.#futures.set(id, future)

@@ -2,6 +2,7 @@ import { InvalidStateError } from '@clusterpool/protocol'
 
 import type { Future } from '../future/future.js'
 import { removeDoneCallback } from '../future/internal.js'
+import { logError } from '../future/logger.js'
 import { classifyDone } from './future-args.js'
 
 /** One task waiting for futures in its arguments. */
@@ -30,6 +31,14 @@ interface Waiting {
 export class Dependents {
   readonly #waiting = new Map<Future<unknown>, Waiting>()
   #idle: (() => void)[] = []
+  /**
+   * Settlements and resumptions not done yet. A future's done callbacks run inside the call
+   * that settles it, so failing a chain of dependents one inside the other would nest a stack
+   * frame per link (a chain of a few thousand overflows the stack); queued, they run one after
+   * the other, however long the chain.
+   */
+  readonly #todo: (() => void)[] = []
+  #draining = false
 
   /** Tasks waiting now. */
   get size(): number {
@@ -42,6 +51,7 @@ export class Dependents {
    */
   wait(future: Future<unknown>, deps: readonly Future<unknown>[], resume: () => void): void {
     if (this.#waiting.has(future)) throw new InvalidStateError(`${future.key} waits already`)
+    if (deps.length === 0) return this.#run(future, resume)
     const onDepDone = (dep: Future<unknown>): void => this.#depDone(future, dep)
     const w: Waiting = { deps, remaining: deps.length, resume, onDepDone }
     this.#waiting.set(future, w)
@@ -69,16 +79,41 @@ export class Dependents {
     const outcome = classifyDone(dep)
     if (outcome?.kind === 'failed') {
       this.#leave(future, w)
-      future.setException(outcome.error)
+      const error = outcome.error
+      this.#later(() => {
+        if (!future.done()) future.setException(error)
+      })
       return
     }
     if (--w.remaining > 0) return
     this.#leave(future, w)
-    try {
-      w.resume()
-    } catch (error) {
-      if (!future.done()) future.setException(error as Error)
+    this.#run(future, w.resume)
+  }
+
+  /** Runs `resume` (in turn, see `#todo`); one that throws fails `future` with its error. */
+  #run(future: Future<unknown>, resume: () => void): void {
+    this.#later(() => {
+      try {
+        resume()
+      } catch (error) {
+        if (!future.done()) future.setException(error as Error)
+      }
+    })
+  }
+
+  #later(action: () => void): void {
+    this.#todo.push(action)
+    if (this.#draining) return
+    this.#draining = true
+    for (let i = 0; i < this.#todo.length; i++) {
+      try {
+        this.#todo[i]!()
+      } catch (error) {
+        logError('a dependent task could not be settled', error)
+      }
     }
+    this.#todo.length = 0
+    this.#draining = false
   }
 
   /** The task's own future ended while it waited: it was cancelled. */

@@ -141,7 +141,9 @@ export function classifyDone(future: Future<unknown>): FutureArgument | undefine
     case 'rejected':
       return {
         kind: 'failed',
-        error: new DependencyError(future.key, `failed: ${p.error.message}`, { cause: p.error }),
+        error: new DependencyError(future.key, `failed: ${rootReason(p.error)}`, {
+          cause: p.error,
+        }),
       }
     case 'cancelled':
       return { kind: 'failed', error: new DependencyError(future.key, 'was cancelled') }
@@ -150,3 +152,16 @@ export function classifyDone(future: Future<unknown>): FutureArgument | undefine
       return undefined
   }
 }
+
+/**
+ * What a failed dependency's error says, for its dependent's message: its own message, or for
+ * a `DependencyError` the reason it carries already (after `failed: `), so that a chain of N
+ * dependents does not spell out N nested messages (its `cause` chain still has every link).
+ */
+export function rootReason(error: Error): string {
+  if (!(error instanceof DependencyError)) return error.message
+  const at = error.message.indexOf(FAILED)
+  return at < 0 ? error.message : error.message.slice(at + FAILED.length)
+}
+
+const FAILED = 'failed: '

@@ -34,6 +34,8 @@ export function statusCommand(): Command {
         try {
           res = await fetch(`${base}/api/status`, {
             headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+            // A frozen coordinator accepts the connection and never answers.
+            signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
           })
         } catch (error) {
           throw new Unreachable(`cannot reach ${base}: ${(error as Error).message}`)
@@ -44,7 +46,11 @@ export function statusCommand(): Command {
         if (res.status === 404)
           program.error(`error: ${base} has no /api/status: not a coordinator?`)
         if (!res.ok) throw new Unreachable(`${base}/api/status answered HTTP ${res.status}`)
-        return (await res.json()) as ClusterStatus
+        try {
+          return (await res.json()) as ClusterStatus
+        } catch (error) {
+          throw new Unreachable(`${base}/api/status sent no JSON: ${(error as Error).message}`)
+        }
       }
       if (opts.watch === undefined) {
         let status: ClusterStatus
@@ -78,8 +84,17 @@ export function statusCommand(): Command {
 /** The coordinator could not be asked now (down, restarting, or answering with an error). */
 class Unreachable extends Error {}
 
+/** How long one status request may take. Milliseconds. */
+const FETCH_TIMEOUT_MS = 10_000
+
+/** The longest `--watch` interval: a day (timers do not go past about 24.8 days). Seconds. */
+const MAX_WATCH_SECONDS = 86_400
+
 function parsePositiveSeconds(value: string): number {
   const n = parseNonNegative(value)
-  if (n === 0) throw new InvalidArgumentError(`expected seconds > 0, got "${value}"`)
+  if (n === 0 || n > MAX_WATCH_SECONDS)
+    throw new InvalidArgumentError(
+      `expected seconds > 0 and ≤ ${MAX_WATCH_SECONDS}, got "${value}"`,
+    )
   return n
 }

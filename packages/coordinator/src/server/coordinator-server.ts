@@ -161,7 +161,7 @@ export class CoordinatorServer {
         this.#refuse(
           ws,
           remote,
-          ErrorCode.PROTOCOL,
+          ErrorCode.TIMEOUT,
           CloseCode.TIMEOUT,
           `no hello within ${HELLO_TIMEOUT_MS} ms`,
         ),

@@ -5,6 +5,7 @@ import {
   InvalidOptionError,
   PayloadTooLargeError,
   ProtocolError,
+  TimeoutError,
   VersionMismatchError,
 } from '../errors/errors.js'
 import type { ModuleFnRef } from '../task/fn-ref.js'
@@ -54,6 +55,9 @@ export function refusalError(refuse: Pick<Refuse, 'code' | 'message'>): Clusterp
       return new PayloadTooLargeError(message)
     case ErrorCode.INVALID_OPTION:
       return new InvalidOptionError(message)
+    case ErrorCode.TIMEOUT:
+      // The hello did not arrive in time (a slow link, a stalled process): worth trying again.
+      return new TimeoutError(message)
     default:
       return new ProtocolError(`${message} (${refuse.code})`)
   }
