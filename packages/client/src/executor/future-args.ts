@@ -37,8 +37,14 @@ export function replaceFutures(
   let foreign = false
   /** The containers on the path from the root to the value being walked. */
   const path = new Set<object>()
+  /**
+   * What each container walked already became: one shared by several parents is walked once
+   * (a diamond of them nested 30 deep would otherwise be walked 2³⁰ times) and stays shared.
+   */
+  const walked = new Map<object, unknown>()
   const walk = (value: unknown): unknown => {
     if (typeof value !== 'object' || value === null) return value
+    if (walked.has(value)) return walked.get(value)
     if (path.has(value) || path.size >= MAX_WALK_DEPTH) return value
     if (isFuture(value)) {
       const c = classify(value)
@@ -58,7 +64,9 @@ export function replaceFutures(
     }
     path.add(value)
     try {
-      return walkContainer(value)
+      const out = walkContainer(value)
+      walked.set(value, out)
+      return out
     } finally {
       path.delete(value)
     }
