@@ -321,3 +321,48 @@ test.serial(
     t.regex(c.coordinator.output(), /client resumed/)
   },
 )
+
+test.serial(
+  'a task that submits tasks runs on through a restart, whether the worker or the client is back first',
+  async (t) => {
+    const c = await cluster(1)
+    t.teardown(() => teardown(c))
+    const script = fileURLToPath(new URL('fixtures/nested-resume-client.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    t.teardown(() => child.kill('SIGKILL'))
+    await waitFor(() => (runCounts(c.log).size ?? 0) >= 5, 'the root and a few children', 60_000)
+    await kill(c.coordinator)
+    // The client is frozen through the restart: the worker re-registers first, and the root
+    // goes on submitting children while the new coordinator does not know it yet.
+    child.kill('SIGSTOP')
+    try {
+      c.coordinator = await startCoordinatorProcess(c.port, ['--log-level', 'info'])
+      await waitFor(
+        () => /re-registered with an inventory/.test(c.coordinator.output()),
+        'the worker to re-register',
+        60_000,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    } finally {
+      child.kill('SIGCONT')
+    }
+    t.is(await exited, 0, `${err}\n${c.coordinator.output().slice(-3000)}`)
+    const result = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+      sum: number
+      retries: number
+    }
+    t.is(result.sum, (29 * 30) / 2, 'every child ran, and the root finished')
+    // The child awaited at the kill failed with ConnectionLostError, and its second submit
+    // (sending the function's source again) was taken.
+    t.true(result.retries >= 1, `retries: ${result.retries}`)
+    t.notRegex(c.coordinator.output(), /which it does not hold/, 'no report was dropped')
+    t.is(runCounts(c.log).get('root'), 1, 'the root ran once')
+  },
+)

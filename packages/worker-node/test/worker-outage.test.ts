@@ -1,6 +1,6 @@
 // A coordinator outage, through WorkerState alone: what the worker keeps, its inventory, and how
 // it answers a restarted coordinator's assigns from what it kept instead of running them again.
-import { createDecoder, type AssignTask } from '@clusterpool/protocol'
+import { createDecoder, createEncoder, type AssignTask } from '@clusterpool/protocol'
 import test from 'ava'
 
 import { ReportLog } from '../src/daemon/report-log.js'
@@ -150,4 +150,40 @@ test('the report log evicts in the order reports were put, whatever was dropped 
   t.deepEqual([...log.keys()].sort(), ['y4997', 'y4998', 'y4999'])
   t.is(log.size, 3)
   t.is(log.bytes, 3)
+})
+
+test('what an orphan’s executor sends waits until the restarted coordinator claims the task', (t) => {
+  const w = throughOutage()
+  w.inventory() // the hello of the reconnect lists `b`
+  feed(w, { kind: 'connected' })
+  // `b` (id 2) runs on as an orphan: its submit and its secede are not the coordinator's yet.
+  const payload = Uint8Array.of(0x90)
+  t.deepEqual(feed(w, { kind: 'task-nested', id: 2, payload }), [])
+  t.deepEqual(feed(w, { kind: 'task-seceded', id: 2 }), [])
+  // Claimed (assigned again): they go out, in order, with nothing run again.
+  const out = feed(w, { kind: 'assign', tasks: [task('b')] })
+  t.deepEqual(kinds(out), ['send-nested', 'send-wait'])
+  t.like(out[0], { item: { key: 'b', payload } })
+  t.like(out[1], { list: 'seceded', key: 'b' })
+  // From now on they are sent at once.
+  t.deepEqual(kinds(feed(w, { kind: 'task-rejoined', id: 2 })), ['send-wait'])
+})
+
+test('an orphan whose executor sends too much while unclaimed is answered here', (t) => {
+  const w = throughOutage()
+  feed(w, { kind: 'connected' })
+  const empty = Uint8Array.of(0x90)
+  for (let i = 0; i < 256; i++)
+    t.deepEqual(feed(w, { kind: 'task-nested', id: 2, payload: empty }), [])
+  const encoded = createEncoder().encode([
+    { kind: 'submit', tasks: [{ id: 7, fn: FN, args: ARGS }] },
+  ])
+  const out = feed(w, { kind: 'task-nested', id: 2, payload: encoded })
+  t.deepEqual(kinds(out), ['to-task'])
+  const answer = createDecoder().decode((out[0] as { payload: Uint8Array }).payload) as {
+    items: { id: number; error: { name: string; message: string } }[]
+  }[]
+  t.is(answer[0]?.items[0]?.id, 7)
+  t.is(answer[0]?.items[0]?.error.name, 'ConnectionLostError')
+  t.regex(answer[0]!.items[0]!.error.message, /not claimed this task again yet/)
 })

@@ -516,6 +516,9 @@ export class ClusterExecutor extends BaseExecutor {
         this.#workers = m.workers
         return
       case 'refuse':
+        // The far side lost what it knew (a task's worker lost the coordinator): the sources
+        // this executor sent are not known there any more, so each goes again with its next task.
+        this.#sentSources.clear()
         this.onRefuse(m)
         return
       case 'pong':

@@ -24,15 +24,24 @@ const encoder = createEncoder()
  */
 export function refuseOversize(payload: Uint8Array, maxPayload: number): Uint8Array | undefined {
   if (payload.byteLength + NESTED_OVERHEAD_BYTES <= maxPayload) return undefined
-  const decoded = decodeFrame(decoder, payload, Direction.CLIENT_TO_COORDINATOR)
-  const items: ErrorItem[] = []
-  const error = serializeError(
+  return refuseFrame(
+    payload,
     new PayloadTooLargeError(
       `a task's submit of ${payload.byteLength} bytes is over the coordinator's maxPayload ` +
         `(${maxPayload} bytes, less ${NESTED_OVERHEAD_BYTES} for its envelope); pass large ` +
         'values through scatter from the client, or return them from tasks',
     ),
   )
+}
+
+/**
+ * The answer to a running task's frame that is not forwarded: `error` for each task and
+ * scattered value it held (empty when it held none: it is just dropped).
+ */
+export function refuseFrame(payload: Uint8Array, refusal: Error): Uint8Array {
+  const decoded = decodeFrame(decoder, payload, Direction.CLIENT_TO_COORDINATOR)
+  const items: ErrorItem[] = []
+  const error = serializeError(refusal)
   if (decoded.ok) {
     for (const m of decoded.messages) {
       if (m.kind === 'submit') for (const t of m.tasks) items.push({ id: t.id, error })

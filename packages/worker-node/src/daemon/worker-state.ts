@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  ConnectionLostError,
   ErrorCode,
   InvalidStateError,
   PayloadTooLargeError,
@@ -14,7 +15,7 @@ import {
 } from '@clusterpool/protocol'
 
 import { HeldData } from './held-data.js'
-import { refuseOversize } from './nested-frames.js'
+import { refuseFrame, refuseOversize } from './nested-frames.js'
 import { buildInventory, ReportLog } from './report-log.js'
 import {
   DAEMON_TRANSITIONS,
@@ -26,6 +27,12 @@ import {
 } from './states.js'
 import { TaskInputs } from './task-inputs.js'
 import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
+
+/** The answer to an orphan's executor that sent more than `MAX_DEFERRED` messages. */
+const UNCLAIMED = new ConnectionLostError(
+  'the coordinator restarted and has not claimed this task again yet; too many of its submits ' +
+    'are waiting for it to (submit again later)',
+)
 
 /**
  * Room a result leaves in a frame for the message around it (key, sizes, frame header): a
@@ -58,7 +65,16 @@ interface TaskRecord {
    * the `ReportLog` (nobody asked for it yet), and an `assign` of its key binds to this run.
    */
   orphan: boolean
+  /**
+   * What an orphan's executor sent meanwhile (submits, secede and rejoin), in order: the
+   * coordinator does not know the task until it claims it, and would drop these as reports on
+   * a task this worker does not hold; they go out when it claims it (see `#adopt`).
+   */
+  deferred?: WorkerInstruction[]
 }
+
+/** The most messages an orphan's executor may have wait for the coordinator to claim it. */
+const MAX_DEFERRED = 256
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -200,13 +216,17 @@ export class WorkerState {
         // While draining too: the running tasks finish, and may wait for children to.
         const t = this.#tasks.get(event.id)
         if (t === undefined || !this.#serving()) break
-        const refusal = refuseOversize(event.payload, this.#maxPayload)
+        const refusal =
+          refuseOversize(event.payload, this.#maxPayload) ??
+          (t.orphan && (t.deferred?.length ?? 0) >= MAX_DEFERRED
+            ? refuseFrame(event.payload, UNCLAIMED)
+            : undefined)
         if (refusal !== undefined) {
           if (refusal.byteLength > 0)
             out.push({ kind: 'to-task', stimulusId: s, id: t.id, payload: refusal })
           break
         }
-        out.push({
+        this.#toCoordinator(t, out, {
           kind: 'send-nested',
           stimulusId: s,
           item: { key: t.key, payload: event.payload },
@@ -218,7 +238,7 @@ export class WorkerState {
         const t = this.#tasks.get(event.id)
         if (t === undefined || !this.#serving()) break
         const list = event.kind === 'task-seceded' ? 'seceded' : 'rejoined'
-        out.push({ kind: 'send-wait', stimulusId: s, list, key: t.key })
+        this.#toCoordinator(t, out, { kind: 'send-wait', stimulusId: s, list, key: t.key })
         break
       }
       case 'nested':
@@ -350,6 +370,9 @@ export class WorkerState {
     const t = this.#record(key)
     if (t !== undefined) {
       t.orphan = false
+      // What its executor sent while nobody knew the task, in order, now that someone does.
+      if (t.deferred !== undefined) out.push(...t.deferred)
+      t.deferred = undefined
       return true
     }
     const r = this.#log.take(key)
@@ -363,6 +386,12 @@ export class WorkerState {
     const item = { key, size: held.byteLength, durationMs: 0 }
     out.push({ kind: 'send-result', stimulusId: s, item })
     return true
+  }
+
+  /** A running task's own message: sent, or kept until the coordinator claims the orphan. */
+  #toCoordinator(t: TaskRecord, out: WorkerInstruction[], instruction: WorkerInstruction): void {
+    if (t.orphan) (t.deferred ??= []).push(instruction)
+    else out.push(instruction)
   }
 
   /** Whether `t`'s report goes to the coordinator now (else it stays in the log only). */
