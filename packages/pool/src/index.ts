@@ -2,6 +2,7 @@
 // side (children, dispatch, deaths), `entry/` the code that runs inside each child.
 export { TaskPool } from './runtime/task-pool.js'
 export { resolvePoolOptions } from './options.js'
+export { formatShares } from './entry/memory-guard.js'
 
 export type { TaskPoolOptions, ResolvedPoolOptions } from './options.js'
 export type { PoolEvents, PoolTask, TaskPoolStats } from './types.js'

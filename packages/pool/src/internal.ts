@@ -12,7 +12,9 @@ export {
   RSS_GROWTH_BYTES_PER_MS,
   RSS_GUARD_INTERVAL_MS,
   SHARE_REREAD_MS,
+  formatShares,
   guardWaitMs,
+  shareOf,
 } from './entry/memory-guard.js'
 export { kPoolInternals } from './runtime/pool-internals.js'
 export { POOL_TRANSITIONS, PoolState } from './runtime/pool-state.js'

@@ -38,8 +38,9 @@ export interface TaskPoolOptions {
    */
   maxWaitingPerChild?: number
   /**
-   * Child processes only: a file holding a number of bytes, each process's share of memory.
-   * Each process checks its own resident memory (RSS, Buffers included) against it, every 5 ms
+   * Child processes only: a file holding a number of bytes, each process's share of memory,
+   * optionally followed by lines `<pid> <bytes>` that give one process a share of its own
+   * (`formatShares`). Each process checks its own resident memory (RSS, Buffers included) against it, every 5 ms
    * when near it and less often far under it (as long as the process would take to grow to it
    * at 32 GiB/s, at most 100 ms), re-reading the file every 100 ms, and is killed past it; its
    * task fails with a `WorkerDiedError` that says memory and names both figures. Whoever owns

@@ -20,7 +20,9 @@ import {
   createChildBatchDecoder,
   createParentBatchDecoder,
   encodePipeFrame,
+  formatShares,
   guardWaitMs,
+  shareOf,
   parseToChild,
   parseToParent,
   resolvePoolOptions,
@@ -236,4 +238,21 @@ test('the memory guard waits as long as the process could take to grow to its sh
   t.is(guardWaitMs(200 * mb, 100 * mb, SHARE_REREAD_MS, pace), RSS_GUARD_INTERVAL_MS)
   t.is(guardWaitMs(100 * mb, Infinity, SHARE_REREAD_MS, pace), SHARE_REREAD_MS)
   t.is(guardWaitMs(100 * mb, Infinity, -3, pace), RSS_GUARD_INTERVAL_MS)
+})
+
+test('the share file: one share for all, and a share of its own for some processes', (t) => {
+  t.is(formatShares(100.7), '100')
+  const text = formatShares(
+    100,
+    new Map([
+      [41, 250],
+      [42, 90.5],
+    ]),
+  )
+  t.is(text, '100\n41 250\n42 90')
+  t.is(shareOf(text, 41), 250)
+  t.is(shareOf(text, 42), 90)
+  t.is(shareOf(text, 7), 100, 'a process not listed has the common share')
+  t.is(shareOf('64000000', 41), 64_000_000, 'a file of one number, as before')
+  t.true(Number.isNaN(shareOf('', 41)) || shareOf('', 41) === 0)
 })

@@ -64,6 +64,30 @@ export interface GuardReport {
   readonly shareBytes: number
 }
 
+/**
+ * The share file's text: `shareBytes` for every process, then `<pid> <bytes>` for those with a
+ * share of their own.
+ */
+export function formatShares(
+  shareBytes: number,
+  own: ReadonlyMap<number, number> = new Map(),
+): string {
+  let text = String(Math.floor(shareBytes))
+  for (const [pid, bytes] of own) text += `\n${pid} ${Math.floor(bytes)}`
+  return text
+}
+
+/** The share of process `pid` in the share file's `text` (see `formatShares`); NaN if none. */
+export function shareOf(text: string, pid: number): number {
+  // Its source runs in the guard thread too: it uses nothing outside itself.
+  const lines = text.split('\n')
+  let share = Number((lines[0] ?? '').trim())
+  const own = `${pid} `
+  for (const line of lines.slice(1))
+    if (line.startsWith(own)) share = Number(line.slice(own.length).trim())
+  return share
+}
+
 // The thread's program, evaluated as CommonJS: small, and no file to find next to this one.
 const GUARD_SOURCE = `
 const { workerData } = require('node:worker_threads')
@@ -73,9 +97,10 @@ const guardWaitMs = ${guardWaitMs.toString()}
 const nap = new Int32Array(new SharedArrayBuffer(4))
 let share = Infinity
 let readAt = -Infinity
+const shareOf = ${shareOf.toString()}
 function readShare() {
   try {
-    const n = Number(readFileSync(shareFile, 'latin1').trim())
+    const n = shareOf(readFileSync(shareFile, 'latin1'), process.pid)
     if (n > 0) share = n
   } catch {}
 }

@@ -51,6 +51,8 @@ test('under the target nothing happens; each process gets terminate × limit les
   t.is(d.spillBytes, 0)
   t.is(d.rssBytes, 300 * MB)
   t.is(d.childShareBytes, Math.floor((950 * MB - 200 * MB) / 2))
+  // Each may use what the other leaves: 750 − 50 = 700 MB.
+  t.deepEqual(d.childAllowanceBytes, [700 * MB, 700 * MB])
   t.false(d.restartChildren)
   t.false(m.paused)
 })
@@ -169,4 +171,16 @@ test('paused, with managed memory back within the target and RSS under the spill
   // 650 MB: over the 600 MB target, but under the 700 MB spill fraction, with 100 MB managed.
   const d = m.observe(sample(100, 550, [100], 100))
   t.is(d.moved, 'resume')
+})
+
+test('a busy process next to an idle one may use what the idle one leaves, never less than an equal share', (t) => {
+  const m = machine()
+  // Budget for the processes: 950 − 200 = 750 MB. The busy one is at 500, the idle one at 50:
+  // the busy one may grow to 700, the idle one keeps its equal share, 375.
+  const d = m.observe(sample(0, 200, [500, 50], 100))
+  t.deepEqual(d.childAllowanceBytes, [700 * MB, 375 * MB])
+  t.is(d.childShareBytes, 375 * MB)
+  // Both busy: each still keeps its equal share, whatever the other uses.
+  const both = m.observe(sample(100, 200, [600, 500], 100))
+  t.deepEqual(both.childAllowanceBytes, [375 * MB, 375 * MB])
 })

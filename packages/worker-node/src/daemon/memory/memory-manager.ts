@@ -2,6 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { DataLostError, type HeartbeatMemory } from '@clusterpool/protocol'
+import { formatShares } from '@clusterpool/pool'
 import type { Logger } from 'pino'
 
 import type { HeldData } from '../held-data.js'
@@ -54,6 +55,8 @@ export class MemoryManager {
   #writingBytes = 0
   #diskFullAt = -Infinity
   #lastShare = -1
+  /** The allowances last written, by pid. */
+  #lastAllowances = new Map<number, number>()
   #timer: NodeJS.Timeout | undefined
   #last: MemoryDecision | undefined
   #peakRssBytes = 0
@@ -127,8 +130,7 @@ export class MemoryManager {
     })
     this.#last = d
     if (d.rssBytes > this.#peakRssBytes) this.#peakRssBytes = d.rssBytes
-    if (Math.abs(d.childShareBytes - this.#lastShare) >= SHARE_STEP_BYTES)
-      this.#writeShare(d.childShareBytes)
+    this.#writeShares(d.childShareBytes, pids, d.childAllowanceBytes)
     if (d.moved !== undefined) this.#onMove(d)
     if (d.spillBytes > 0) this.#spill(d.spillBytes)
     if (d.restartChildren) {
@@ -295,11 +297,31 @@ export class MemoryManager {
     }
   }
 
-  #writeShare(bytes: number): void {
+  /**
+   * The share file, when a share moved by `SHARE_STEP_BYTES` or more: `share` for new processes,
+   * and each process's allowance (what the others leave it, see `MemoryDecision`).
+   */
+  #writeShares(share: number, pids: readonly number[], allowances: readonly number[]): void {
+    const own = new Map<number, number>()
+    let moved = Math.abs(share - this.#lastShare) >= SHARE_STEP_BYTES
+    for (let i = 0; i < pids.length; i++) {
+      const pid = pids[i]!
+      const bytes = allowances[i] ?? share
+      own.set(pid, bytes)
+      const last = this.#lastAllowances.get(pid)
+      if (last === undefined || Math.abs(bytes - last) >= SHARE_STEP_BYTES) moved = true
+    }
+    if (moved || own.size !== this.#lastAllowances.size) {
+      this.#lastAllowances = own
+      this.#writeShare(share, own)
+    }
+  }
+
+  #writeShare(bytes: number, own?: ReadonlyMap<number, number>): void {
     this.#lastShare = bytes
     const tmp = `${this.shareFile}.tmp`
     try {
-      writeFileSync(tmp, String(bytes))
+      writeFileSync(tmp, formatShares(bytes, own))
       renameSync(tmp, this.shareFile)
     } catch (error) {
       this.#host.log.error({ err: error }, "could not write the task processes' memory share")

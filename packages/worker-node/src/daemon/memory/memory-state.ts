@@ -29,10 +29,11 @@ import type { ResolvedMemoryOptions } from './options.js'
  * - A worker paused for `pausedRestartTimeoutMs` with nothing left to spill (what holds the
  *   memory is not its data: Dask's "paused forever", dask/distributed#3761 and #5999) restarts
  *   its task processes, then waits paused again.
- * - The task processes together get `terminate × limit − the daemon's RSS`, in equal shares (at
- *   least `MIN_CHILD_SHARE_BYTES`); a process past its share is killed by its guard
- *   (`@clusterpool/pool`'s `rssShareFile`). The daemon's own memory is its data, which it
- *   spills: it is never killed for it.
+ * - The task processes together get `terminate × limit − the daemon's RSS`. Each may use what
+ *   the others leave of it, and at least an equal share (at least `MIN_CHILD_SHARE_BYTES`): a
+ *   process past its allowance is killed by its guard (`@clusterpool/pool`'s `rssShareFile`).
+ *   So a busy process next to idle ones is not killed while the worker as a whole is within its
+ *   budget. The daemon's own memory is its data, which it spills: it is never killed for it.
  */
 export const MemoryState = {
   OK: 'ok',
@@ -90,8 +91,13 @@ export interface MemoryDecision {
   readonly moved: MemoryTransition | undefined
   /** Start spilling this many more bytes (least recently used first). */
   readonly spillBytes: number
-  /** Each task process's share now. */
+  /** Each task process's equal share now (a new process's allowance). */
   readonly childShareBytes: number
+  /**
+   * What each task process of the sample may use now (in `childRssBytes`' order): what the
+   * others leave of the processes' budget, and at least `childShareBytes`.
+   */
+  readonly childAllowanceBytes: readonly number[]
   /** Kill the task processes now (then report `restarted`). */
   readonly restartChildren: boolean
   /** RSS of the daemon and its processes together. */
@@ -159,11 +165,16 @@ export class MemoryMachine {
     }
     if (moved !== undefined) this.#move(moved, s.nowMs)
     const free = o.memoryTerminateFraction * limit - s.daemonRssBytes
+    const share = Math.max(MIN_CHILD_SHARE_BYTES, Math.floor(free / this.#procs))
+    const children = s.childRssBytes.reduce((a, b) => a + b, 0)
     return {
       state: this.#state,
       moved,
       spillBytes,
-      childShareBytes: Math.max(MIN_CHILD_SHARE_BYTES, Math.floor(free / this.#procs)),
+      childShareBytes: share,
+      childAllowanceBytes: s.childRssBytes.map((own) =>
+        Math.max(share, Math.floor(free - (children - own))),
+      ),
       restartChildren,
       rssBytes: rss,
     }
