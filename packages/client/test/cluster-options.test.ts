@@ -2,6 +2,7 @@ import { InvalidOptionError } from '@clusterpool/protocol'
 import test from 'ava'
 
 import { ClusterExecutor } from '../src/index.js'
+import { ExecutorEventSource } from '../src/cluster/executor-events.js'
 
 // Each bad option is refused before any connection is attempted (port 1 has no listener), with
 // a message that names it.
@@ -27,4 +28,19 @@ test('connect refuses a URL that is not ws:// or wss://', async (t) => {
     instanceOf: InvalidOptionError,
   })
   t.regex(e.message, /ws:\/\//)
+})
+
+test('on() with an event a cluster executor does not emit is refused, naming the ones it does', (t) => {
+  const events = new ExecutorEventSource()
+  const e = t.throws(() => events.on('reconect' as 'reconnected', () => {}), {
+    instanceOf: InvalidOptionError,
+  })
+  t.regex(
+    e.message,
+    /unknown event "reconect"; a cluster executor emits disconnected and reconnected/,
+  )
+  t.throws(() => events.on('reconnected', 'not a function' as never), {
+    instanceOf: InvalidOptionError,
+  })
+  t.notThrows(() => events.off('reconect' as 'reconnected', () => {}))
 })

@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '@clusterpool/protocol'
+
 /** What a `ClusterExecutor` tells listeners about its link (`ex.on(name, listener)`). */
 export interface ClusterExecutorEvents {
   /**
@@ -32,12 +34,20 @@ type Listeners = { [K in keyof ClusterExecutorEvents]: Set<ClusterExecutorEvents
 export class ExecutorEventSource {
   readonly #listeners: Listeners = { disconnected: new Set(), reconnected: new Set() }
 
+  /** @throws InvalidOptionError for an event name that is not one of `ClusterExecutorEvents`. */
   on<K extends keyof ClusterExecutorEvents>(name: K, listener: ClusterExecutorEvents[K]): void {
+    if (!Object.hasOwn(this.#listeners, name))
+      throw new InvalidOptionError(
+        `unknown event ${JSON.stringify(String(name))}; a cluster executor emits ` +
+          Object.keys(this.#listeners).join(' and '),
+      )
+    if (typeof listener !== 'function')
+      throw new InvalidOptionError(`the listener of ${String(name)} must be a function`)
     ;(this.#listeners[name] as Set<ClusterExecutorEvents[K]>).add(listener)
   }
 
   off<K extends keyof ClusterExecutorEvents>(name: K, listener: ClusterExecutorEvents[K]): void {
-    ;(this.#listeners[name] as Set<ClusterExecutorEvents[K]>).delete(listener)
+    ;(this.#listeners[name] as Set<ClusterExecutorEvents[K]> | undefined)?.delete(listener)
   }
 
   emit<K extends keyof ClusterExecutorEvents>(

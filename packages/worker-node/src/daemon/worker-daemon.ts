@@ -242,7 +242,10 @@ export class WorkerDaemon {
       // The last connection dropped soon after its welcome: whatever closes it may close the
       // next one too, so the backoff goes on from where it was rather than start over.
       const wait = jittered(this.#flapDelayMs)
-      this.log.warn({ retryInMs: wait }, 'the last connection ended soon after it was welcomed')
+      this.log.warn(
+        { retryInMs: wait },
+        `the last connection ended within ${STABLE_CONNECTION_MS / 1000} s of its welcome; backing off`,
+      )
       await sleep(wait)
       delay = this.#flapDelayMs
     }
