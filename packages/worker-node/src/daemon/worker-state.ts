@@ -1,11 +1,6 @@
 import {
   AbortedError,
-  ConnectionLostError,
-  ErrorCode,
   InvalidStateError,
-  PayloadTooLargeError,
-  createEncoder,
-  encodeFrame,
   nextState,
   detachBytes,
   serializeError,
@@ -26,55 +21,18 @@ import {
   type WorkerTaskTransition,
 } from './states.js'
 import { TaskInputs } from './task-inputs.js'
+import {
+  DEFAULT_HOLD_OVER_BYTES,
+  EXECUTOR_LOST,
+  MAX_DEFERRED,
+  RESULT_ENVELOPE_BYTES,
+  UNCLAIMED,
+  resultTooLarge,
+  type TaskRecord,
+} from './task-record.js'
 import type { RunTask, WorkerEvent, WorkerInstruction } from './worker-events.js'
 
-/** The answer to an orphan's executor that sent more than `MAX_DEFERRED` messages. */
-const UNCLAIMED = new ConnectionLostError(
-  'the coordinator restarted and has not claimed this task again yet; too many of its submits ' +
-    'are waiting for it to (submit again later)',
-)
-
-/**
- * Room a result leaves in a frame for the message around it (key, sizes, frame header): a
- * result past `maxPayload` less this fails its task with `PayloadTooLargeError`. Bytes.
- */
-const RESULT_ENVELOPE_BYTES = 4096
-
-function resultTooLarge(byteLength: number, maxPayload: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(
-    `the task's result is ${byteLength} bytes encoded, over what a frame to the coordinator ` +
-      `may carry (its maxPayload of ${maxPayload} bytes, less ${RESULT_ENVELOPE_BYTES} for ` +
-      `the envelope); return a smaller value (large data belongs in files or a store), or ` +
-      `raise the coordinator's maxPayload`,
-  )
-}
-
-/** When the coordinator does not say (`holdResultsOverBytes` left out of its welcome). Bytes. */
-export const DEFAULT_HOLD_OVER_BYTES = 64 * 1024
-
-/** A task this worker was assigned and has not finished. */
-interface TaskRecord {
-  readonly key: string
-  /** The pool's id for it. */
-  readonly id: number
-  /** Assigned with `keep`: the result stays here and only its size is reported. */
-  readonly keep: boolean
-  state: WorkerTaskState
-  /**
-   * Kept through an outage of the coordinator and not assigned again since: its report goes to
-   * the `ReportLog` (nobody asked for it yet), and an `assign` of its key binds to this run.
-   */
-  orphan: boolean
-  /**
-   * What an orphan's executor sent meanwhile (submits, secede and rejoin), in order: the
-   * coordinator does not know the task until it claims it, and would drop these as reports on
-   * a task this worker does not hold; they go out when it claims it (see `#adopt`).
-   */
-  deferred?: WorkerInstruction[]
-}
-
-/** The most messages an orphan's executor may have wait for the coordinator to claim it. */
-const MAX_DEFERRED = 256
+export { DEFAULT_HOLD_OVER_BYTES } from './task-record.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -93,17 +51,6 @@ const { QUEUED, RUNNING, CANCELLING, DONE, RELEASED } = WorkerTaskState
  *
  * Reading an event never keeps the event object itself, only what it carries.
  */
-/** Told to running tasks' executors after an outage (see `connected`): a `refuse` frame. */
-const EXECUTOR_LOST = encodeFrame(createEncoder(), [
-  {
-    kind: 'refuse',
-    code: ErrorCode.CONNECTION_LOST,
-    message:
-      "the worker lost the coordinator while this task ran: the task's unfinished children " +
-      'are not known to it any more',
-  },
-])
-
 export class WorkerState {
   #state: DaemonState = DaemonState.CONNECTING
   /** Unfinished tasks, by the pool's id. */
