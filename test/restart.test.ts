@@ -1,6 +1,6 @@
 // A coordinator restart loses nothing (issue 12): real coordinator and worker processes, the
 // coordinator SIGKILLed in the middle of a run and started again on the same port.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,6 +75,22 @@ async function teardown(c: Cluster): Promise<void> {
     c.workers.forEach((w, i) => writeFileSync(`${process.env.RESTART_TEST_DUMP}.w${i}`, w.output()))
   }
   rmSync(c.dir, { recursive: true, force: true })
+}
+
+/** A client program (`fixtures/…`) against cluster `c`, run with tsx; its output collected. */
+function clientProcess(
+  script: string,
+  c: Cluster,
+): { child: ChildProcess; exited: Promise<number | null>; out(): string; err(): string } {
+  const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  return { child, exited, out: () => out, err: () => err }
 }
 
 /** The runs of `tags` that happened more than once. */
@@ -284,17 +300,11 @@ test.serial(
     const c = await cluster(2)
     t.teardown(() => teardown(c))
     const script = fileURLToPath(new URL('fixtures/resume-client.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const client = clientProcess(script, c)
+    const { child, exited } = client
     t.teardown(() => child.kill('SIGKILL'))
     await waitFor(
-      () => out.includes('submitted') && runCounts(c.log).size >= 150,
+      () => client.out().includes('submitted') && runCounts(c.log).size >= 150,
       '150 runs',
       60_000,
     )
@@ -310,8 +320,13 @@ test.serial(
     } finally {
       child.kill('SIGCONT')
     }
-    t.is(await exited, 0, err)
-    const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+    t.is(await exited, 0, client.err())
+    const summary = JSON.parse(
+      client
+        .out()
+        .split('\n')
+        .find((l) => l.startsWith('{')) ?? '{}',
+    ) as {
       wrong: number
       after: number
     }
@@ -328,14 +343,8 @@ test.serial(
     const c = await cluster(1)
     t.teardown(() => teardown(c))
     const script = fileURLToPath(new URL('fixtures/nested-resume-client.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const client = clientProcess(script, c)
+    const { child, exited } = client
     t.teardown(() => child.kill('SIGKILL'))
     await waitFor(() => (runCounts(c.log).size ?? 0) >= 5, 'the root and a few children', 60_000)
     await kill(c.coordinator)
@@ -353,8 +362,13 @@ test.serial(
     } finally {
       child.kill('SIGCONT')
     }
-    t.is(await exited, 0, `${err}\n${c.coordinator.output().slice(-3000)}`)
-    const result = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as {
+    t.is(await exited, 0, `${client.err()}\n${c.coordinator.output().slice(-3000)}`)
+    const result = JSON.parse(
+      client
+        .out()
+        .split('\n')
+        .find((l) => l.startsWith('{')) ?? '{}',
+    ) as {
       sum: number
       retries: number
     }
