@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { ClusterExecutor, type Future } from 'clusterpool'
 
 import { waitFor } from './helpers/processes.js'
@@ -77,20 +77,52 @@ async function teardown(c: Cluster): Promise<void> {
   rmSync(c.dir, { recursive: true, force: true })
 }
 
-/** A client program (`fixtures/…`) against cluster `c`, run with tsx; its output collected. */
+/**
+ * The client program `fixtures/<name>` against cluster `c`, run with tsx, its output collected;
+ * killed when the test ends.
+ */
 function clientProcess(
-  script: string,
+  t: ExecutionContext,
+  name: string,
   c: Cluster,
 ): { child: ChildProcess; exited: Promise<number | null>; out(): string; err(): string } {
+  const script = fileURLToPath(new URL(`fixtures/${name}`, import.meta.url))
   const child = spawn(process.execPath, ['--import=tsx', script, c.url, c.log], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  t.teardown(() => child.kill('SIGKILL'))
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   return { child, exited, out: () => out, err: () => err }
+}
+
+/**
+ * SIGKILLs the coordinator and starts it again on its port, with the client program `child`
+ * frozen (SIGSTOP) until `workers` workers re-registered and `extraMs` more passed.
+ */
+async function restartWhileFrozen(
+  c: Cluster,
+  child: ChildProcess,
+  workers: number,
+  extraMs = 0,
+): Promise<void> {
+  await kill(c.coordinator)
+  child.kill('SIGSTOP')
+  try {
+    c.coordinator = await startCoordinatorProcess(c.port, ['--log-level', 'info'])
+    await waitFor(
+      () =>
+        (c.coordinator.output().match(/re-registered with an inventory/g)?.length ?? 0) >= workers,
+      `${workers} worker(s) to re-register`,
+      60_000,
+    )
+    await new Promise((resolve) => setTimeout(resolve, extraMs))
+  } finally {
+    child.kill('SIGCONT')
+  }
 }
 
 /** The runs of `tags` that happened more than once. */
@@ -299,27 +331,14 @@ test.serial(
   async (t) => {
     const c = await cluster(2)
     t.teardown(() => teardown(c))
-    const script = fileURLToPath(new URL('fixtures/resume-client.ts', import.meta.url))
-    const client = clientProcess(script, c)
+    const client = clientProcess(t, 'resume-client.ts', c)
     const { child, exited } = client
-    t.teardown(() => child.kill('SIGKILL'))
     await waitFor(
       () => client.out().includes('submitted') && runCounts(c.log).size >= 150,
       '150 runs',
       60_000,
     )
-    await kill(c.coordinator)
-    child.kill('SIGSTOP')
-    try {
-      c.coordinator = await startCoordinatorProcess(c.port, ['--log-level', 'info'])
-      await waitFor(
-        () => (c.coordinator.output().match(/re-registered with an inventory/g)?.length ?? 0) >= 2,
-        'both workers to re-register',
-        60_000,
-      )
-    } finally {
-      child.kill('SIGCONT')
-    }
+    await restartWhileFrozen(c, child, 2)
     t.is(await exited, 0, client.err())
     const summary = JSON.parse(
       client
@@ -342,26 +361,12 @@ test.serial(
   async (t) => {
     const c = await cluster(1)
     t.teardown(() => teardown(c))
-    const script = fileURLToPath(new URL('fixtures/nested-resume-client.ts', import.meta.url))
-    const client = clientProcess(script, c)
+    const client = clientProcess(t, 'nested-resume-client.ts', c)
     const { child, exited } = client
-    t.teardown(() => child.kill('SIGKILL'))
     await waitFor(() => (runCounts(c.log).size ?? 0) >= 5, 'the root and a few children', 60_000)
-    await kill(c.coordinator)
     // The client is frozen through the restart: the worker re-registers first, and the root
-    // goes on submitting children while the new coordinator does not know it yet.
-    child.kill('SIGSTOP')
-    try {
-      c.coordinator = await startCoordinatorProcess(c.port, ['--log-level', 'info'])
-      await waitFor(
-        () => /re-registered with an inventory/.test(c.coordinator.output()),
-        'the worker to re-register',
-        60_000,
-      )
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-    } finally {
-      child.kill('SIGCONT')
-    }
+    // goes on submitting children (for a second) while the new coordinator does not know it.
+    await restartWhileFrozen(c, child, 1, 1000)
     t.is(await exited, 0, `${client.err()}\n${c.coordinator.output().slice(-3000)}`)
     const result = JSON.parse(
       client
