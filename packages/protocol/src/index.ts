@@ -1,5 +1,6 @@
 export * from './errors/index.js'
 export { deserializeError, isSerializedError, serializeError } from './errors/serialize.js'
+export { dependencyReason } from './errors/dependency-reason.js'
 export { detachBytes } from './values/bytes.js'
 export { createDecoder, createEncoder, encodeValue } from './values/codec.js'
 export { checkSendable } from './values/sendable.js'

@@ -1,6 +1,7 @@
 import {
   AuthError,
   ConnectionLostError,
+  FRAME_ENVELOPE_BYTES,
   InvalidOptionError,
   MAX_TIMER_MS,
   checkMs,
@@ -14,13 +15,10 @@ import WebSocket from 'ws'
 
 import { Connection, type ConnectionHandlers } from './connection.js'
 
-/** How a client or a worker reaches the coordinator. */
-/** Room left below the coordinator's `maxPayload` when batches are split into frames. Bytes. */
-const FRAME_ENVELOPE_BYTES = 4096
-
 /** The largest frame a dialing side takes when its options do not say. Bytes (256 MiB). */
 export const DEFAULT_DIAL_MAX_PAYLOAD = 256 * 1024 * 1024
 
+/** How a client or a worker reaches the coordinator. */
 export interface DialOptions {
   /** The coordinator's token, sent as `Authorization: Bearer`. Default: none. */
   token?: string
@@ -121,9 +119,8 @@ export function openSession<
             connection.holdUntilHandlers(messages.slice(1))
             // Batches (a burst of submits, a tick's results) go in frames the coordinator
             // takes; only one value too big for any frame is the sender's to refuse.
-            const maxPayload = (first as { maxPayload?: unknown }).maxPayload
-            if (typeof maxPayload === 'number')
-              connection.limitFrames(maxPayload - FRAME_ENVELOPE_BYTES)
+            const takes = (first as { maxPayload?: unknown }).maxPayload
+            if (typeof takes === 'number') connection.limitFrames(takes - FRAME_ENVELOPE_BYTES)
             resolve({ connection, welcome: first as W })
           } else if (first?.kind === 'refuse') {
             fail(refusalError(first as unknown as { code: string; message: string }))

@@ -40,11 +40,6 @@ export class Dependents {
   readonly #todo: (() => void)[] = []
   #draining = false
 
-  /** Tasks waiting now. */
-  get size(): number {
-    return this.#waiting.size
-  }
-
   /**
    * `future`'s task waits for `deps` (unfinished, distinct), then `resume` schedules it; a
    * `resume` that throws fails the future with that error.
@@ -124,8 +119,9 @@ export class Dependents {
 
   #leave(future: Future<unknown>, w: Waiting): void {
     this.#waiting.delete(future)
-    if (!future.done()) removeDoneCallback(future, this.#ownDone)
-    for (const dep of w.deps) if (!dep.done()) removeDoneCallback(dep, w.onDepDone)
+    // On a done future there is nothing to remove (and done() would fetch a held value).
+    removeDoneCallback(future, this.#ownDone)
+    for (const dep of w.deps) removeDoneCallback(dep, w.onDepDone)
     if (this.#waiting.size > 0) return
     const idle = this.#idle
     this.#idle = []

@@ -1,4 +1,4 @@
-import { DependencyError, depRef, type DepRef } from '@clusterpool/protocol'
+import { DependencyError, dependencyReason, depRef, type DepRef } from '@clusterpool/protocol'
 
 import type { Future } from '../future/future.js'
 import { isFuture, peek } from '../future/internal.js'
@@ -119,16 +119,6 @@ export function futuresIn(
   return [...found]
 }
 
-/** Whether `args` holds a future anywhere. */
-export function hasFutures(args: unknown[]): boolean {
-  let found = false
-  replaceFutures(args, () => {
-    found = true
-    return { kind: 'foreign' }
-  })
-  return found
-}
-
 function mapIfChanged(items: unknown[], fn: (v: unknown) => unknown): unknown[] {
   let out: unknown[] | undefined
   for (let i = 0; i < items.length; i++) {
@@ -149,7 +139,7 @@ export function classifyDone(future: Future<unknown>): FutureArgument | undefine
     case 'rejected':
       return {
         kind: 'failed',
-        error: new DependencyError(future.key, `failed: ${rootReason(p.error)}`, {
+        error: new DependencyError(future.key, `failed: ${dependencyReason(p.error)}`, {
           cause: p.error,
         }),
       }
@@ -160,16 +150,3 @@ export function classifyDone(future: Future<unknown>): FutureArgument | undefine
       return undefined
   }
 }
-
-/**
- * What a failed dependency's error says, for its dependent's message: its own message, or for
- * a `DependencyError` the reason it carries already (after `failed: `), so that a chain of N
- * dependents does not spell out N nested messages (its `cause` chain still has every link).
- */
-export function rootReason(error: Error): string {
-  if (!(error instanceof DependencyError)) return error.message
-  const at = error.message.indexOf(FAILED)
-  return at < 0 ? error.message : error.message.slice(at + FAILED.length)
-}
-
-const FAILED = 'failed: '

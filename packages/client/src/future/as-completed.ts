@@ -1,6 +1,6 @@
 import { TimeoutError } from '@clusterpool/protocol'
 import type { Future } from './future.js'
-import { futureList } from './future-list.js'
+import { checkedFutureList } from './future-list.js'
 import { timerDelay } from './timer.js'
 import { hasDoneCallback, removeDoneCallback } from './internal.js'
 
@@ -41,7 +41,9 @@ export function asCompleted<T>(
   options: AsCompletedOptions = {},
 ): AsyncIterableIterator<Future<T>> {
   const delayMs = timerDelay(options.timeoutMs, 'options.timeoutMs')
-  return new AsCompletedIterator(futureList(futures, 'asCompleted'), delayMs)
+  const list = checkedFutureList(futures, 'asCompleted')
+  if (list instanceof TypeError) throw list
+  return new AsCompletedIterator(list, delayMs)
 }
 
 type IterResult<T> = IteratorResult<Future<T>, undefined>

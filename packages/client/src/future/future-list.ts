@@ -1,17 +1,10 @@
 import { Future } from './future.js'
 
 /**
- * The futures `wait` or `asCompleted` (`fn`) was given, as a list.
- * @throws TypeError naming the first item that is not one of this copy's Futures (a Promise
- *   made from a future with `.then`, say, which does not say when it is done).
+ * The futures `wait` or `asCompleted` (`fn`) was given, as a list; or a TypeError naming the
+ * first item that is not one of this copy's Futures (a Promise made from a future with `.then`,
+ * say, which does not say when it is done), for the caller to throw or reject with.
  */
-export function futureList<T>(futures: Iterable<Future<T>>, fn: string): Future<T>[] {
-  const list = checkedFutureList(futures, fn)
-  if (list instanceof TypeError) throw list
-  return list
-}
-
-/** `futureList`, with the error returned rather than thrown. */
 export function checkedFutureList<T>(
   futures: Iterable<Future<T>>,
   fn: string,

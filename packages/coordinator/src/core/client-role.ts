@@ -3,6 +3,7 @@ import {
   CloseCode,
   DependencyError,
   ErrorCode,
+  FRAME_ENVELOPE_BYTES,
   detachBytes,
   InvalidTaskError,
   MessageLimits,
@@ -32,7 +33,6 @@ import type { RelayedAssigns } from './relayed-assigns.js'
 import { NESTED_PRIORITY_BOOST } from './nested-tasks.js'
 import { ClientSession, type ResolvedFn } from './sessions.js'
 import { taskSpec } from './task-wire.js'
-import { VALUE_ENVELOPE_BYTES } from './values.js'
 
 /**
  * Distinct function sources one client may have the coordinator hold for it at a time. A
@@ -95,7 +95,7 @@ export class ClientRole {
     if (hello.maxPayload !== undefined) {
       session.maxPayload = hello.maxPayload
       // Lists go in frames the client takes; one value too big for it fails alone (`sendValue`).
-      link.limitFrames?.(hello.maxPayload - VALUE_ENVELOPE_BYTES)
+      link.limitFrames?.(hello.maxPayload - FRAME_ENVELOPE_BYTES)
     }
     s.clients.set(id, session)
     link.send({

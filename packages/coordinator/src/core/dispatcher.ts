@@ -4,6 +4,7 @@ import {
   KilledWorkerError,
   NoWorkerError,
   ProtocolError,
+  dependencyReason,
   deserializeError,
   serializeError,
   type AssignDep,
@@ -167,10 +168,7 @@ export class Dispatcher {
         // The dependency's own error, while the coordinator still has it: said and chained.
         const cause = d.dependency === undefined ? undefined : s.tasks.get(d.dependency)?.error
         if (cause === undefined) return new DependencyError(dep, reason)
-        // A dependency that failed for its own dependency: the first failure's reason, once.
-        const at = cause.name === 'DependencyError' ? cause.message.indexOf('failed: ') : -1
-        const because = at < 0 ? cause.message : cause.message.slice(at + 'failed: '.length)
-        return new DependencyError(dep, `${reason}: ${because}`, {
+        return new DependencyError(dep, `${reason}: ${dependencyReason(cause)}`, {
           cause: deserializeError(cause),
         })
       }

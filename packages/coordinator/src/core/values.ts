@@ -1,5 +1,6 @@
 import {
   DataLostError,
+  FRAME_ENVELOPE_BYTES,
   PayloadTooLargeError,
   ProtocolError,
   serializeError,
@@ -65,19 +66,16 @@ export function sendValue(
   })
 }
 
-/** Room a value leaves in a frame to a client for the message around it. Bytes. */
-export const VALUE_ENVELOPE_BYTES = 4096
-
 /**
  * Whether `task`'s value, of `nbytes`, is too big for a frame its client takes (its hello's
  * `maxPayload`); if so, the client is told so for that task (`PayloadTooLargeError`).
  */
 export function refusedAsTooLarge(s: CoreState, task: ClientTask, nbytes: number): boolean {
   const limit = task.client.maxPayload
-  if (nbytes + VALUE_ENVELOPE_BYTES <= limit) return false
+  if (nbytes + FRAME_ENVELOPE_BYTES <= limit) return false
   const error = new PayloadTooLargeError(
     `the value of ${s.label(task.key)} is ${nbytes} bytes, over what this client takes in a ` +
-      `frame (its maxPayload of ${limit} bytes, less ${VALUE_ENVELOPE_BYTES} for the envelope); ` +
+      `frame (its maxPayload of ${limit} bytes, less ${FRAME_ENVELOPE_BYTES} for the envelope); ` +
       `pass a larger maxPayload to ClusterExecutor.connect to receive it`,
   )
   task.client.link.pushItem('errors', 'items', { id: task.id, error: serializeError(error) })

@@ -127,6 +127,13 @@ export function decodeHello(decoder: Decoder, bytes: Uint8Array): DecodedHello {
 }
 
 /**
+ * Room a sender leaves below a peer's `maxPayload` for what goes around a value it sends (the
+ * message, its key and sizes, the frame itself): batches are split into frames of at most
+ * `maxPayload` less this, and one value over that is refused by its sender. Bytes.
+ */
+export const FRAME_ENVELOPE_BYTES = 4096
+
+/**
  * The error for a frame of `byteLength` bytes when the peer takes at most `maxPayload`, or
  * `undefined` if it fits. Receivers rely on `ws`'s `maxPayload` (which closes with 1009);
  * senders use this to fail a task whose arguments alone exceed the limit.

@@ -11,7 +11,13 @@ export {
   WorkerToCoordinatorKind,
 } from './kinds.js'
 export { refusalError } from './common.js'
-export { decodeFrame, decodeHello, encodeFrame, frameTooLarge } from './frame.js'
+export {
+  FRAME_ENVELOPE_BYTES,
+  decodeFrame,
+  decodeHello,
+  encodeFrame,
+  frameTooLarge,
+} from './frame.js'
 export {
   DEP_REF_EXTENSION_TYPE,
   DepRef,

@@ -1,5 +1,6 @@
 import {
   Direction,
+  FRAME_ENVELOPE_BYTES,
   PayloadTooLargeError,
   createDecoder,
   createEncoder,
@@ -8,9 +9,6 @@ import {
   serializeError,
   type ErrorItem,
 } from '@clusterpool/protocol'
-
-/** Room left in a frame to the coordinator for the `nested` message around a task's frame. */
-const NESTED_OVERHEAD_BYTES = 4096
 
 const decoder = createDecoder()
 const encoder = createEncoder()
@@ -23,12 +21,12 @@ const encoder = createEncoder()
  * frame held none, and is just dropped), or undefined when the frame fits.
  */
 export function refuseOversize(payload: Uint8Array, maxPayload: number): Uint8Array | undefined {
-  if (payload.byteLength + NESTED_OVERHEAD_BYTES <= maxPayload) return undefined
+  if (payload.byteLength + FRAME_ENVELOPE_BYTES <= maxPayload) return undefined
   return refuseFrame(
     payload,
     new PayloadTooLargeError(
       `a task's submit of ${payload.byteLength} bytes is over the coordinator's maxPayload ` +
-        `(${maxPayload} bytes, less ${NESTED_OVERHEAD_BYTES} for its envelope); pass large ` +
+        `(${maxPayload} bytes, less ${FRAME_ENVELOPE_BYTES} for its envelope); pass large ` +
         'values through scatter from the client, or return them from tasks',
     ),
   )

@@ -3,6 +3,7 @@
 import {
   ConnectionLostError,
   ErrorCode,
+  FRAME_ENVELOPE_BYTES,
   PayloadTooLargeError,
   createEncoder,
   encodeFrame,
@@ -17,16 +18,11 @@ export const UNCLAIMED = new ConnectionLostError(
     'are waiting for it to (submit again later)',
 )
 
-/**
- * Room a result leaves in a frame for the message around it (key, sizes, frame header): a
- * result past `maxPayload` less this fails its task with `PayloadTooLargeError`. Bytes.
- */
-export const RESULT_ENVELOPE_BYTES = 4096
-
+/** A result past `maxPayload` less `FRAME_ENVELOPE_BYTES` fails its task with this. */
 export function resultTooLarge(byteLength: number, maxPayload: number): PayloadTooLargeError {
   return new PayloadTooLargeError(
     `the task's result is ${byteLength} bytes encoded, over what a frame to the coordinator ` +
-      `may carry (its maxPayload of ${maxPayload} bytes, less ${RESULT_ENVELOPE_BYTES} for ` +
+      `may carry (its maxPayload of ${maxPayload} bytes, less ${FRAME_ENVELOPE_BYTES} for ` +
       `the envelope); return a smaller value (large data belongs in files or a store), or ` +
       `raise the coordinator's maxPayload`,
   )

@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  FRAME_ENVELOPE_BYTES,
   InvalidStateError,
   nextState,
   detachBytes,
@@ -25,7 +26,6 @@ import {
   DEFAULT_HOLD_OVER_BYTES,
   EXECUTOR_LOST,
   MAX_DEFERRED,
-  RESULT_ENVELOPE_BYTES,
   UNCLAIMED,
   resultTooLarge,
   type TaskRecord,
@@ -127,7 +127,7 @@ export class WorkerState {
         this.#finish(t, s)
         const { value, durationMs } = event
         const reported = this.#reporting(t)
-        if (value.byteLength + RESULT_ENVELOPE_BYTES > this.#maxPayload) {
+        if (value.byteLength + FRAME_ENVELOPE_BYTES > this.#maxPayload) {
           // It could never reach a client, nor a task elsewhere: every frame it would go in is
           // past the coordinator's limit, which closes this worker's connection, failing the
           // other tasks here too. The task fails alone instead.
